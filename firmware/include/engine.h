@@ -1,0 +1,81 @@
+/*
+ * engine.h - the one interface between the harness and an inference engine.
+ *
+ * An engine knows one model and how to run it in a caller-owned arena. It knows
+ * nothing of UARTs, timers or the serial protocol. Two engines implement it:
+ * `native` (a plan compiled ahead of time on the host) and `tflm` (upstream
+ * TF Lite Micro). Exactly one is linked into a firmware image.
+ */
+#ifndef TB_ENGINE_H
+#define TB_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    TB_ENGINE_OK = 0,
+    TB_ENGINE_ERR_ARENA_TOO_SMALL,  /* init: arena_bytes < tb_engine_arena_required() */
+    TB_ENGINE_ERR_ARENA_ALIGNMENT,  /* init: arena not aligned to TB_ENGINE_ARENA_ALIGN */
+    TB_ENGINE_ERR_NOT_READY,        /* invoke/tensor access before a successful init */
+    TB_ENGINE_ERR_MODEL,            /* the embedded model is inconsistent */
+    TB_ENGINE_ERR_KERNEL            /* a kernel refused its parameters */
+} tb_engine_status_t;
+
+/* Arenas handed to tb_engine_init must be aligned to this many bytes. */
+#define TB_ENGINE_ARENA_ALIGN 16u
+
+/* Maximum tensor rank exposed through a tensor view. */
+#define TB_ENGINE_MAX_RANK 4u
+
+/* A view of an int8 input or output tensor and its (per-tensor) quantization. */
+typedef struct {
+    int8_t *data;                       /* points into the arena; valid after init */
+    uint32_t bytes;                     /* number of int8 elements */
+    uint32_t rank;
+    int32_t dims[TB_ENGINE_MAX_RANK];
+    float scale;                        /* real = scale * (q - zero_point) */
+    int32_t zero_point;
+} tb_tensor_view_t;
+
+/* What the firmware reports about its model (info line, profile). */
+typedef struct {
+    const char *id;          /* "kws01", "vww01", "ic01", "ad01" */
+    const char *sha256;      /* 64 lowercase hex digits of the .tflite file */
+} tb_model_info_t;
+
+/* Called before (phase 0) and after (phase 1) every op when set; NULL disables it. */
+typedef void (*tb_engine_op_hook_t)(void *context, uint32_t op_index, const char *op_name,
+                                    uint32_t phase);
+
+const char *tb_engine_name(void);
+const char *tb_engine_version(void);
+const tb_model_info_t *tb_engine_model(void);
+
+/* Bytes of arena this model needs (exact for `native`, sized with margin for `tflm`). */
+size_t tb_engine_arena_required(void);
+
+/* Bytes of the arena actually used after init (the planner's peak). */
+size_t tb_engine_arena_used(void);
+
+tb_engine_status_t tb_engine_init(uint8_t *arena, size_t arena_bytes);
+tb_engine_status_t tb_engine_input(tb_tensor_view_t *view);
+tb_engine_status_t tb_engine_output(tb_tensor_view_t *view);
+
+/*
+ * Runs the model once. The input tensor's contents are left unchanged, so a
+ * second invoke on the same input gives the same output (TF Lite Micro reuses
+ * the input's memory; an engine must keep or restore it).
+ */
+tb_engine_status_t tb_engine_invoke(void);
+
+void tb_engine_set_op_hook(tb_engine_op_hook_t hook, void *context);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TB_ENGINE_H */
