@@ -20,6 +20,8 @@ def shared_dir() -> Path:
     """The reference data folder beside the repo (models, datasets); required by the suite."""
     path = Path(os.environ.get("TINYBENCH_SHARED_DIR", REPO_ROOT.parent / "shared"))
     if not (path / "models").is_dir():
-        pytest.fail(f"reference data not found at {path}: put ../shared beside the repo "
-                    "or set TINYBENCH_SHARED_DIR")
+        pytest.fail(
+            f"reference data not found at {path}: put ../shared beside the repo "
+            "or set TINYBENCH_SHARED_DIR"
+        )
     return path

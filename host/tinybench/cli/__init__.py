@@ -1,4 +1,48 @@
-"""Command-line interface (filled in by the foundation work)."""
+"""The `tinybench` command: a click group that only wires the commands together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from tinybench import __version__
+from tinybench.cli.boards_cmd import boards_command
+from tinybench.cli.models_cmd import models_command
+from tinybench.cli.reference_cmd import reference_command
+from tinybench.errors import TinybenchError
+from tinybench.paths import locate
+from tinybench.project import Project
+
+
+class _Group(click.Group):
+    """Turns every TinybenchError into a one-line message and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TinybenchError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="tinybench")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """tinybench: TinyML benchmarks in the MLPerf Tiny tradition.
+
+    Models, boards and run rules are read from the project's models/, boards/ and
+    runrules/ directories. Environment: TINYBENCH_SHARED_DIR (reference data, default
+    ../shared), TINYBENCH_MODELS_DIR (your .tflite files, searched first),
+    TINYBENCH_CACHE_DIR (downloads, default ~/.cache/tinybench).
+    """
+    ctx.obj = Project(locate())
+
+
+cli.add_command(models_command)
+cli.add_command(boards_command)
+cli.add_command(reference_command)
+
 
 def main() -> None:
-    raise SystemExit("tinybench: CLI not wired yet")
+    cli()

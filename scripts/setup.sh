@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Sets up this checkout for tinybench, idempotently, and takes seconds when nothing is missing:
+#   1. Debian packages: the Arm toolchain, newlib and QEMU (plus gcc and python3-venv if absent),
+#   2. a virtual environment in .venv,
+#   3. the tinybench package (editable), with the test tools when --dev is given.
+# Usage: bash scripts/setup.sh [--dev]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+extras=""
+case "${1:-}" in
+    --dev) extras="[dev]" ;;
+    "") ;;
+    *) echo "usage: bash scripts/setup.sh [--dev]" >&2; exit 2 ;;
+esac
+
+# Debian packages: the firmware toolchain, the emulator, and a host C compiler for the host port.
+packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc libc6-dev)
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+# A Python without ensurepip (Debian's python3 before python3-venv) cannot make a venv.
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+if ((${#missing[@]})); then
+    if [ "$(id -u)" != 0 ]; then
+        echo "tinybench setup: missing Debian packages: ${missing[*]}" >&2
+        echo "install them as root: apt-get install --no-install-recommends ${missing[*]}" >&2
+        exit 1
+    fi
+    echo "tinybench setup: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+
+# Reinstall only when the package metadata or the extras changed.
+stamp=.venv/.tinybench-installed
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${extras}"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "tinybench setup: installing the tinybench package${extras:+ with $extras}" >&2
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
+    echo "$want" > "$stamp"
+fi

@@ -1,0 +1,164 @@
+"""Board manifests and run rules: the real ones load; each validation error is reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tinybench.boards import BoardKind, CounterKind, load_board_manifest, load_board_manifests
+from tinybench.errors import ManifestError, RuleViolation
+from tinybench.models import load_model_manifest, load_model_manifests
+from tinybench.runrules import load_rule_set
+
+from .helpers import copy_project_data, edit
+
+
+def test_the_five_boards_load_with_their_memory_maps(repo_root: Path) -> None:
+    boards = load_board_manifests(repo_root / "boards")
+    assert sorted(boards) == ["host", "nucleo-l4r5zi", "qemu-m4", "qemu-m55", "qemu-m7"]
+    m4 = boards["qemu-m4"]
+    assert m4.kind is BoardKind.EMULATED and m4.emulator is not None
+    assert m4.emulator.machine == "mps2-an386"
+    assert m4.uart is not None and m4.uart.base == 0x40004000
+    assert m4.counter is CounterKind.SYSTICK and m4.counter_hz == 25_000_000
+    m55 = boards["qemu-m55"]
+    assert m55.uart is not None and m55.uart.base == 0x49303000
+    assert m55.counter_hz == 32_000_000
+    data = m55.region("data")
+    assert data is not None and data.origin == 0x20000000
+    nucleo = boards["nucleo-l4r5zi"]
+    assert nucleo.kind is BoardKind.PHYSICAL and nucleo.cpu_hz == 120_000_000
+    assert nucleo.counter is CounterKind.DWT
+    flash, sram = nucleo.region("code"), nucleo.region("data")
+    assert flash is not None and (flash.origin, flash.size) == (0x08000000, 2 * 1024 * 1024)
+    assert sram is not None and sram.size == 640 * 1024
+    assert nucleo.uart is not None and nucleo.uart.baud == 115200
+    assert boards["host"].kind is BoardKind.PROCESS and boards["host"].memory == ()
+
+
+BROKEN_BOARDS = [
+    ("qemu-m4", "[uart]", "[serial]", "uart: missing"),
+    ("qemu-m4", "[emulator]", "[emulation]", "emulator: missing (an emulated board needs one)"),
+    ("qemu-m4", 'kind = "systick"', 'kind = "rtc"', "counter.kind: must be one of"),
+    ("qemu-m4", 'core = "cortex-m4"', 'core = "cortex-a53"', "core: must be one of"),
+    ("qemu-m4", "origin = 0x20000000", "origin = 0x00100000", "regions ssram1 and ssram23 overlap"),
+    ("qemu-m4", 'kind = "data"', 'kind = "code"', "memory: needs a region of kind 'data'"),
+    ("qemu-m4", "cpu_hz = 25000000", "cpu_hz = 0", "cpu_hz: must be >= 1"),
+    ("nucleo-l4r5zi", 'kind = "physical"', 'kind = "process"', "core: is 'host' exactly when"),
+    ("host", 'kind = "process"', 'kind = "physical"', "uart: missing"),
+]
+
+
+@pytest.mark.parametrize(("board", "old", "new", "message"), BROKEN_BOARDS)
+def test_broken_board_manifest_is_refused_with_the_key_named(
+    tmp_path: Path, repo_root: Path, board: str, old: str, new: str, message: str
+) -> None:
+    root = copy_project_data(repo_root, tmp_path)
+    edit(root / "boards" / f"{board}.toml", old, new)
+    with pytest.raises(ManifestError) as err:
+        load_board_manifest(root / "boards", board)
+    assert message in str(err.value)
+
+
+def test_emulator_on_a_physical_board_is_refused(tmp_path: Path, repo_root: Path) -> None:
+    root = copy_project_data(repo_root, tmp_path)
+    path = root / "boards" / "nucleo-l4r5zi.toml"
+    path.write_text(
+        path.read_text()
+        + '\n[emulator]\nprogram = "qemu-system-arm"\nmachine = "x"\ncpu = "cortex-m4"\n'
+    )
+    with pytest.raises(ManifestError, match="only emulated boards have one"):
+        load_board_manifest(root / "boards", "nucleo-l4r5zi")
+
+
+def test_mlperf_tiny_rules_load(repo_root: Path) -> None:
+    rules = load_rule_set(repo_root / "runrules")
+    assert (rules.rules_id, rules.version) == ("mlperf-tiny", "1.0")
+    assert (rules.accuracy.infer_count, rules.accuracy.warmup_count) == (1, 0)
+    assert rules.performance.windows == 5 and rules.performance.min_window_s == 10.0
+    assert rules.energy.windows == 5 and rules.energy.min_window_s == 10.0
+    assert rules.target("kws01").target == 0.90
+    assert rules.target("ad01").metric.value == "auc"
+
+
+def test_every_model_agrees_with_the_rules(repo_root: Path) -> None:
+    rules = load_rule_set(repo_root / "runrules")
+    for model in load_model_manifests(repo_root / "models").values():
+        rules.check_model(model)
+
+
+def test_model_and_rules_disagreeing_on_the_target_is_an_error(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    root = copy_project_data(repo_root, tmp_path)
+    edit(root / "models" / "kws01.toml", "target = 0.90", "target = 0.85")
+    rules = load_rule_set(root / "runrules")
+    model = load_model_manifest(root / "models", "kws01")
+    with pytest.raises(
+        ManifestError, match=r"top1 >= 0.85 disagrees with run rules mlperf-tiny 1.0"
+    ):
+        rules.check_model(model)
+
+
+def test_model_without_a_target_in_the_rules_is_a_rule_violation(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    root = copy_project_data(repo_root, tmp_path)
+    edit(root / "runrules" / "mlperf-tiny.toml", "[targets.ic01]", "[targets.ic02]")
+    rules = load_rule_set(root / "runrules")
+    with pytest.raises(RuleViolation, match="no quality target for ic01"):
+        rules.target("ic01")
+
+
+BROKEN_RULES = [
+    ("min_window_s = 10.0", "min_window_s = 0", "performance.min_window_s: must be > 0"),
+    ("distinct_inputs = 5", "distinct_inputs = 0", "performance.distinct_inputs: must be >= 1"),
+    ("every_sample = true", "every_sample = 1", "accuracy.every_sample: expected true or false"),
+    ('version = "1.0"', "version = 1", "version: expected a string"),
+    ("target = 0.90", "target = 90.0", "targets.kws01.target: is a fraction"),
+    ("[results]", "[result]", "results: missing"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "message"), BROKEN_RULES)
+def test_broken_rules_are_refused(
+    tmp_path: Path, repo_root: Path, old: str, new: str, message: str
+) -> None:
+    root = copy_project_data(repo_root, tmp_path)
+    edit(root / "runrules" / "mlperf-tiny.toml", old, new)
+    with pytest.raises(ManifestError) as err:
+        load_rule_set(root / "runrules")
+    assert message in str(err.value)
+
+
+def test_required_result_keys_are_checked_by_dotted_path(repo_root: Path) -> None:
+    rules = load_rule_set(repo_root / "runrules")
+    complete = {
+        "model": "kws01",
+        "board": "qemu-m4",
+        "engine": "native",
+        "mode": "accuracy",
+        "accuracy": {},
+        "reference_check": {"compared": 1, "mismatches": 0},
+        "performance": {},
+        "memory": {"flash_bytes": 1, "ram_bytes": 1, "arena_bytes": 1},
+        "provenance": {
+            "firmware_sha256": "",
+            "model_sha256": "",
+            "toolchain": "",
+            "runrules_version": "1.0",
+            "tinybench_version": "0.1.0",
+        },
+    }
+    assert rules.missing_result_keys(complete) == []
+    del complete["memory"]["arena_bytes"]  # type: ignore[attr-defined]
+    complete["provenance"] = "not a table"
+    assert rules.missing_result_keys(complete) == [
+        "memory.arena_bytes",
+        "provenance.firmware_sha256",
+        "provenance.model_sha256",
+        "provenance.toolchain",
+        "provenance.runrules_version",
+        "provenance.tinybench_version",
+    ]
