@@ -36,10 +36,13 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 
-# Reinstall only when the package metadata or the extras changed.
+# Reinstall only when the package metadata changed or the test tools are wanted and missing
+# (an install with [dev] also serves the plain command).
 stamp=.venv/.tinybench-installed
-want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${extras}"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+meta="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+have="$(cat "$stamp" 2>/dev/null || true)"
+if [ "$have" != "$meta [dev]" ] && [ "$have" != "$meta ${extras}" ]; then
+    want="$meta ${extras}"
     echo "tinybench setup: installing the tinybench package${extras:+ with $extras}" >&2
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
