@@ -33,3 +33,15 @@ class ReferenceRunError(TinybenchError):
 
 class RuleViolation(TinybenchError):
     """A run does not satisfy its run rules."""
+
+
+class TransportError(TinybenchError):
+    """The link to the DUT failed: port gone, connection refused, process exited."""
+
+
+class ProtocolError(TinybenchError):
+    """The DUT said something the protocol does not allow, or said nothing in time."""
+
+
+class DutError(TinybenchError):
+    """The DUT answered a command with `e-[...]`."""

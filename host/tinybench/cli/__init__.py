@@ -8,8 +8,10 @@ import click
 
 from tinybench import __version__
 from tinybench.cli.boards_cmd import boards_command
+from tinybench.cli.build_cmd import build_command
 from tinybench.cli.models_cmd import models_command
 from tinybench.cli.reference_cmd import reference_command
+from tinybench.cli.run_cmd import run_command
 from tinybench.errors import TinybenchError
 from tinybench.paths import locate
 from tinybench.project import Project
@@ -42,6 +44,8 @@ def cli(ctx: click.Context) -> None:
 cli.add_command(models_command)
 cli.add_command(boards_command)
 cli.add_command(reference_command)
+cli.add_command(build_command)
+cli.add_command(run_command)
 
 
 def main() -> None:

@@ -1,0 +1,177 @@
+/*
+ * tb_native_engine.c - the plan runner behind engine.h.
+ *
+ * The host compiler decided every tensor's place in the arena; this file only
+ * checks the plan against the arena it is given and calls the kernels in
+ * order. The planner keeps the input tensor live across the whole plan, so an
+ * invoke never overwrites the input.
+ */
+#include <string.h>
+
+#include "engine.h"
+#include "tb_native_kernels.h"
+#include "tb_native_plan.h"
+
+#define TB_NATIVE_ENGINE_VERSION "0.1.0"
+
+static uint8_t *g_arena;
+static tb_engine_op_hook_t g_hook;
+static void *g_hook_context;
+
+const char *tb_engine_name(void)
+{
+    return "native";
+}
+
+const char *tb_engine_version(void)
+{
+    return TB_NATIVE_ENGINE_VERSION;
+}
+
+const tb_model_info_t *tb_engine_model(void)
+{
+    static tb_model_info_t info;
+    info.id = tb_native_plan.model_id;
+    info.sha256 = tb_native_plan.model_sha256;
+    return &info;
+}
+
+size_t tb_engine_arena_required(void)
+{
+    return (size_t)tb_native_plan.arena_bytes;
+}
+
+size_t tb_engine_arena_used(void)
+{
+    return g_arena != 0 ? (size_t)tb_native_plan.arena_bytes : 0u;
+}
+
+static int tensor_fits(const tb_native_tensor_t *t)
+{
+    return t->offset <= tb_native_plan.arena_bytes &&
+           t->bytes <= tb_native_plan.arena_bytes - t->offset && t->rank <= TB_ENGINE_MAX_RANK;
+}
+
+static int plan_is_consistent(void)
+{
+    uint32_t i;
+    if (tb_native_plan.version != TB_NATIVE_PLAN_VERSION || tb_native_plan.ops == 0 ||
+        tb_native_plan.op_count == 0 || !tensor_fits(&tb_native_plan.input) ||
+        !tensor_fits(&tb_native_plan.output)) {
+        return 0;
+    }
+    for (i = 0; i < tb_native_plan.op_count; ++i) {
+        const tb_native_op_t *op = &tb_native_plan.ops[i];
+        if (op->input[0] >= tb_native_plan.arena_bytes || op->input[1] >= tb_native_plan.arena_bytes ||
+            op->output >= tb_native_plan.arena_bytes || op->params.conv == 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+tb_engine_status_t tb_engine_init(uint8_t *arena, size_t arena_bytes)
+{
+    g_arena = 0;
+    if (arena == 0 || ((uintptr_t)arena % TB_ENGINE_ARENA_ALIGN) != 0u) {
+        return TB_ENGINE_ERR_ARENA_ALIGNMENT;
+    }
+    if (arena_bytes < (size_t)tb_native_plan.arena_bytes) {
+        return TB_ENGINE_ERR_ARENA_TOO_SMALL;
+    }
+    if (!plan_is_consistent()) {
+        return TB_ENGINE_ERR_MODEL;
+    }
+    g_arena = arena;
+    return TB_ENGINE_OK;
+}
+
+static void fill_view(const tb_native_tensor_t *t, tb_tensor_view_t *view)
+{
+    uint32_t i;
+    view->data = (int8_t *)(g_arena + t->offset);
+    view->bytes = t->bytes;
+    view->rank = t->rank;
+    for (i = 0; i < TB_ENGINE_MAX_RANK; ++i) {
+        view->dims[i] = i < t->rank ? t->dims[i] : 0;
+    }
+    view->scale = t->scale;
+    view->zero_point = t->zero_point;
+}
+
+tb_engine_status_t tb_engine_input(tb_tensor_view_t *view)
+{
+    if (g_arena == 0 || view == 0) {
+        return TB_ENGINE_ERR_NOT_READY;
+    }
+    fill_view(&tb_native_plan.input, view);
+    return TB_ENGINE_OK;
+}
+
+tb_engine_status_t tb_engine_output(tb_tensor_view_t *view)
+{
+    if (g_arena == 0 || view == 0) {
+        return TB_ENGINE_ERR_NOT_READY;
+    }
+    fill_view(&tb_native_plan.output, view);
+    return TB_ENGINE_OK;
+}
+
+static int run_op(const tb_native_op_t *op)
+{
+    const int8_t *in0 = (const int8_t *)(g_arena + op->input[0]);
+    const int8_t *in1 = (const int8_t *)(g_arena + op->input[1]);
+    int8_t *out = (int8_t *)(g_arena + op->output);
+    switch ((tb_native_op_kind_t)op->kind) {
+    case TB_NATIVE_OP_CONV_2D:
+        return tb_native_conv_s8(op->params.conv, in0, out);
+    case TB_NATIVE_OP_DEPTHWISE_CONV_2D:
+        return tb_native_depthwise_conv_s8(op->params.conv, in0, out);
+    case TB_NATIVE_OP_FULLY_CONNECTED:
+        return tb_native_fully_connected_s8(op->params.fc, in0, out);
+    case TB_NATIVE_OP_AVERAGE_POOL_2D:
+        return tb_native_avg_pool_s8(op->params.pool, in0, out);
+    case TB_NATIVE_OP_MAX_POOL_2D:
+        return tb_native_max_pool_s8(op->params.pool, in0, out);
+    case TB_NATIVE_OP_ADD:
+        return tb_native_add_s8(op->params.add, in0, in1, out);
+    case TB_NATIVE_OP_RESHAPE:
+        if (out != in0) {
+            memmove(out, in0, (size_t)op->params.reshape->bytes);
+        }
+        return 0;
+    case TB_NATIVE_OP_SOFTMAX:
+        return tb_native_softmax_s8(op->params.softmax, in0, out);
+    default:
+        return -1;
+    }
+}
+
+tb_engine_status_t tb_engine_invoke(void)
+{
+    uint32_t i;
+    if (g_arena == 0) {
+        return TB_ENGINE_ERR_NOT_READY;
+    }
+    for (i = 0; i < tb_native_plan.op_count; ++i) {
+        const tb_native_op_t *op = &tb_native_plan.ops[i];
+        int rc;
+        if (g_hook != 0) {
+            g_hook(g_hook_context, i, op->name, 0u);
+        }
+        rc = run_op(op);
+        if (g_hook != 0) {
+            g_hook(g_hook_context, i, op->name, 1u);
+        }
+        if (rc != 0) {
+            return TB_ENGINE_ERR_KERNEL;
+        }
+    }
+    return TB_ENGINE_OK;
+}
+
+void tb_engine_set_op_hook(tb_engine_op_hook_t hook, void *context)
+{
+    g_hook = hook;
+    g_hook_context = context;
+}

@@ -1,0 +1,153 @@
+/*
+ * tb_native_plan.h - the compiled-plan format shared by the host compiler
+ * (host/tinybench/compiler emits a C file defining `tb_native_plan`) and the
+ * native engine (which runs it).
+ *
+ * Every activation tensor lives at a fixed byte offset in the caller-owned
+ * arena; the offsets and the arena size were decided on the host. Constant
+ * weights, biases and per-channel requantization parameters are `const`
+ * arrays referenced from per-op parameter structs. Quantization conventions
+ * follow TF Lite: input_offset = -input zero point, output_offset = output
+ * zero point, (multiplier, shift) pairs as produced by QuantizeMultiplier
+ * (shift > 0 is a left shift).
+ */
+#ifndef TB_NATIVE_PLAN_H
+#define TB_NATIVE_PLAN_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever the structs below change; the generated plan records it. */
+#define TB_NATIVE_PLAN_VERSION 1u
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TB_NATIVE_ALIGNED(n) __attribute__((aligned(n)))
+#else
+#define TB_NATIVE_ALIGNED(n)
+#endif
+
+typedef enum {
+    TB_NATIVE_OP_CONV_2D = 0,
+    TB_NATIVE_OP_DEPTHWISE_CONV_2D = 1,
+    TB_NATIVE_OP_FULLY_CONNECTED = 2,
+    TB_NATIVE_OP_AVERAGE_POOL_2D = 3,
+    TB_NATIVE_OP_MAX_POOL_2D = 4,
+    TB_NATIVE_OP_ADD = 5,
+    TB_NATIVE_OP_RESHAPE = 6,
+    TB_NATIVE_OP_SOFTMAX = 7
+} tb_native_op_kind_t;
+
+/* CONV_2D and DEPTHWISE_CONV_2D (NHWC activations). */
+typedef struct {
+    int32_t batches;
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t k_h, k_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_h, pad_w;          /* top / left padding; bottom / right follow from the sizes */
+    int32_t depth_multiplier;      /* depthwise only (out_c == in_c * depth_multiplier) */
+    int32_t input_offset;          /* -input zero point */
+    int32_t output_offset;         /* output zero point */
+    int32_t act_min, act_max;
+    const int8_t *weights;         /* conv [out_c][k_h][k_w][in_c]; depthwise [k_h][k_w][out_c] */
+    const int32_t *bias;           /* out_c values or NULL */
+    const int32_t *multiplier;     /* out_c values */
+    const int32_t *shift;          /* out_c values */
+    const int32_t *weight_sums;    /* conv: out_c sums of each filter (fast path), or NULL */
+} tb_native_conv_t;
+
+/* FULLY_CONNECTED: out[b][o] = sum_i w[o][i] * (in[b][i] + input_offset). */
+typedef struct {
+    int32_t batches;
+    int32_t in_depth, out_depth;
+    int32_t input_offset;
+    int32_t output_offset;
+    int32_t act_min, act_max;
+    const int8_t *weights;         /* [out_depth][in_depth] */
+    const int32_t *bias;           /* out_depth values or NULL */
+    const int32_t *multiplier;     /* out_depth values (a per-tensor scale is repeated) */
+    const int32_t *shift;          /* out_depth values */
+    const int32_t *weight_sums;    /* out_depth sums of each weight row (fast path), or NULL */
+} tb_native_fc_t;
+
+/* AVERAGE_POOL_2D and MAX_POOL_2D (input and output share the quantization). */
+typedef struct {
+    int32_t batches;
+    int32_t in_h, in_w, channels;
+    int32_t out_h, out_w;
+    int32_t k_h, k_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_h, pad_w;
+    int32_t act_min, act_max;
+} tb_native_pool_t;
+
+/* ADD of two same-shape tensors, TF Lite's fixed-point scheme (left_shift 20). */
+typedef struct {
+    int32_t size;
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift;   /* shifts <= 0 */
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} tb_native_add_t;
+
+/* SOFTMAX over the last dimension; int8 output with scale 1/256, zero point -128. */
+typedef struct {
+    int32_t outer, depth;
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t diff_min;
+} tb_native_softmax_t;
+
+/* RESHAPE: a copy of `bytes` bytes unless the planner aliased input and output. */
+typedef struct {
+    int32_t bytes;
+} tb_native_reshape_t;
+
+typedef struct {
+    uint32_t kind;                 /* tb_native_op_kind_t */
+    const char *name;              /* TF Lite builtin name, for the op hook */
+    uint32_t input[2];             /* arena offsets of the activation inputs (input[1]: ADD only) */
+    uint32_t output;               /* arena offset of the output */
+    union {
+        const tb_native_conv_t *conv;
+        const tb_native_fc_t *fc;
+        const tb_native_pool_t *pool;
+        const tb_native_add_t *add;
+        const tb_native_softmax_t *softmax;
+        const tb_native_reshape_t *reshape;
+    } params;
+} tb_native_op_t;
+
+typedef struct {
+    uint32_t offset;               /* in the arena */
+    uint32_t bytes;
+    uint32_t rank;
+    int32_t dims[4];
+    float scale;
+    int32_t zero_point;
+} tb_native_tensor_t;
+
+typedef struct {
+    uint32_t version;              /* TB_NATIVE_PLAN_VERSION of the compiler that wrote it */
+    const char *model_id;
+    const char *model_sha256;
+    uint32_t arena_bytes;          /* the planner's peak, a multiple of 16 */
+    uint32_t op_count;
+    const tb_native_op_t *ops;
+    tb_native_tensor_t input;
+    tb_native_tensor_t output;
+} tb_native_plan_t;
+
+/* Defined by the generated plan source. */
+extern const tb_native_plan_t tb_native_plan;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TB_NATIVE_PLAN_H */

@@ -1,0 +1,233 @@
+/*
+ * tb_cmd_engine.c - the commands that touch the engine: profile, infer (input
+ * conversion + LoadGen + results), results, info. Owns the engine's arena.
+ */
+#include <string.h>
+
+#include "engine.h"
+#include "harness.h"
+#include "port.h"
+#include "tb_args.h"
+#include "tb_cmd.h"
+#include "tb_db.h"
+#include "tb_loadgen.h"
+#include "tb_model.h"
+#include "tb_out.h"
+
+static uint8_t s_arena[TB_ARENA_BYTES] __attribute__((aligned(TB_ENGINE_ARENA_ALIGN)));
+static tb_engine_status_t s_engine_status = TB_ENGINE_ERR_NOT_READY;
+static tb_tensor_view_t s_input;
+static tb_tensor_view_t s_output;
+static const tb_model_format_t *s_format;
+static int s_have_results;
+static float s_mse;
+
+static const char *status_text(tb_engine_status_t status)
+{
+    switch (status) {
+    case TB_ENGINE_OK:
+        return "ok";
+    case TB_ENGINE_ERR_ARENA_TOO_SMALL:
+        return "arena too small";
+    case TB_ENGINE_ERR_ARENA_ALIGNMENT:
+        return "arena misaligned";
+    case TB_ENGINE_ERR_NOT_READY:
+        return "engine not ready";
+    case TB_ENGINE_ERR_MODEL:
+        return "model inconsistent";
+    case TB_ENGINE_ERR_KERNEL:
+        return "kernel refused its parameters";
+    default:
+        return "unknown engine status";
+    }
+}
+
+static void print_results(void)
+{
+    uint32_t i;
+
+    tb_out_str("m-results-[");
+    if (s_format->result == TB_RESULT_MSE) {
+        tb_out_f3(s_mse);
+    } else {
+        for (i = 0u; i < s_output.bytes; i++) {
+            float value = s_output.scale *
+                          (float)((int32_t)s_output.data[i] - s_output.zero_point);
+            if (i > 0u) {
+                tb_out_char(',');
+            }
+            tb_out_f3(value);
+        }
+    }
+    tb_out_char(']');
+    tb_out_end();
+}
+
+static void print_results_raw(void)
+{
+    uint32_t i;
+
+    tb_out_str("m-results-raw-[");
+    for (i = 0u; i < s_output.bytes; i++) {
+        tb_out_hex8((uint8_t)s_output.data[i]);
+    }
+    tb_out_char(']');
+    tb_out_end();
+}
+
+void tb_cmd_profile(char **argv, unsigned argc)
+{
+    const tb_model_info_t *model = tb_engine_model();
+
+    (void)argv;
+    (void)argc;
+    tb_out_line("m-profile-[" TB_DUT_NAME " " TB_FIRMWARE_VERSION "]");
+    tb_out_str("m-model-[");
+    tb_out_safe(model != NULL && model->id != NULL ? model->id : "unknown", 32u);
+    tb_out_char(']');
+    tb_out_end();
+}
+
+void tb_cmd_infer(char **argv, unsigned argc)
+{
+    int32_t n;
+    int32_t w = 10;
+    uint32_t want;
+    uint64_t ticks;
+    tb_engine_status_t status;
+
+    s_have_results = 0;
+    if (argc < 2u || argc > 3u) {
+        tb_out_error("infer: usage: infer N [W]");
+        return;
+    }
+    if (!tb_args_int(argv[1], &n) || n <= 0) {
+        tb_out_error_arg("infer: N must be an integer > 0, got '", argv[1], "'");
+        return;
+    }
+    if (argc == 3u && (!tb_args_int(argv[2], &w) || w < 0)) {
+        tb_out_error_arg("infer: W must be an integer >= 0, got '", argv[2], "'");
+        return;
+    }
+    if (s_engine_status != TB_ENGINE_OK) {
+        tb_out_error_arg("infer: engine not ready: ", status_text(s_engine_status), "");
+        return;
+    }
+    if (!tb_db_complete()) {
+        tb_out_str("e-[infer: no complete db load (");
+        tb_out_u64(tb_db_loaded());
+        tb_out_str(" of ");
+        tb_out_u64(tb_db_expected());
+        tb_out_str(" bytes)]");
+        tb_out_end();
+        return;
+    }
+    want = tb_model_input_bytes(s_format, s_input.bytes);
+    if (tb_db_loaded() != want) {
+        tb_out_str("e-[infer: loaded ");
+        tb_out_u64(tb_db_loaded());
+        tb_out_str(" bytes but model ");
+        tb_out_safe(tb_engine_model()->id, 32u);
+        tb_out_str(" expects ");
+        tb_out_u64(want);
+        tb_out_str("]");
+        tb_out_end();
+        return;
+    }
+    tb_model_convert_input(s_format, tb_db_data(), &s_input);
+    status = tb_loadgen_run((uint32_t)n, (uint32_t)w, &ticks);
+    if (status != TB_ENGINE_OK) {
+        tb_out_error_arg("infer: invoke failed: ", status_text(status), "");
+        return;
+    }
+    if (s_format->result == TB_RESULT_MSE) {
+        if (s_output.bytes != s_input.bytes) {
+            tb_out_error("infer: output and input sizes differ; no MSE");
+            return;
+        }
+        s_mse = tb_model_mse(tb_db_data(), &s_output);
+    }
+    s_have_results = 1;
+    print_results();
+}
+
+void tb_cmd_results(char **argv, unsigned argc)
+{
+    if (argc > 2u || (argc == 2u && strcmp(argv[1], "raw") != 0)) {
+        tb_out_error("results: usage: results [raw]");
+        return;
+    }
+    if (!s_have_results) {
+        tb_out_error("results: no successful inference yet");
+        return;
+    }
+    if (argc == 2u) {
+        print_results_raw();
+    } else {
+        print_results();
+    }
+}
+
+static void info_key(const char *key)
+{
+    tb_out_char(',');
+    tb_out_str(key);
+    tb_out_char('=');
+}
+
+void tb_cmd_info(char **argv, unsigned argc)
+{
+    const tb_model_info_t *model = tb_engine_model();
+
+    (void)argv;
+    (void)argc;
+    tb_out_str("m-info-[fw=" TB_FIRMWARE_VERSION);
+    info_key("cpu_hz");
+    tb_out_u64(tb_port_cpu_hz());
+    info_key("counter");
+    tb_out_safe(tb_port_counter_kind(), 32u);
+    info_key("counter_hz");
+    tb_out_u64(tb_port_counter_hz());
+    info_key("engine");
+    tb_out_safe(tb_engine_name(), 32u);
+    info_key("engine_version");
+    tb_out_safe(tb_engine_version(), 32u);
+    info_key("engine_status");
+    tb_out_safe(status_text(s_engine_status), 32u);
+    info_key("arena_bytes");
+    tb_out_u64(TB_ARENA_BYTES);
+    info_key("arena_required");
+    tb_out_u64(tb_engine_arena_required());
+    info_key("arena_used");
+    tb_out_u64(s_engine_status == TB_ENGINE_OK ? tb_engine_arena_used() : 0u);
+    info_key("model");
+    tb_out_safe(model != NULL && model->id != NULL ? model->id : "unknown", 32u);
+    info_key("model_sha256");
+    tb_out_safe(model != NULL && model->sha256 != NULL ? model->sha256 : "unknown", 64u);
+    info_key("input_bytes");
+    tb_out_u64(s_engine_status == TB_ENGINE_OK ? s_input.bytes : 0u);
+    info_key("output_bytes");
+    tb_out_u64(s_engine_status == TB_ENGINE_OK ? s_output.bytes : 0u);
+    info_key("db_capacity");
+    tb_out_u64(TB_DB_CAPACITY);
+    tb_out_char(']');
+    tb_out_end();
+}
+
+void tb_cmd_engine_init(void)
+{
+    const tb_model_info_t *model = tb_engine_model();
+
+    s_have_results = 0;
+    s_format = tb_model_format(model != NULL ? model->id : NULL);
+    s_engine_status = tb_engine_init(s_arena, sizeof(s_arena));
+    if (s_engine_status == TB_ENGINE_OK) {
+        s_engine_status = tb_engine_input(&s_input);
+    }
+    if (s_engine_status == TB_ENGINE_OK) {
+        s_engine_status = tb_engine_output(&s_output);
+    }
+    if (s_engine_status != TB_ENGINE_OK) {
+        tb_out_error_arg("engine init failed: ", status_text(s_engine_status), "");
+    }
+}

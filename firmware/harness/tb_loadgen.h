@@ -1,0 +1,21 @@
+/* tb_loadgen.h - the LoadGen: warm-up runs, timed runs, timestamps, counter delta. */
+#ifndef TB_LOADGEN_H
+#define TB_LOADGEN_H
+
+#include <stdint.h>
+
+#include "engine.h"
+
+/* Pulses the timestamp pin and prints m-lap-us-<microseconds since boot>. */
+void tb_loadgen_timestamp(void);
+
+/*
+ * Runs W warm-up and N timed invocations, printing m-warmup-start-W,
+ * m-warmup-done, m-infer-start-N, m-lap-us (start), m-lap-us (end),
+ * m-infer-counter-<ticks> and m-infer-done. The input tensor must be set.
+ * Stops at the first failing invoke and returns its status (nothing more is
+ * printed then).
+ */
+tb_engine_status_t tb_loadgen_run(uint32_t n, uint32_t w, uint64_t *ticks);
+
+#endif /* TB_LOADGEN_H */

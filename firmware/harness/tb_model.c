@@ -1,0 +1,99 @@
+/* tb_model.c - model id -> input format table, input conversion, MSE. */
+#include "tb_model.h"
+
+#include <math.h>
+#include <string.h>
+
+static const tb_model_format_t k_formats[] = {
+    { "kws01", TB_INPUT_INT8, TB_RESULT_SCORES },
+    { "vww01", TB_INPUT_UINT8_OFFSET, TB_RESULT_SCORES },
+    { "ic01", TB_INPUT_UINT8_OFFSET, TB_RESULT_SCORES },
+    { "ad01", TB_INPUT_FLOAT32, TB_RESULT_MSE },
+};
+
+static const tb_model_format_t k_default = { "unknown", TB_INPUT_INT8, TB_RESULT_SCORES };
+
+const tb_model_format_t *tb_model_format(const char *id)
+{
+    size_t i;
+
+    if (id != NULL) {
+        for (i = 0u; i < sizeof(k_formats) / sizeof(k_formats[0]); i++) {
+            if (strcmp(id, k_formats[i].id) == 0) {
+                return &k_formats[i];
+            }
+        }
+    }
+    return &k_default;
+}
+
+uint32_t tb_model_input_bytes(const tb_model_format_t *format, uint32_t tensor_bytes)
+{
+    return format->input == TB_INPUT_FLOAT32 ? tensor_bytes * 4u : tensor_bytes;
+}
+
+int8_t tb_model_quantize(float x, float scale, int32_t zero_point)
+{
+    float q = roundf(x / scale) + (float)zero_point;
+
+    if (q != q) {
+        return (int8_t)zero_point;
+    }
+    if (q <= -128.0f) {
+        return -128;
+    }
+    if (q >= 127.0f) {
+        return 127;
+    }
+    return (int8_t)q;
+}
+
+static float float_at(const uint8_t *src, uint32_t index)
+{
+    float value;
+    uint32_t bits = (uint32_t)src[4u * index] | ((uint32_t)src[4u * index + 1u] << 8) |
+                    ((uint32_t)src[4u * index + 2u] << 16) |
+                    ((uint32_t)src[4u * index + 3u] << 24);
+
+    memcpy(&value, &bits, sizeof(value));
+    return value;
+}
+
+void tb_model_convert_input(const tb_model_format_t *format, const uint8_t *src,
+                            const tb_tensor_view_t *input)
+{
+    uint32_t i;
+
+    switch (format->input) {
+    case TB_INPUT_UINT8_OFFSET:
+        for (i = 0u; i < input->bytes; i++) {
+            input->data[i] = (int8_t)(src[i] ^ 0x80u);
+        }
+        break;
+    case TB_INPUT_FLOAT32:
+        for (i = 0u; i < input->bytes; i++) {
+            input->data[i] = tb_model_quantize(float_at(src, i), input->scale, input->zero_point);
+        }
+        break;
+    case TB_INPUT_INT8:
+    default:
+        memcpy(input->data, src, input->bytes);
+        break;
+    }
+}
+
+float tb_model_mse(const uint8_t *float_input, const tb_tensor_view_t *output)
+{
+    double sum = 0.0;
+    uint32_t i;
+
+    if (output->bytes == 0u) {
+        return 0.0f;
+    }
+    for (i = 0u; i < output->bytes; i++) {
+        float deq = output->scale * (float)((int32_t)output->data[i] - output->zero_point);
+        double diff = (double)deq - (double)float_at(float_input, i);
+        sum += diff * diff;
+    }
+    return (float)(sum / (double)output->bytes);
+}

@@ -1,0 +1,58 @@
+/*
+ * harness.h - the benchmark harness as seen by a main loop.
+ *
+ * The harness speaks the MLPerf Tiny / EEMBC serial protocol (plus the
+ * tinybench extensions documented in docs/protocol.md). It is fed one byte at
+ * a time and writes its answers through port.h. It knows nothing of the board
+ * or of the engine's internals.
+ */
+#ifndef TB_HARNESS_H
+#define TB_HARNESS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Firmware version reported by `profile` and `info`. */
+#define TB_FIRMWARE_VERSION "0.1.0"
+
+/* The DUT name printed by `name` (m-name-dut-[...]) and `profile`. */
+#define TB_DUT_NAME "tinybench"
+
+/* Longest command line in characters, the terminating '%' excluded. */
+#define TB_LINE_MAX 80u
+
+/* Capacity of the db buffer: the largest standard input (vww01, 96x96x3). */
+#ifndef TB_DB_CAPACITY
+#define TB_DB_CAPACITY 27648u
+#endif
+
+/* Bytes of arena handed to the engine (a compile-time constant, -D overridable). */
+#ifndef TB_ARENA_BYTES
+#define TB_ARENA_BYTES (192u * 1024u)
+#endif
+
+/* A binary upload (`db bin`) is abandoned after this long without a byte. */
+#ifndef TB_BIN_TIMEOUT_MS
+#define TB_BIN_TIMEOUT_MS 2000u
+#endif
+
+/* Initializes the engine and prints the boot banner (m-init-done, m-ready). */
+void tb_harness_init(void);
+
+/* Feeds one byte received from the host. */
+void tb_harness_feed(uint8_t byte);
+
+/* Called when no byte is waiting: handles time-outs. */
+void tb_harness_poll(void);
+
+/* The whole program: port init, harness init, then the receive loop. Never returns. */
+void tb_harness_run(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TB_HARNESS_H */

@@ -1,0 +1,81 @@
+"""SCons build script of the tinybench PlatformIO platform.
+
+Uses the toolchains installed on the system (Debian's arm-none-eabi-gcc, or gcc
+for the host board) so that builds need no registry package and work offline.
+The compiled model (a C plan for the native engine) lives outside src_dir; the
+build driver passes its directory in TINYBENCH_PLAN_DIR.
+"""
+
+import os
+import sys
+
+from SCons.Script import Default, DefaultEnvironment
+
+env = DefaultEnvironment()
+board = env.BoardConfig()
+cpu = board.get("build.cpu")
+project_dir = env.subst("$PROJECT_DIR")
+
+warnings = ["-Wall", "-Wextra", "-Werror"]
+common = ["-O2", "-g", "-ffunction-sections", "-fdata-sections", *warnings]
+
+if cpu == "host":
+    env.Replace(CC="gcc", CXX="g++", AR="ar", RANLIB="ranlib", LINK="gcc", PROGSUFFIX="")
+    arch: list[str] = []
+    link = ["-Wl,--gc-sections"]
+    libs = ["m"]
+else:
+    prefix = "arm-none-eabi-"
+    env.Replace(
+        CC=prefix + "gcc",
+        CXX=prefix + "g++",
+        AS=prefix + "gcc",
+        AR=prefix + "gcc-ar",
+        RANLIB=prefix + "gcc-ranlib",
+        LINK=prefix + "gcc",
+        OBJCOPY=prefix + "objcopy",
+        SIZETOOL=prefix + "size",
+        PROGSUFFIX=".elf",
+    )
+    arch = ["-mcpu=" + cpu, "-mthumb"]
+    fpu = board.get("build.fpu", "")
+    if fpu:
+        arch += ["-mfloat-abi=hard", "-mfpu=" + fpu]
+    ldscript = os.path.join(project_dir, board.get("build.ldscript"))
+    link = [
+        "-T",
+        ldscript,
+        "-nostartfiles",
+        "--specs=nano.specs",
+        "--specs=nosys.specs",
+        "-Wl,--gc-sections",
+        "-Wl,-Map,${BUILD_DIR}/firmware.map",
+        "-L" + os.path.dirname(ldscript),
+    ]
+    libs = ["m"]
+
+env.Replace(PROGNAME="firmware")
+env.Append(
+    ASFLAGS=arch,
+    CCFLAGS=arch + common,
+    CFLAGS=["-std=c99"],
+    LINKFLAGS=arch + link,
+    CPPPATH=[os.path.join(project_dir, "firmware", "include")],
+    LIBS=libs,
+)
+
+plan_dir = os.environ.get("TINYBENCH_PLAN_DIR")
+if not plan_dir or not os.path.isdir(plan_dir):
+    sys.stderr.write(
+        "tinybench: TINYBENCH_PLAN_DIR is not set to a compiled model directory; "
+        "build the firmware with `tinybench build --board B --engine E --model M`\n"
+    )
+    env.Exit(1)
+env.Append(CPPPATH=[plan_dir])
+# The harness's static arena, sized by the build driver from the compiled model.
+arena_bytes = os.environ.get("TINYBENCH_ARENA_BYTES", "")
+if arena_bytes.isdigit():
+    env.Append(CPPDEFINES=[("TB_ARENA_BYTES", arena_bytes + "u")])
+env.BuildSources(os.path.join("$BUILD_DIR", "model"), plan_dir)
+
+Default([env.BuildProgram()])

@@ -1,0 +1,104 @@
+/*
+ * tb_startup.c - Cortex-M vector table and reset: FPU on (CPACR) before any
+ * C code can touch a float register, then .data copy, .bss clear, main().
+ */
+#include <stdint.h>
+
+#include "port.h"
+#include "tb_cortexm.h"
+
+/* Linker script symbols. */
+extern uint32_t _sidata;
+extern uint32_t _sdata;
+extern uint32_t _edata;
+extern uint32_t _sbss;
+extern uint32_t _ebss;
+extern uint32_t _estack;
+extern void (*__preinit_array_start[])(void);
+extern void (*__preinit_array_end[])(void);
+extern void (*__init_array_start[])(void);
+extern void (*__init_array_end[])(void);
+
+int main(void);
+void tb_reset_handler(void);
+void tb_startup_c(void);
+void tb_systick_handler(void);
+void tb_fault_handler(void);
+void tb_irq_handler(void);
+
+/* 16 system exceptions + 48 external lines: enough for AN547's UART0 (IRQ 33/34). */
+#define TB_VECTORS 64
+#define TB_IRQ4 { tb_irq_handler }, { tb_irq_handler }, { tb_irq_handler }, { tb_irq_handler }
+#define TB_IRQ16 TB_IRQ4, TB_IRQ4, TB_IRQ4, TB_IRQ4
+
+typedef union {
+    void (*handler)(void);
+    void *stack_top;
+} tb_vector_t;
+
+#define TB_EXIT_FAULT_BASE 100 /* exit code = 100 + exception number */
+
+__attribute__((section(".vectors"), used)) const tb_vector_t tb_vectors[TB_VECTORS] = {
+    { .stack_top = &_estack },
+    { tb_reset_handler },
+    { tb_fault_handler },   /*  2 NMI */
+    { tb_fault_handler },   /*  3 HardFault */
+    { tb_fault_handler },   /*  4 MemManage */
+    { tb_fault_handler },   /*  5 BusFault */
+    { tb_fault_handler },   /*  6 UsageFault */
+    { tb_fault_handler },   /*  7 SecureFault (ARMv8-M) */
+    { 0 },
+    { 0 },
+    { 0 },
+    { tb_fault_handler },   /* 11 SVCall */
+    { tb_fault_handler },   /* 12 DebugMonitor */
+    { 0 },
+    { tb_fault_handler },   /* 14 PendSV */
+    { tb_systick_handler }, /* 15 SysTick */
+    /* External interrupts 0..47: only the UART wake-up is ever enabled. */
+    TB_IRQ16, TB_IRQ16, TB_IRQ16,
+};
+
+__attribute__((naked, noreturn)) void tb_reset_handler(void)
+{
+    /* CPACR |= CP10 and CP11 full access; no C before this (it may use s0-s31). */
+    __asm volatile(
+        "ldr r0, =0xe000ed88\n\t"
+        "ldr r1, [r0]\n\t"
+        "orr r1, r1, #0x00f00000\n\t"
+        "str r1, [r0]\n\t"
+        "dsb\n\t"
+        "isb\n\t"
+        "b tb_startup_c\n\t");
+}
+
+void tb_startup_c(void)
+{
+    uint32_t *src = &_sidata;
+    uint32_t *dst = &_sdata;
+    void (**ctor)(void);
+
+    while (dst < &_edata) {
+        *dst++ = *src++;
+    }
+    for (dst = &_sbss; dst < &_ebss; dst++) {
+        *dst = 0u;
+    }
+    /* Static constructors run after the FPU is on and memory is initialized. */
+    for (ctor = __preinit_array_start; ctor < __preinit_array_end; ctor++) {
+        (*ctor)();
+    }
+    for (ctor = __init_array_start; ctor < __init_array_end; ctor++) {
+        (*ctor)();
+    }
+    (void)main();
+    tb_port_exit(0);
+}
+
+void tb_fault_handler(void)
+{
+    uint32_t ipsr;
+
+    __asm volatile("mrs %0, ipsr" : "=r"(ipsr));
+    tb_port_exit(TB_EXIT_FAULT_BASE + (int)(ipsr & 0x1ffu));
+}

@@ -1,0 +1,1 @@
+"""Firmware builds: the offline PlatformIO setup and the board x engine x model build."""

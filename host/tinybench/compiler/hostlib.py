@@ -1,0 +1,173 @@
+"""Building the native engine with a compiled plan for the host, and running it via ctypes.
+
+Used by the tests (bit-exactness against tflite-micro) and by bench/native_engine.py. Needs a
+host C compiler (`cc`/`gcc`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class HostEngineError(Exception):
+    """Building or running the native engine on the host failed."""
+
+
+ENGINE_SOURCES = (
+    "tb_native_engine.c",
+    "tb_native_conv.c",
+    "tb_native_fully_connected.c",
+    "tb_native_pool.c",
+    "tb_native_add.c",
+    "tb_native_softmax.c",
+)
+WARNINGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic")
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[3]
+
+
+def engine_dir() -> Path:
+    return repo_root() / "firmware" / "engines" / "native"
+
+
+def include_dir() -> Path:
+    return repo_root() / "firmware" / "include"
+
+
+def host_cc() -> str:
+    cc = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
+    if not cc:
+        raise HostEngineError("no host C compiler found (install gcc or set CC)")
+    return cc
+
+
+def _run(cmd: list[str]) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise HostEngineError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
+
+
+def build_engine_objects(build_dir: Path, opt: str = "-O2") -> list[Path]:
+    """Compile the engine sources once (position independent) into build_dir."""
+    build_dir.mkdir(parents=True, exist_ok=True)
+    objects = []
+    for name in ENGINE_SOURCES:
+        obj = build_dir / (name[:-2] + ".o")
+        _run([host_cc(), *WARNINGS, opt, "-fPIC", "-I", str(include_dir()), "-c",
+              str(engine_dir() / name), "-o", str(obj)])  # fmt: skip
+        objects.append(obj)
+    return objects
+
+
+class _View(ctypes.Structure):
+    _fields_ = [  # ctypes wants a plain list
+        ("data", ctypes.POINTER(ctypes.c_int8)),
+        ("bytes", ctypes.c_uint32),
+        ("rank", ctypes.c_uint32),
+        ("dims", ctypes.c_int32 * 4),
+        ("scale", ctypes.c_float),
+        ("zero_point", ctypes.c_int32),
+    ]
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    bytes: int
+    dims: tuple[int, ...]
+    scale: float
+    zero_point: int
+
+
+class HostEngine:
+    """One native-engine shared library (one model) loaded into this process."""
+
+    def __init__(self, library: Path, arena_extra: int = 0) -> None:
+        self._lib = ctypes.CDLL(str(library))
+        for fn in ("tb_engine_init", "tb_engine_input", "tb_engine_output", "tb_engine_invoke"):
+            getattr(self._lib, fn).restype = ctypes.c_int
+        self._lib.tb_engine_arena_required.restype = ctypes.c_size_t
+        self._lib.tb_engine_init.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        self.arena_bytes = int(self._lib.tb_engine_arena_required())
+        size = self.arena_bytes + arena_extra + 16
+        self._arena_raw = (ctypes.c_uint8 * size)()
+        base = ctypes.addressof(self._arena_raw)
+        self._arena_addr = (base + 15) // 16 * 16
+        status = self._lib.tb_engine_init(self._arena_addr, self.arena_bytes + arena_extra)
+        if status != 0:
+            raise HostEngineError(f"tb_engine_init failed with status {status}")
+        self.input = self._view("tb_engine_input")
+        self.output = self._view("tb_engine_output")
+
+    def _view(self, fn: str) -> TensorInfo:
+        view = _View()
+        status = getattr(self._lib, fn)(ctypes.byref(view))
+        if status != 0:
+            raise HostEngineError(f"{fn} failed with status {status}")
+        addr = ctypes.cast(view.data, ctypes.c_void_p).value or 0
+        if fn == "tb_engine_input":
+            self._in_addr = addr
+        else:
+            self._out_addr = addr
+        return TensorInfo(
+            int(view.bytes), tuple(int(d) for d in view.dims[: view.rank]), float(view.scale),
+            int(view.zero_point),
+        )  # fmt: skip
+
+    def set_input(self, data: bytes) -> None:
+        if len(data) != self.input.bytes:
+            raise ValueError(f"input has {len(data)} bytes, the model takes {self.input.bytes}")
+        ctypes.memmove(self._in_addr, data, len(data))
+
+    def get_input(self) -> bytes:
+        return ctypes.string_at(self._in_addr, self.input.bytes)
+
+    def invoke(self) -> None:
+        status = self._lib.tb_engine_invoke()
+        if status != 0:
+            raise HostEngineError(f"tb_engine_invoke failed with status {status}")
+
+    def get_output(self) -> bytes:
+        return ctypes.string_at(self._out_addr, self.output.bytes)
+
+    def run(self, data: bytes) -> bytes:
+        self.set_input(data)
+        self.invoke()
+        return self.get_output()
+
+    def _model_info(self) -> tuple[str, str]:
+        self._lib.tb_engine_model.restype = ctypes.POINTER(ctypes.c_char_p * 2)
+        info = self._lib.tb_engine_model().contents
+        return (info[0] or b"").decode(), (info[1] or b"").decode()
+
+    def model_id(self) -> str:
+        return self._model_info()[0]
+
+    def model_sha256(self) -> str:
+        return self._model_info()[1]
+
+    def arena_used(self) -> int:
+        self._lib.tb_engine_arena_used.restype = ctypes.c_size_t
+        return int(self._lib.tb_engine_arena_used())
+
+
+def build_host_engine(
+    plan_dir: Path, build_dir: Path, objects: list[Path] | None = None, opt: str = "-O2"
+) -> Path:
+    """Link the engine with the plan in plan_dir into a shared library; return its path."""
+    build_dir.mkdir(parents=True, exist_ok=True)
+    if objects is None:
+        objects = build_engine_objects(build_dir / "engine", opt)
+    plan_obj = build_dir / "tb_native_model.o"
+    _run([host_cc(), *WARNINGS, "-O1", "-fPIC", "-I", str(engine_dir()), "-I", str(include_dir()),
+          "-c", str(plan_dir / "tb_native_model.c"), "-o", str(plan_obj)])  # fmt: skip
+    library = build_dir / "libtb_native.so"
+    _run([host_cc(), "-shared", "-Wl,-Bsymbolic", "-o", str(library), str(plan_obj),
+          *[str(o) for o in objects]])  # fmt: skip
+    return library

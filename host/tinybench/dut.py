@@ -1,0 +1,302 @@
+"""A session with one DUT: handshake, upload, infer, results, over any Transport.
+
+Standard runners see only the MLPerf Tiny commands; this session also uses the
+firmware's extensions when `help` lists them (`m-ext-[...]`): a CRC-checked
+binary upload, the raw int8 output, the info line and the timed loop's counter.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from tinybench.errors import DutError, ProtocolError
+from tinybench.protocol import (
+    READY,
+    LineSplitter,
+    Reply,
+    encode_command,
+    error_text,
+    parse_floats,
+    parse_hex,
+    prefixed_int,
+)
+from tinybench.transport.base import Transport
+
+HEX_BYTES_PER_LINE = 38  # "db " + 76 hex digits = 79 characters, within the 80 allowed
+BINARY_UPLOAD_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    boot_s: float = 10.0  # first m-ready after the link opens
+    command_s: float = 5.0  # silence allowed while a command runs (the MLCommons runner's 5 s)
+    infer_s: float = 60.0  # silence allowed while `infer` runs
+
+
+@dataclass
+class SessionStats:
+    """Where a session's wall time and wire bytes went (for the benchmarks)."""
+
+    upload_s: float = 0.0
+    upload_wire_bytes: int = 0  # everything written while uploading, commands included
+    infer_s: float = 0.0
+    inferences: int = 0
+
+
+@dataclass(frozen=True)
+class DutInfo:
+    fields: dict[str, str]
+
+    def get(self, key: str) -> str:
+        try:
+            return self.fields[key]
+        except KeyError:
+            raise ProtocolError(f"info line has no {key!r} (has {sorted(self.fields)})") from None
+
+    def integer(self, key: str) -> int:
+        value = self.get(key)
+        if not value.isdigit():
+            raise ProtocolError(f"info {key}={value!r} is not a number")
+        return int(value)
+
+
+@dataclass(frozen=True)
+class InferResult:
+    count: int
+    warmup: int
+    lap_us: tuple[int, int]  # the two timestamps around the timed loop
+    counter_ticks: int | None  # the port counter's delta over the timed loop (extension)
+    results: tuple[float, ...]
+
+    @property
+    def elapsed_us(self) -> int:
+        return self.lap_us[1] - self.lap_us[0]
+
+
+class DutSession:
+    """Owns a transport for the length of a `with` block."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        timeouts: Timeouts | None = None,
+        shared_dir: Path | None = None,
+    ) -> None:
+        """shared_dir: where the DUT reads files (`db file`), for emulated DUTs only."""
+        self._transport = transport
+        self._shared_dir = shared_dir
+        self._timeouts = timeouts or Timeouts()
+        self._splitter = LineSplitter()
+        self._pending_lines: list[str] = []
+        self.extensions: frozenset[str] = frozenset()
+        self.stats = SessionStats()
+        self._sent = 0  # bytes written by this session
+
+    def __enter__(self) -> DutSession:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._transport.close()
+
+    @property
+    def transport(self) -> Transport:
+        return self._transport
+
+    @property
+    def bytes_written(self) -> int:
+        """Every byte this session has sent to the DUT."""
+        return self._sent
+
+    # -- lines ---------------------------------------------------------------
+
+    def _next_line(self, silence_s: float, waiting_for: str) -> str:
+        deadline = time.monotonic() + silence_s
+        while not self._pending_lines:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                partial = self._splitter.partial[:60]
+                raise ProtocolError(
+                    f"{self._transport.description}: no answer to `{waiting_for}` within "
+                    f"{silence_s:g} s" + (f" (partial line {partial!r})" if partial else "")
+                )
+            data = self._transport.read(min(remaining, 0.5))
+            if data:
+                self._pending_lines.extend(self._splitter.feed(data))
+                deadline = time.monotonic() + silence_s  # silence, not total time, is limited
+        return self._pending_lines.pop(0)
+
+    def _collect(self, command: str, silence_s: float) -> Reply:
+        lines: list[str] = []
+        while True:
+            line = self._next_line(silence_s, command)
+            if line == READY:
+                break
+            lines.append(line)
+        errors = [t for t in (error_text(line) for line in lines) if t is not None]
+        if errors:
+            raise DutError(f"`{command}` was refused: " + "; ".join(errors))
+        return Reply(command, tuple(lines))
+
+    def command(self, text: str, silence_s: float | None = None) -> Reply:
+        encoded = encode_command(text)
+        self._sent += len(encoded)
+        self._transport.write(encoded)
+        return self._collect(text, self._timeouts.command_s if silence_s is None else silence_s)
+
+    # -- handshake -------------------------------------------------------------
+
+    def synchronize(self) -> None:
+        """Gets to a known state whatever came before: a boot banner, a half-sent line.
+
+        A lone `%` ends any partial line on the DUT (answered by an error or nothing
+        worth keeping); everything up to the answer of a fresh `name` is discarded.
+        """
+        self._transport.write(b"%")
+        deadline = time.monotonic() + self._timeouts.boot_s
+        self._transport.write(encode_command("name"))
+        silent = ProtocolError(
+            f"{self._transport.description}: the DUT did not answer `name` within "
+            f"{self._timeouts.boot_s:g} s; is it running the tinybench firmware?"
+        )
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise silent
+            try:
+                line = self._next_line(remaining, "name")
+            except ProtocolError:
+                raise silent from None
+            if line.startswith("m-name-dut-"):
+                break
+        self._collect("name", self._timeouts.command_s)
+        self._pending_lines.clear()
+        self.extensions = self._read_extensions()
+
+    def _read_extensions(self) -> frozenset[str]:
+        reply = self.command("help")
+        listed = reply.find("ext")
+        return frozenset(x for x in (listed or "").split(",") if x)
+
+    def name(self) -> str:
+        return self.command("name").need("name-dut")
+
+    def profile(self) -> tuple[str, str]:
+        """(firmware version text, model id) as standard runners read them."""
+        reply = self.command("profile")
+        return reply.need("profile"), reply.need("model")
+
+    def info(self) -> DutInfo:
+        self._require("info")
+        text = self.command("info").need("info")
+        fields: dict[str, str] = {}
+        for item in text.split(","):
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ProtocolError(f"malformed info item {item!r} in {text!r}")
+            fields[key] = value
+        return DutInfo(fields)
+
+    def _require(self, extension: str) -> None:
+        if extension not in self.extensions:
+            raise ProtocolError(
+                f"the DUT does not offer the `{extension}` extension (offers: "
+                f"{', '.join(sorted(self.extensions)) or 'none'}); is it tinybench firmware?"
+            )
+
+    # -- upload ------------------------------------------------------------------
+
+    def load_hex(self, data: bytes, bytes_per_line: int = HEX_BYTES_PER_LINE) -> None:
+        """The standard upload: `db load N`, then `db <hex>` lines, each answered by m-ready."""
+        self.command(f"db load {len(data)}")
+        done = False
+        for start in range(0, len(data), bytes_per_line):
+            reply = self.command("db " + data[start : start + bytes_per_line].hex())
+            done = "m-load-done" in reply.lines
+        if not done:
+            raise ProtocolError(f"the DUT did not confirm the load of {len(data)} bytes")
+
+    def load_binary(self, data: bytes) -> None:
+        """The fast upload: `db bin N CRC32`, then N raw bytes; retried on a CRC error."""
+        self._require("db-bin")
+        crc = zlib.crc32(data) & 0xFFFFFFFF
+        last_error: DutError | None = None
+        for _ in range(BINARY_UPLOAD_RETRIES):
+            self.command(f"db bin {len(data)} {crc:08x}")
+            self._sent += len(data)
+            self._transport.write(data)
+            try:
+                reply = self._collect("db bin data", self._timeouts.command_s)
+            except DutError as exc:
+                last_error = exc
+                continue
+            if "m-load-done" not in reply.lines:
+                raise ProtocolError(f"the DUT did not confirm the binary load: {reply.lines}")
+            return
+        raise DutError(f"binary upload failed {BINARY_UPLOAD_RETRIES} times: {last_error}")
+
+    def load_file(self, data: bytes) -> None:
+        """The emulator path: the input goes into a file the DUT reads with semihosting."""
+        self._require("db-file")
+        if self._shared_dir is None:
+            raise ProtocolError("`db file` needs a directory shared with the DUT (emulators only)")
+        name = "input.bin"  # relative to the emulator's working directory, the shared one
+        (self._shared_dir / name).write_bytes(data)
+        reply = self.command(f"db file {name}")
+        if "m-load-done" not in reply.lines:
+            raise ProtocolError(f"the DUT did not confirm the file load: {reply.lines}")
+
+    def load(self, data: bytes) -> None:
+        """Uploads one input, by the fastest path the firmware and the link offer."""
+        start, sent = time.monotonic(), self._sent
+        if self._shared_dir is not None and "db-file" in self.extensions:
+            self.load_file(data)
+        elif "db-bin" in self.extensions:
+            self.load_binary(data)
+        else:
+            self.load_hex(data)
+        self.stats.upload_s += time.monotonic() - start
+        self.stats.upload_wire_bytes += self._sent - sent
+
+    # -- inference ---------------------------------------------------------------
+
+    def infer(self, count: int, warmup: int) -> InferResult:
+        start = time.monotonic()
+        reply = self.command(f"infer {count} {warmup}", silence_s=self._timeouts.infer_s)
+        self.stats.infer_s += time.monotonic() - start
+        self.stats.inferences += count + warmup
+        laps = reply.ints("m-lap-us-")
+        if len(laps) != 2:
+            raise ProtocolError(f"`infer`: expected 2 m-lap-us lines, got {reply.lines}")
+        ticks = reply.ints("m-infer-counter-")
+        results = parse_floats(reply.need("results"), "infer results")
+        return InferResult(
+            count=count,
+            warmup=warmup,
+            lap_us=(laps[0], laps[1]),
+            counter_ticks=ticks[0] if ticks else None,
+            results=tuple(results),
+        )
+
+    def results(self) -> tuple[float, ...]:
+        return tuple(parse_floats(self.command("results").need("results"), "results"))
+
+    def results_raw(self) -> bytes:
+        self._require("results-raw")
+        return parse_hex(self.command("results raw").need("results-raw"), "results raw")
+
+    def timestamp(self) -> int:
+        reply = self.command("timestamp")
+        values = [prefixed_int(line, "m-lap-us-") for line in reply.lines]
+        found = [v for v in values if v is not None]
+        if not found:
+            raise ProtocolError(f"`timestamp`: no m-lap-us line in {reply.lines}")
+        return found[0]

@@ -1,0 +1,46 @@
+"""Opens the link to a board's DUT, whatever kind of board it is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinybench.boards import BoardKind, BoardManifest
+from tinybench.emulator import QemuDut
+from tinybench.errors import TinybenchError
+from tinybench.transport.base import Transport
+from tinybench.transport.process_link import ProcessTransport
+from tinybench.transport.serial_link import SerialTransport
+
+
+@dataclass(frozen=True)
+class DutLink:
+    transport: Transport
+    shared_dir: Path | None  # a directory the DUT reads files from (emulators), if any
+
+
+@contextmanager
+def open_dut(
+    board: BoardManifest, image: Path, serial_port: str | None = None
+) -> Iterator[DutLink]:
+    """QEMU for emulated boards, a process for the host board, the serial port for real ones."""
+    if board.kind is BoardKind.EMULATED:
+        with QemuDut(board, image) as qemu:
+            yield DutLink(qemu.transport, qemu.workdir)
+        return
+    if board.kind is BoardKind.PROCESS:
+        transport: Transport = ProcessTransport([str(image)])
+    else:
+        if serial_port is None:
+            raise TinybenchError(
+                f"{board.board_id} is a physical board: flash {image} onto it and pass its serial "
+                "port with --port (e.g. --port /dev/ttyACM0)"
+            )
+        baud = board.uart.baud if board.uart is not None else 115200
+        transport = SerialTransport.open(serial_port, baud)
+    try:
+        yield DutLink(transport, None)
+    finally:
+        transport.close()

@@ -1,0 +1,128 @@
+"""Runs firmware under QEMU with its UART on a local TCP port, always under a time limit.
+
+`-icount shift=0` makes virtual time advance one nanosecond per instruction, so
+the SysTick counter is an exact instruction count; `nodelay=on` avoids Nagle's
+~47 ms stalls; `-semihosting` lets the firmware exit QEMU with a code.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+from types import TracebackType
+
+from tinybench.boards import BoardManifest
+from tinybench.errors import TinybenchError, TransportError
+from tinybench.transport.serial_link import SerialTransport
+
+DEFAULT_TIME_LIMIT_S = 3600.0
+
+
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class QemuDut:
+    """A QEMU process running one firmware image; a context manager that always cleans up."""
+
+    def __init__(
+        self, board: BoardManifest, image: Path, time_limit_s: float = DEFAULT_TIME_LIMIT_S
+    ) -> None:
+        if board.emulator is None:
+            raise TinybenchError(f"board {board.board_id} is not emulated")
+        program = shutil.which(board.emulator.program)
+        if program is None:
+            raise TinybenchError(
+                f"{board.emulator.program} not found; install the Debian package qemu-system-arm "
+                "(bash scripts/setup.sh does)"
+            )
+        self.board = board
+        self.image = image
+        self.port = free_tcp_port()
+        # Kept open for the life of the emulator and closed in close().
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
+        emulator = board.emulator
+        self.argv = [
+            program,
+            "-M",
+            emulator.machine,
+            "-cpu",
+            emulator.cpu,
+            *emulator.args,
+            "-monitor",
+            "none",
+            "-serial",
+            f"tcp:127.0.0.1:{self.port},server=on,wait=on,nodelay=on",
+            "-kernel",
+            str(image),
+        ]
+        # The guest's semihosting file calls resolve relative paths here: the host drops
+        # inputs into this directory and the firmware's `db file` reads them in milliseconds.
+        self.workdir = Path(tempfile.mkdtemp(prefix="tinybench-qemu-"))
+        self._process = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            cwd=self.workdir,
+        )
+        # The time limit: a guest that hangs (a bkpt without semihosting, a kernel bug)
+        # must never hang the host.
+        self._watchdog = threading.Timer(time_limit_s, self._process.kill)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+        try:
+            self.transport = SerialTransport.open(f"socket://127.0.0.1:{self.port}")
+        except TransportError as exc:
+            self.close()
+            raise TransportError(
+                f"QEMU did not open its serial port: {self.stderr_text()}"
+            ) from exc
+
+    def __enter__(self) -> QemuDut:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def stderr_text(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace").strip()
+
+    def wait(self, timeout_s: float) -> int:
+        """Waits for the guest to exit (semihosting) and returns QEMU's exit code."""
+        return self._process.wait(timeout=timeout_s)
+
+    def close(self) -> None:
+        self._watchdog.cancel()
+        transport = getattr(self, "transport", None)
+        if transport is not None:
+            transport.close()
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._stderr.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)

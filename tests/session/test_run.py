@@ -1,0 +1,106 @@
+"""`tinybench run` end to end: firmware built, DUT started, every output checked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tinybench.boards import BoardManifest
+from tinybench.build.firmware import FirmwareBuild
+from tinybench.cli import cli
+from tinybench.dut import DutSession
+from tinybench.emulator import QemuDut
+from tinybench.project import Project
+from tinybench.reference import read_reference
+from tinybench.runrules import load_rule_set
+
+
+def _run(args: list[str]) -> str:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.output
+
+
+def _check_run_directory(run_dir: Path, repo_root: Path, samples: int) -> dict[str, object]:
+    document = json.loads((run_dir / "results.json").read_text())
+    rules = load_rule_set(repo_root / "runrules")
+    assert rules.missing_result_keys(document) == []
+    assert document["reference_check"] == {
+        "compared": samples,
+        "mismatches": 0,
+        "mismatched_samples": [],
+    }
+    journal = (run_dir / "samples.jsonl").read_text().splitlines()
+    assert [json.loads(line)["index"] for line in journal] == list(range(samples))
+    # The device's predictions are the reference's, sample by sample.
+    _, reference = read_reference(run_dir / "reference.json")
+    device = [json.loads(line) for line in journal]
+    assert [d["prediction"] for d in device] == [r.prediction for r in reference]
+    transcript = (run_dir / "transcript.txt").read_text()
+    assert "> infer 1 0%" in transcript and "< m-results-raw-[" in transcript
+    assert (run_dir / "results.txt").read_text().startswith("Top 1% = ")
+    return document
+
+
+def test_kws01_full_accuracy_run_on_qemu_m4_is_901_and_bit_exact(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    output = _run(
+        [
+            "run",
+            "kws01",
+            "--board",
+            "qemu-m4",
+            "--engine",
+            "native",
+            "--mode",
+            "accuracy",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
+    assert "top-1 901/1000 (90.1 %)" in output
+    assert "1000 compared, 0 mismatches" in output
+    document = _check_run_directory(tmp_path / "run", repo_root, 1000)
+    assert (tmp_path / "run" / "results.txt").read_text() == "Top 1% = 90.10\n"
+    memory = document["memory"]
+    assert isinstance(memory, dict) and 0 < memory["arena_bytes"] <= 24272
+
+
+@pytest.mark.parametrize("board", ["host", "qemu-m7", "qemu-m55"])
+def test_kws01_first_100_match_the_reference_on(
+    board: str, tmp_path: Path, repo_root: Path
+) -> None:
+    output = _run(
+        ["run", "kws01", "--board", board, "--limit", "100", "--out", str(tmp_path / "r")]
+    )
+    assert "100 compared, 0 mismatches" in output
+    _check_run_directory(tmp_path / "r", repo_root, 100)
+
+
+def test_a_finished_run_directory_is_not_overwritten(tmp_path: Path) -> None:
+    _run(["run", "kws01", "--board", "host", "--limit", "2", "--out", str(tmp_path / "r")])
+    result = CliRunner().invoke(
+        cli, ["run", "kws01", "--board", "host", "--limit", "2", "--out", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 1 and "already holds a finished run" in result.output
+
+
+def test_counter_delta_is_identical_across_three_emulator_runs(
+    project: Project, qemu_m4_kws01: FirmwareBuild, kws01_samples: list[bytes]
+) -> None:
+    board: BoardManifest = project.board("qemu-m4")
+    deltas = []
+    for _ in range(3):
+        with QemuDut(board, qemu_m4_kws01.image, time_limit_s=60) as qemu:
+            session = DutSession(qemu.transport)
+            session.synchronize()
+            session.load(kws01_samples[0])
+            result = session.infer(3, 1)
+            assert result.counter_ticks is not None
+            deltas.append(result.counter_ticks)
+    assert deltas[0] == deltas[1] == deltas[2]
+    assert deltas[0] > 0
