@@ -1,7 +1,6 @@
 """Benchmark of the native engine: flash, arena and time per model, next to tflite-micro.
 
     .venv/bin/python bench/native_engine.py [--models kws01,vww01] [--runs 30] [--no-bisect]
-                                            [--no-qemu]
 
 Flash: the engine code plus the generated plan (weights, biases, requantization tables, op
 table) compiled for Cortex-M4 (arm-none-eabi-gcc -Os, -mcpu=cortex-m4 -mfloat-abi=hard), summed
@@ -9,9 +8,8 @@ from the allocated, non-NOBITS sections of the objects (pyelftools). Arena: the 
 peak against the smallest arena the host tflite-micro interpreter accepts (found by bisecting
 `arena_size`; 64-bit host). Host time: median wall time of one invoke (native built with gcc -O2
 as a shared library, tflite-micro through its Python binding; both include the call overhead).
-M4 Minstr: instructions per invoke on an emulated Cortex-M4F (QEMU mps2-an386, -icount
-shift=0, SysTick ticks x 40; tests/native/target/tb_qemu_runner.c built with -O2), when
-qemu-system-arm is installed. Benchmarks print numbers; nothing here asserts on time.
+Instructions per inference on emulated Cortex-M cores come from the real firmware:
+bench/dut_slice.py. Benchmarks print numbers; nothing here asserts on time.
 """
 
 from __future__ import annotations
@@ -32,12 +30,8 @@ import numpy as np
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "host"))
-sys.path.insert(0, str(ROOT / "tests" / "native"))  # the bare-metal QEMU runner
-
-from tinybench.compiler import compile_model  # noqa: E402
-from tinybench.compiler.hostlib import (  # noqa: E402
+from tinybench.compiler import compile_model
+from tinybench.compiler.hostlib import (
     ENGINE_SOURCES,
     HostEngine,
     build_host_engine,
@@ -45,9 +39,8 @@ from tinybench.compiler.hostlib import (  # noqa: E402
     include_dir,
 )
 
-QEMU_INSTRUCTIONS_PER_TICK = 40  # SysTick at 25 MHz, -icount shift=0: 1 instruction per ns
+ROOT = Path(__file__).resolve().parents[1]
 
-import qemu_runner  # type: ignore[import-not-found]  # noqa: E402
 
 MODELS = ("kws01", "vww01", "ic01", "ad01")
 TFLM_ARENA_FALLBACK = {"kws01": 24_272, "vww01": 103_672, "ic01": 55_984, "ad01": 4_632}
@@ -142,7 +135,6 @@ def main() -> int:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--no-bisect", action="store_true", help="use the DESIGN.md arenas")
-    parser.add_argument("--no-qemu", action="store_true", help="skip the emulated Cortex-M4 run")
     args = parser.parse_args()
     if shutil.which("arm-none-eabi-gcc") is None:
         print("arm-none-eabi-gcc is needed for the flash numbers", file=sys.stderr)
@@ -156,8 +148,7 @@ def main() -> int:
         print(f"engine code (cortex-m4, -Os, 6 kernels + runner): {engine_flash} B flash")
         header = (
             f"{'model':6} {'ops':>3} {'weights':>8} {'plan flash':>10} {'total flash':>11} "
-            f"{'arena':>7} {'tflm arena':>10} {'ratio':>5} {'native ms':>9} {'tflm ms':>8} "
-            f"{'M4 Minstr':>9}"
+            f"{'arena':>7} {'tflm arena':>10} {'ratio':>5} {'native ms':>9} {'tflm ms':>8}"
         )
         print(header)
         print("-" * len(header))
@@ -188,18 +179,10 @@ def main() -> int:
             else:
                 tflm_arena, note = tflm_min_arena(path, shape), ""
             ratio = result.arena_bytes / tflm_arena
-            m4 = "-"
-            if not args.no_qemu and qemu_runner.tools_available():
-                image = qemu_runner.build_runner(
-                    work / "plan", [data.tobytes()], work / "qemu", "cortex-m4"
-                )
-                ticks = qemu_runner.run_runner(image, "cortex-m4", 1).ticks[0]
-                m4 = f"{ticks * QEMU_INSTRUCTIONS_PER_TICK / 1e6:.2f}"
             print(
                 f"{model_id:6} {result.op_count:>3} {result.weights_bytes:>8} {plan_flash:>10} "
                 f"{engine_flash + plan_flash:>11} {result.arena_bytes:>7} "
-                f"{tflm_arena:>9}{note or ' '} {ratio:>5.2f} {native_ms:>9.3f} {tflm_ms:>8.3f} "
-                f"{m4:>9}"
+                f"{tflm_arena:>9}{note or ' '} {ratio:>5.2f} {native_ms:>9.3f} {tflm_ms:>8.3f}"
             )
     print("bytes; arena = native plan peak vs smallest host tflite-micro arena"
           + (" (* DESIGN.md constants)" if args.no_bisect else " (bisected)")

@@ -28,6 +28,7 @@ from tinybench.transport.base import Transport
 
 HEX_BYTES_PER_LINE = 38  # "db " + 76 hex digits = 79 characters, within the 80 allowed
 BINARY_UPLOAD_RETRIES = 3
+MIN_LINK_BYTES_PER_S = 500.0
 
 
 @dataclass(frozen=True)
@@ -233,8 +234,11 @@ class DutSession:
             self.command(f"db bin {len(data)} {crc:08x}")
             self._sent += len(data)
             self._transport.write(data)
+            # The DUT stays silent until the last byte arrives: allow for the slowest link
+            # (9600 baud through an energy monitor's IO manager moves under 1,000 bytes/s).
+            silence_s = self._timeouts.command_s + len(data) / MIN_LINK_BYTES_PER_S
             try:
-                reply = self._collect("db bin data", self._timeouts.command_s)
+                reply = self._collect("db bin data", silence_s)
             except DutError as exc:
                 last_error = exc
                 continue

@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
+from datagen import write_dataset
 
-from tinybench.models import DatasetSpec
+__all__ = ["copy_project_data", "edit", "write_dataset"]
 
 
 def copy_project_data(repo_root: Path, target: Path) -> Path:
@@ -21,27 +21,3 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, 1))
-
-
-def write_dataset(
-    root: Path, spec: DatasetSpec, labels: list[int], seed: int = 0, prefix: str = "s"
-) -> list[bytes]:
-    """Writes a dataset in the official layout; returns each sample's bytes."""
-    rng = np.random.default_rng(seed)
-    root.mkdir(parents=True, exist_ok=True)
-    lines: list[str] = []
-    contents: list[bytes] = []
-    for i, label in enumerate(labels):
-        name = f"{prefix}_{i:06d}_{label}.bin"
-        if spec.window_bytes is not None:
-            data = rng.uniform(-20.0, 20.0, spec.sample_bytes // 4).astype("<f4").tobytes()
-            lines.append(f"{name},{spec.classes},{label},{spec.window_bytes},{spec.window_step}")
-        else:
-            data = (
-                rng.integers(0, 256, spec.sample_bytes, dtype=np.int16).astype(np.uint8).tobytes()
-            )
-            lines.append(f"{name},{spec.classes},{label}")
-        (root / name).write_bytes(data)
-        contents.append(data)
-    (root / spec.label_file).write_text("\n".join(lines) + "\n")
-    return contents

@@ -14,6 +14,7 @@ import pytest
 from tinybench.build.firmware import FirmwareBuild
 from tinybench.dut import DutSession, Timeouts
 from tinybench.errors import DutError, ProtocolError, TransportError
+from tinybench.transport.fake import FakeTransport
 from tinybench.transport.process_link import ProcessTransport
 from tinybench.transport.serial_link import SerialTransport
 
@@ -148,21 +149,9 @@ def test_a_dut_that_dies_mid_run_is_reported(host_kws01: FirmwareBuild) -> None:
             s.name()
 
 
-class _Silent:
-    description = "a DUT that never answers"
-
-    def write(self, data: bytes) -> None:
-        pass
-
-    def read(self, timeout_s: float) -> bytes:
-        return b""
-
-    def close(self) -> None:
-        pass
-
-
 def test_a_silent_dut_times_out_with_a_clear_message() -> None:
-    with DutSession(_Silent(), Timeouts(boot_s=0.3, command_s=0.2, infer_s=0.2)) as s:
+    silent = FakeTransport(description="a DUT that never answers")
+    with DutSession(silent, Timeouts(boot_s=0.3, command_s=0.2, infer_s=0.2)) as s:
         with pytest.raises(ProtocolError, match=r"did not answer `name` within 0\.3 s"):
             s.synchronize()
         with pytest.raises(ProtocolError, match=r"no answer to `profile` within 0\.2 s"):
@@ -213,3 +202,38 @@ def test_a_session_over_a_pyserial_url_works_like_a_serial_port(
 def test_opening_a_missing_serial_port_names_it() -> None:
     with pytest.raises(TransportError, match="cannot open /dev/ttyNOPE0"):
         SerialTransport.open("/dev/ttyNOPE0", connect_timeout_s=0.1)
+
+
+def _answering(replies: dict[bytes, bytes]) -> FakeTransport:
+    return FakeTransport(lambda data: replies.get(data, b""))
+
+
+def test_an_infer_reply_without_timestamps_is_a_protocol_error() -> None:
+    fake = _answering({b"infer 1 0%": b"m-infer-done\r\nm-results-[0.5]\r\nm-ready\r\n"})
+    with DutSession(fake, FAST) as s, pytest.raises(ProtocolError, match="expected 2 m-lap-us"):
+        s.infer(1, 0)
+    assert fake.closed
+
+
+def test_malformed_results_are_a_protocol_error() -> None:
+    fake = _answering({b"results%": b"m-results-[0.5,abc]\r\nm-ready\r\n"})
+    with DutSession(fake, FAST) as s, pytest.raises(ProtocolError, match="not a list of numbers"):
+        s.results()
+
+
+def test_extensions_are_not_used_when_the_dut_does_not_offer_them() -> None:
+    fake = _answering(
+        {
+            b"name%": b"m-name-dut-[other]\r\nm-ready\r\n",
+            b"help%": b"m-help-name\r\nm-ready\r\n",
+            b"db load 3%": b"m-[Expecting 3 bytes]\r\nm-ready\r\n",
+            b"db 010203%": b"m-load-done\r\nm-ready\r\n",
+        }
+    )
+    with DutSession(fake, FAST) as s:
+        s.synchronize()
+        assert s.extensions == frozenset()
+        s.load(b"\x01\x02\x03")  # falls back to the standard hex upload
+        with pytest.raises(ProtocolError, match="does not offer the `results-raw` extension"):
+            s.results_raw()
+    assert b"db load 3%" in fake.writes

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from datagen import write_dataset
 from tinybench.boards import BoardManifest
 from tinybench.build.firmware import FirmwareBuild
 from tinybench.cli import cli
@@ -41,7 +42,8 @@ def _check_run_directory(run_dir: Path, repo_root: Path, samples: int) -> dict[s
     assert [d["prediction"] for d in device] == [r.prediction for r in reference]
     transcript = (run_dir / "transcript.txt").read_text()
     assert "> infer 1 0%" in transcript and "< m-results-raw-[" in transcript
-    assert (run_dir / "results.txt").read_text().startswith("Top 1% = ")
+    checker = "AUC = " if document["accuracy"]["metric"] == "auc" else "Top 1% = "
+    assert (run_dir / "results.txt").read_text().startswith(checker)
     return document
 
 
@@ -104,3 +106,39 @@ def test_counter_delta_is_identical_across_three_emulator_runs(
             deltas.append(result.counter_ticks)
     assert deltas[0] == deltas[1] == deltas[2]
     assert deltas[0] > 0
+
+
+@pytest.mark.parametrize(
+    ("model_id", "labels"),
+    [("vww01", [0, 1, 1, 0]), ("ic01", [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), ("ad01", [0, 1])],
+)
+def test_generated_sets_of_the_other_models_match_the_reference_on_qemu_m4(
+    project: Project, repo_root: Path, tmp_path: Path, model_id: str, labels: list[int]
+) -> None:
+    model = project.model(model_id)
+    write_dataset(tmp_path / "data", model.dataset, labels, seed=5)
+    output = _run(
+        [
+            "run",
+            model_id,
+            "--board",
+            "qemu-m4",
+            "--dataset",
+            str(tmp_path / "data"),
+            "--out",
+            str(tmp_path / "r"),
+        ]
+    )
+    assert f"{len(labels)} compared, 0 mismatches" in output
+    document = _check_run_directory(tmp_path / "r", repo_root, len(labels))
+    accuracy = document["accuracy"]
+    assert isinstance(accuracy, dict)
+    if model_id == "ad01":
+        # Two clips, one of each label: the AUC is 0 or 1, and equals the reference's ranking.
+        _, reference = read_reference(tmp_path / "r" / "reference.json")
+        normal, anomaly = (r.score for r in reference)
+        assert normal is not None and anomaly is not None
+        assert accuracy["auc"] == (1.0 if anomaly > normal else 0.0)
+        journal = [json.loads(line) for line in (tmp_path / "r" / "samples.jsonl").open()]
+        assert [len(j["raw_outputs"]) for j in journal] == [196, 196]
+        assert [j["score"] for j in journal] == pytest.approx([normal, anomaly], rel=1e-6)

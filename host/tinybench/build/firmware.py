@@ -90,6 +90,8 @@ def build_firmware(project: Project, board_id: str, engine: str, model_id: str) 
     project.model(model_id)  # an unknown model fails here, before any work
     if engine not in ENGINES:
         raise TinybenchError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+    if engine != "native":
+        raise TinybenchError(f"engine {engine} is not built yet; use --engine native")
     root = project.locations.project_root
     env_name = f"{board.board_id}-{engine}"
     available = environments(root)
@@ -98,8 +100,6 @@ def build_firmware(project: Project, board_id: str, engine: str, model_id: str) 
             f"no firmware environment {env_name} in platformio.ini "
             f"(available: {', '.join(sorted(available))})"
         )
-    if engine != "native":
-        raise TinybenchError(f"engine {engine} is not built yet; use --engine native")
     plan_dir, arena_bytes = _compile_native_plan(project, model_id)
     build_dir = root / "build" / "pio" / model_id
     # The arena is rounded up to the engine's alignment; the harness allocates exactly that.

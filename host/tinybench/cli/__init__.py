@@ -9,6 +9,7 @@ import click
 from tinybench import __version__
 from tinybench.cli.boards_cmd import boards_command
 from tinybench.cli.build_cmd import build_command
+from tinybench.cli.compile_cmd import compile_command
 from tinybench.cli.models_cmd import models_command
 from tinybench.cli.reference_cmd import reference_command
 from tinybench.cli.run_cmd import run_command
@@ -45,6 +46,7 @@ cli.add_command(models_command)
 cli.add_command(boards_command)
 cli.add_command(reference_command)
 cli.add_command(build_command)
+cli.add_command(compile_command)
 cli.add_command(run_command)
 
 

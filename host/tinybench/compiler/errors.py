@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tinybench.errors import TinybenchError
 
-class CompileError(Exception):
+
+class CompileError(TinybenchError):
     """The model cannot be compiled for the native engine (corrupt, unsupported or inconsistent)."""

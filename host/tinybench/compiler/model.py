@@ -152,7 +152,7 @@ def _convert(raw: Any) -> Model:
             raise CompileError(f"tensor {index} '{name}' refers to missing buffer {t.buffer}")
         if t.buffer > 0 and t.buffer < len(buffers):
             buf = buffers[t.buffer]
-            if buf.offset not in (0, None) and buf.offset > 1:
+            if buf.offset is not None and buf.offset > 1:
                 raise CompileError(
                     f"tensor {index} '{name}': buffers stored outside the flatbuffer "
                     "(models over 2 GB) are not supported"
