@@ -10,6 +10,7 @@
 #include "tb_args.h"
 #include "tb_cmd.h"
 #include "tb_db.h"
+#include "tb_latency.h"
 #include "tb_loadgen.h"
 #include "tb_model.h"
 #include "tb_out.h"
@@ -96,7 +97,9 @@ void tb_cmd_infer(char **argv, unsigned argc)
     uint64_t ticks;
     tb_engine_status_t status;
 
+    /* A failed infer leaves neither results nor a latency record behind. */
     s_have_results = 0;
+    tb_latency_clear();
     if (argc < 2u || argc > 3u) {
         tb_out_error("infer: usage: infer N [W]");
         return;
@@ -142,6 +145,7 @@ void tb_cmd_infer(char **argv, unsigned argc)
     }
     if (s_format->result == TB_RESULT_MSE) {
         if (s_output.bytes != s_input.bytes) {
+            tb_latency_clear();
             tb_out_error("infer: output and input sizes differ; no MSE");
             return;
         }

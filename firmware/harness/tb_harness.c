@@ -13,6 +13,7 @@
 #include "tb_args.h"
 #include "tb_cmd.h"
 #include "tb_db.h"
+#include "tb_latency.h"
 #include "tb_line.h"
 #include "tb_loadgen.h"
 #include "tb_out.h"
@@ -68,6 +69,8 @@ static const tb_command_t k_commands[] = {
     { "results", tb_cmd_results, "results : print the last results as floats" },
     /* tinybench extensions */
     { "info", tb_cmd_info, "info : (ext) board, counter, engine, arena and model facts" },
+    { "latency", tb_cmd_latency,
+      "latency : (ext) counter ticks of each timed run of the last infer" },
     { "exit", cmd_exit, "exit [code] : (ext) end the program (emulators)" },
 };
 
@@ -86,7 +89,7 @@ static void cmd_help(char **argv, unsigned argc)
     tb_out_line("m-help-db file PATH [offset length] : (ext) load from a host file "
                 "(emulators)");
     tb_out_line("m-help-results raw : (ext) last output tensor as int8 hex");
-    tb_out_line("m-ext-[db-bin,db-file,results-raw,info,infer-counter,exit]");
+    tb_out_line("m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,exit]");
 }
 
 /* ---- line handling -------------------------------------------------------- */

@@ -13,6 +13,8 @@ void tb_loadgen_timestamp(void);
  * Runs W warm-up and N timed invocations, printing m-warmup-start-W,
  * m-warmup-done, m-infer-start-N, m-lap-us (start), m-lap-us (end),
  * m-infer-counter-<ticks> and m-infer-done. The input tensor must be set.
+ * Records the counter delta of each of the first TB_LATENCY_CAPACITY timed
+ * runs in tb_latency (committed only when all N runs succeed; cleared first).
  * Stops at the first failing invoke and returns its status (nothing more is
  * printed then).
  */

@@ -39,6 +39,15 @@ extern "C" {
 #define TB_BIN_TIMEOUT_MS 2000u
 #endif
 
+/*
+ * Entries of the per-inference latency record (`latency`): one uint32_t
+ * counter delta per timed run of the last `infer`; runs beyond it are counted
+ * but not stored. 4 KiB of RAM at the default; must be >= 1.
+ */
+#ifndef TB_LATENCY_CAPACITY
+#define TB_LATENCY_CAPACITY 1024u
+#endif
+
 /* Initializes the engine and prints the boot banner (m-init-done, m-ready). */
 void tb_harness_init(void);
 

@@ -7,8 +7,14 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from tinybench.errors import ManifestError
-from tinybench.manifest import FieldReader, check_file_stem, load_toml, raise_if_problems
+from tinybench.manifest import (
+    FieldReader,
+    check_file_stem,
+    load_all,
+    load_toml,
+    manifest_path,
+    raise_if_problems,
+)
 
 
 class BoardKind(Enum):
@@ -168,16 +174,8 @@ def parse_board_manifest(path: Path) -> BoardManifest:
 
 
 def load_board_manifests(directory: Path) -> dict[str, BoardManifest]:
-    paths = sorted(directory.glob("*.toml"))
-    if not paths:
-        raise ManifestError(f"{directory}: no board manifests (*.toml) found")
-    boards = [parse_board_manifest(p) for p in paths]
-    return {b.board_id: b for b in boards}
+    return load_all(directory, "board", parse_board_manifest)
 
 
 def load_board_manifest(directory: Path, board_id: str) -> BoardManifest:
-    path = directory / f"{board_id}.toml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in directory.glob("*.toml"))) or "none"
-        raise ManifestError(f"unknown board {board_id!r} (known: {known})")
-    return parse_board_manifest(path)
+    return parse_board_manifest(manifest_path(directory, "board", board_id))

@@ -18,6 +18,7 @@ from tinybench.protocol import (
     READY,
     LineSplitter,
     Reply,
+    bracketed,
     encode_command,
     error_text,
     parse_floats,
@@ -76,6 +77,15 @@ class InferResult:
     @property
     def elapsed_us(self) -> int:
         return self.lap_us[1] - self.lap_us[0]
+
+
+@dataclass(frozen=True)
+class LatencyRecord:
+    """Counter ticks of each timed inference of the last `infer` (the `latency` extension)."""
+
+    ticks: tuple[int, ...]
+    dropped: int  # timed inferences beyond the firmware's buffer
+    counter_hz: int
 
 
 class DutSession:
@@ -296,6 +306,27 @@ class DutSession:
     def results_raw(self) -> bytes:
         self._require("results-raw")
         return parse_hex(self.command("results raw").need("results-raw"), "results raw")
+
+    def latency(self) -> LatencyRecord:
+        self._require("latency")
+        reply = self.command("latency")
+        fields: dict[str, int] = {}
+        for item in reply.need("latency").split(","):
+            key, _, value = item.partition("=")
+            if not value.isdigit():
+                raise ProtocolError(f"malformed latency header item {item!r}")
+            fields[key] = int(value)
+        ticks: list[int] = []
+        for line in reply.lines:
+            data = bracketed(line, "latency-data")
+            if data is not None:
+                try:
+                    ticks += [int(v) for v in data.split(",") if v]
+                except ValueError as exc:
+                    raise ProtocolError(f"latency data is not integers: {data[:60]!r}") from exc
+        if len(ticks) != fields.get("count"):
+            raise ProtocolError(f"latency: header says {fields.get('count')}, got {len(ticks)}")
+        return LatencyRecord(tuple(ticks), fields.get("dropped", 0), fields.get("counter_hz", 0))
 
     def timestamp(self) -> int:
         reply = self.command("timestamp")

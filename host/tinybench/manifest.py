@@ -9,7 +9,7 @@ raises a single ManifestError listing them all.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -163,3 +163,20 @@ def check_file_stem(path: Path, reader: FieldReader, identifier: str) -> None:
     """A manifest named kws01.toml must describe kws01: catches copy-paste errors."""
     if identifier and identifier != path.stem:
         reader.problem("id", f"is {identifier!r} but the file is named {path.name}")
+
+
+def manifest_path(directory: Path, kind: str, identifier: str) -> Path:
+    """`<directory>/<identifier>.toml`, or an error listing the known identifiers."""
+    path = directory / f"{identifier}.toml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in directory.glob("*.toml"))) or "none"
+        raise ManifestError(f"unknown {kind} {identifier!r} (known: {known})")
+    return path
+
+
+def load_all(directory: Path, kind: str, parse: Callable[[Path], T]) -> dict[str, T]:
+    """Every manifest in a directory, keyed by file stem (which each parser checks is its id)."""
+    paths = sorted(directory.glob("*.toml"))
+    if not paths:
+        raise ManifestError(f"{directory}: no {kind} manifests (*.toml) found")
+    return {p.stem: parse(p) for p in paths}

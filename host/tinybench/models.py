@@ -8,8 +8,14 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from tinybench.errors import ManifestError
-from tinybench.manifest import FieldReader, check_file_stem, load_toml, raise_if_problems
+from tinybench.manifest import (
+    FieldReader,
+    check_file_stem,
+    load_all,
+    load_toml,
+    manifest_path,
+    raise_if_problems,
+)
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -183,16 +189,8 @@ def parse_model_manifest(path: Path) -> ModelManifest:
 
 
 def load_model_manifests(directory: Path) -> dict[str, ModelManifest]:
-    paths = sorted(directory.glob("*.toml"))
-    if not paths:
-        raise ManifestError(f"{directory}: no model manifests (*.toml) found")
-    manifests = [parse_model_manifest(p) for p in paths]
-    return {m.model_id: m for m in manifests}
+    return load_all(directory, "model", parse_model_manifest)
 
 
 def load_model_manifest(directory: Path, model_id: str) -> ModelManifest:
-    path = directory / f"{model_id}.toml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in directory.glob("*.toml"))) or "none"
-        raise ManifestError(f"unknown model {model_id!r} (known: {known})")
-    return parse_model_manifest(path)
+    return parse_model_manifest(manifest_path(directory, "model", model_id))

@@ -11,6 +11,7 @@ from typing import Any
 
 from tinybench.models import Metric
 from tinybench.modes.accuracy import AccuracySummary, SampleOutcome
+from tinybench.modes.performance import PerformanceOutcome, percentile
 
 
 @dataclass(frozen=True)
@@ -68,35 +69,91 @@ def single_inference_latency(
     return block
 
 
+def performance_block(
+    outcome: PerformanceOutcome, instructions_per_tick: float | None, accuracy: float | None
+) -> dict[str, Any]:
+    """The performance-mode figures: every window, the medians, the latency distribution."""
+    hz = outcome.counter_hz
+    windows = [
+        {
+            "input": w.input,
+            "infer_count": w.infer_count,
+            "warmup_count": w.warmup_count,
+            "elapsed_s": w.elapsed_s,
+            "latency_ms": w.latency_ms,
+            "throughput_ips": w.throughput_ips,
+            "counter_ticks": w.counter_ticks,
+            "compliant": w.compliant,
+        }
+        for w in outcome.windows
+    ]
+    instructions = None
+    if instructions_per_tick is not None and all(w.counter_ticks for w in outcome.windows):
+        instructions = statistics.median(
+            (w.counter_ticks or 0) * instructions_per_tick / w.infer_count for w in outcome.windows
+        )
+    per_inference = [t for w in outcome.windows for t in w.per_inference_ticks]
+    distribution = None
+    if per_inference and hz:
+        distribution = {
+            "count": len(per_inference),
+            "p50_ms": 1000.0 * percentile(per_inference, 0.50) / hz,
+            "p90_ms": 1000.0 * percentile(per_inference, 0.90) / hz,
+            "p99_ms": 1000.0 * percentile(per_inference, 0.99) / hz,
+        }
+    throughputs = [w.throughput_ips for w in outcome.windows]
+    median = outcome.median_throughput_ips
+    return {
+        "compliant": outcome.compliant,
+        "min_window_s": outcome.min_window_s,
+        "median_latency_ms": outcome.median_latency_ms,
+        "median_throughput_ips": median,
+        "throughput_spread": {"min": min(throughputs), "max": max(throughputs)},
+        "instructions_per_inference": instructions,
+        "accuracy_weighted_throughput_ips": median * accuracy if accuracy is not None else None,
+        "latency_distribution": distribution,
+        "windows": windows,
+    }
+
+
+def latencies_document(outcome: PerformanceOutcome) -> dict[str, Any]:
+    return {
+        "counter_hz": outcome.counter_hz,
+        "windows": [
+            {"input": w.input, "ticks": list(w.per_inference_ticks)} for w in outcome.windows
+        ],
+    }
+
+
 def results_document(
     *,
     model: str,
     board: str,
     engine: str,
     mode: str,
-    accuracy: AccuracySummary,
+    accuracy: AccuracySummary | None,
+    reference_check: dict[str, Any],
     performance: dict[str, Any],
     memory: dict[str, int],
     provenance: Provenance,
     quality_target: float,
     wall_time_s: dict[str, float],
 ) -> dict[str, Any]:
-    achieved = accuracy.top1 if accuracy.metric is Metric.TOP1 else accuracy.auc
+    accuracy_doc: dict[str, Any] | None = None
+    if accuracy is not None:
+        achieved = accuracy.top1 if accuracy.metric is Metric.TOP1 else accuracy.auc
+        accuracy_doc = {
+            **accuracy_block(accuracy),
+            "quality_target": quality_target,
+            "meets_target": achieved is not None and achieved >= quality_target,
+        }
     return {
         "model": model,
         "board": board,
         "engine": engine,
         "mode": mode,
-        "accuracy": {
-            **accuracy_block(accuracy),
-            "quality_target": quality_target,
-            "meets_target": achieved is not None and achieved >= quality_target,
-        },
-        "reference_check": {
-            "compared": accuracy.compared,
-            "mismatches": accuracy.mismatches,
-            "mismatched_samples": list(accuracy.mismatched_samples),
-        },
+        "accuracy": accuracy_doc,
+        "reference_check": reference_check,
         "performance": performance,
         "memory": memory,
         "provenance": {
@@ -114,10 +171,18 @@ def results_document(
     }
 
 
+def reference_check_block(summary: AccuracySummary) -> dict[str, Any]:
+    return {
+        "compared": summary.compared,
+        "mismatches": summary.mismatches,
+        "mismatched_samples": list(summary.mismatched_samples),
+    }
+
+
 def checker_lines(document: dict[str, Any]) -> list[str]:
     """The lines the MLPerf Tiny result checker looks for."""
     lines = []
-    acc = document["accuracy"]
+    acc = document.get("accuracy") or {}
     if acc.get("top1") is not None:
         lines.append(f"Top 1% = {100.0 * acc['top1']:.2f}")
     if acc.get("auc") is not None:

@@ -1,9 +1,12 @@
-"""One benchmark run from start to finish: build, reference, DUT session, scoring, results.
+"""One benchmark run from start to finish: build, reference, DUT sessions, scoring, results.
 
-The CLI only parses options; this module owns the order of the steps and the
-run directory: results.json, results.txt, transcript.txt (every byte on the
-link), reference.json (the host reference used) and samples.jsonl (one line per
-finished sample, written as it finishes).
+The CLI only parses options; this module owns the order of the steps and the run
+directory:
+- run.json: what was asked (model, board, engine, mode, dataset, limit) and the firmware's
+  sha256, so that `--resume DIR` continues exactly that run;
+- samples.jsonl: the journal, one line per finished sample (accuracy mode);
+- transcript.txt (or transcript-<k>.txt per DUT with --jobs): every byte on the links;
+- reference.json: the host reference outputs; results.json and results.txt at the end.
 """
 
 from __future__ import annotations
@@ -12,25 +15,30 @@ import hashlib
 import json
 import shutil
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tinybench import __version__
-from tinybench.boards import BoardKind
-from tinybench.build.firmware import build_firmware, toolchain_version
-from tinybench.datasets import open_dataset
-from tinybench.dut import DutSession
-from tinybench.dutlink import open_dut
+from tinybench.boards import BoardKind, BoardManifest
+from tinybench.build.firmware import FirmwareBuild, build_firmware, toolchain_version
+from tinybench.datasets import Dataset, open_dataset
+from tinybench.dut import DutSession, Timeouts
 from tinybench.elfsize import image_size
-from tinybench.errors import TinybenchError
-from tinybench.modes.accuracy import SampleInput, SampleOutcome, run_accuracy, summarize
+from tinybench.errors import RuleViolation, TinybenchError
+from tinybench.journal import Journal
+from tinybench.models import ModelManifest
+from tinybench.modes.accuracy import SampleInput, SampleOutcome, run_sample, summarize
+from tinybench.modes.performance import PerformanceInput, PerformanceOutcome, run_performance
 from tinybench.project import Project
 from tinybench.reference import (
     ReferenceInterpreter,
+    ReferenceSample,
     interpreter_version,
     iterate_dataset,
     run_reference,
@@ -38,13 +46,18 @@ from tinybench.reference import (
 )
 from tinybench.results import (
     Provenance,
+    latencies_document,
+    performance_block,
+    reference_check_block,
     results_document,
     single_inference_latency,
+    write_atomic,
     write_results,
 )
-from tinybench.transport.recording import RecordingTransport
+from tinybench.worker import DutWorker, WorkerConfig
 
 MODES = ("accuracy", "performance", "energy")
+RUN_FILE = "run.json"
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,10 @@ class RunRequest:
     limit: int | None
     out_dir: Path | None
     serial_port: str | None
+    jobs: int = 1
+    min_window_s: float | None = None  # performance: below the rules' minimum = non-compliant
+    accuracy_run: Path | None = None  # performance: an accuracy run for the weighted throughput
+    timeouts: Timeouts = field(default_factory=Timeouts)
 
 
 @dataclass(frozen=True)
@@ -86,121 +103,347 @@ def _emulator_version(program: str) -> str:
     return out.stdout.splitlines()[0] if out.stdout else program
 
 
-def _outcome_record(outcome: SampleOutcome) -> dict[str, Any]:
-    record = asdict(outcome)
-    record["raw_outputs"] = [r.hex() for r in outcome.raw_outputs]
-    return record
+def load_resume_request(run_dir: Path, serial_port: str | None, jobs: int) -> RunRequest:
+    """The request of an interrupted run, from its run.json."""
+    path = run_dir / RUN_FILE
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TinybenchError(f"cannot resume {run_dir}: {path} is missing or unreadable") from exc
+    if (run_dir / "results.json").exists():
+        raise TinybenchError(f"{run_dir} is a finished run: there is nothing to resume")
+    return RunRequest(
+        model_id=saved["model"],
+        board_id=saved["board"],
+        engine=saved["engine"],
+        mode=saved["mode"],
+        dataset_dir=Path(saved["dataset"]) if saved.get("dataset") else None,
+        limit=saved.get("limit"),
+        out_dir=run_dir,
+        serial_port=serial_port,
+        jobs=jobs,
+        min_window_s=saved.get("min_window_s"),
+    )
+
+
+def _record_request(
+    run_dir: Path, request: RunRequest, dataset_root: Path, build: FirmwareBuild
+) -> None:
+    """Writes run.json, or checks that a resumed run is still the same run."""
+    firmware = _sha256(build.image)
+    wanted = {
+        "model": request.model_id,
+        "board": request.board_id,
+        "engine": request.engine,
+        "mode": request.mode,
+        "dataset": str(dataset_root.resolve()),
+        "limit": request.limit,
+        "min_window_s": request.min_window_s,
+        "firmware_sha256": firmware,
+        "tinybench_version": __version__,
+    }
+    path = run_dir / RUN_FILE
+    if path.exists():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if saved.get("firmware_sha256") != firmware:
+            raise TinybenchError(
+                f"cannot resume {run_dir}: the firmware changed since the run started "
+                f"({saved.get('firmware_sha256', '?')[:12]} -> {firmware[:12]}); start a new run"
+            )
+        return
+    write_atomic(path, json.dumps(wanted, indent=2) + "\n")
+
+
+class _Workers:
+    """The DUTs of one run (one, or one per job), closed together."""
+
+    def __init__(self, config: WorkerConfig, jobs: int, run_dir: Path) -> None:
+        names = ["transcript.txt"] if jobs == 1 else [f"transcript-{k}.txt" for k in range(jobs)]
+        self.workers = [DutWorker(replace(config, transcript=run_dir / n)) for n in names]
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.close()
+
+    @property
+    def restarts(self) -> int:
+        return sum(w.restarts for w in self.workers)
+
+
+def _accuracy(
+    workers: _Workers,
+    model: ModelManifest,
+    dataset: Dataset,
+    references: dict[str, ReferenceSample],
+    journal: Journal,
+    progress: Progress | None,
+) -> None:
+    done = journal.done()
+    by_index = {s.index: s for s in dataset.samples}
+    for outcome in journal.outcomes():
+        sample = by_index.get(outcome.index)
+        if sample is None or sample.file_name != outcome.name:
+            raise TinybenchError(
+                f"{journal.path}: sample {outcome.index} is {outcome.name}, but the dataset "
+                "has another file there: the dataset changed; start a new run"
+            )
+    pending = deque(s for s in dataset.samples if s.index not in done)
+    total = len(dataset.samples)
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def work(worker: DutWorker) -> None:
+        try:
+            while True:
+                with lock:
+                    if not pending or failures:
+                        return
+                    sample = pending.popleft()
+                item = SampleInput(
+                    sample.index, sample.file_name, sample.label, tuple(dataset.inferences(sample))
+                )
+                reference = references.get(sample.file_name)
+
+                def step(
+                    session: DutSession,
+                    item: SampleInput = item,
+                    reference: ReferenceSample | None = reference,
+                ) -> SampleOutcome:
+                    return run_sample(session, model, item, reference)
+
+                journal.append(worker.call(step))
+                if progress is not None:
+                    progress(len(journal.done()), total)
+        except BaseException as exc:  # reported by the caller, after the other workers stop
+            with lock:
+                failures.append(exc)
+
+    if len(workers.workers) == 1:
+        work(workers.workers[0])
+    else:
+        threads = [threading.Thread(target=work, args=(w,)) for w in workers.workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    if failures:
+        raise failures[0]
+
+
+def _performance_inputs(
+    model: ModelManifest, dataset: Dataset, count: int
+) -> list[PerformanceInput]:
+    inputs: list[PerformanceInput] = []
+    for sample in dataset.samples:
+        wire = dataset.inferences(sample)[0]
+        if all(wire != i.wire for i in inputs):
+            inputs.append(PerformanceInput(sample.file_name, wire))
+        if len(inputs) == count:
+            break
+    return inputs
+
+
+def _window_reference_check(
+    project: Project, model: ModelManifest, performance: PerformanceOutcome
+) -> dict[str, Any]:
+    """Each window's last output against the reference for that window's input."""
+    interpreter = ReferenceInterpreter(model, project.model_store().path(model))
+    compared, mismatched = 0, []
+    for window, wire in zip(performance.windows, performance.inputs, strict=True):
+        if window.raw_output is None:
+            continue
+        compared += 1
+        expected = interpreter.run_sample(window.input, None, [wire]).raw_outputs[0]
+        if window.raw_output != expected:
+            mismatched.append(window.input)
+    return {"compared": compared, "mismatches": len(mismatched), "mismatched_samples": mismatched}
+
+
+def _accuracy_of(run_dir: Path | None) -> float | None:
+    if run_dir is None:
+        return None
+    try:
+        document = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TinybenchError(f"--accuracy-run {run_dir}: no readable results.json") from exc
+    accuracy = document.get("accuracy") or {}
+    value = accuracy.get("top1", accuracy.get("auc"))
+    if document.get("mode") != "accuracy" or value is None:
+        raise TinybenchError(f"--accuracy-run {run_dir}: not a finished accuracy run")
+    return float(value)
 
 
 def run_benchmark(
     project: Project, request: RunRequest, progress: Progress | None = None
 ) -> RunOutcome:
-    if request.mode != "accuracy":
+    if request.mode == "energy":
         raise TinybenchError(
-            f"--mode {request.mode} is not available yet: only accuracy mode runs today"
+            "--mode energy needs a power monitor and the IO manager; it is not available yet"
         )
     started = time.monotonic()
     model = project.model(request.model_id)
     board = project.board(request.board_id)
     rules = project.rules()
     rules.check_model(model)
+    if request.jobs > 1 and board.kind is BoardKind.PHYSICAL:
+        raise TinybenchError("--jobs needs emulated or host boards (one board has one port)")
+    if request.jobs > 1 and request.mode != "accuracy":
+        raise TinybenchError("--jobs shards accuracy runs only")
     root = request.dataset_dir or project.locations.dataset_dir(model.dataset.dataset_id)
     dataset = open_dataset(model.dataset, root).limited(request.limit)
     run_dir = request.out_dir or default_run_dir(request)
     if (run_dir / "results.json").exists():
         raise TinybenchError(f"{run_dir} already holds a finished run; choose another --out")
+    resuming = (run_dir / RUN_FILE).exists()
+    if not resuming and run_dir.exists() and any(run_dir.iterdir()):
+        raise TinybenchError(
+            f"{run_dir} is not empty; choose another --out, or --resume an interrupted run"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
 
     timings: dict[str, float] = {}
     mark = time.monotonic()
     build = build_firmware(project, board.board_id, request.engine, model.model_id)
     timings["build"] = time.monotonic() - mark
+    _record_request(run_dir, request, root, build)
 
-    mark = time.monotonic()
-    model_path = project.model_store().path(model)
-    interpreter = ReferenceInterpreter(model, model_path)
-    reference = run_reference(interpreter, model, iterate_dataset(dataset), len(dataset.samples))
-    write_reference(
-        run_dir / "reference.json",
-        model,
-        _sha256(model_path),
-        {"kind": "dataset", "path": str(root.resolve()), "samples": len(dataset.samples)},
-        reference,
+    config = WorkerConfig(
+        board=board,
+        image=build.image,
+        model=model,
+        serial_port=request.serial_port,
+        transcript=run_dir / "transcript.txt",
+        timeouts=request.timeouts,
     )
-    references = {s.name: s for s in reference.samples}
-    timings["reference"] = time.monotonic() - mark
+    if request.mode == "accuracy":
+        mark = time.monotonic()
+        model_path = project.model_store().path(model)
+        interpreter = ReferenceInterpreter(model, model_path)
+        reference = run_reference(
+            interpreter, model, iterate_dataset(dataset), len(dataset.samples)
+        )
+        write_reference(
+            run_dir / "reference.json",
+            model,
+            _sha256(model_path),
+            {"kind": "dataset", "path": str(root.resolve()), "samples": len(dataset.samples)},
+            reference,
+        )
+        references = {s.name: s for s in reference.samples}
+        timings["reference"] = time.monotonic() - mark
 
-    def samples() -> Iterator[SampleInput]:
-        for s in dataset.samples:
-            yield SampleInput(s.index, s.file_name, s.label, tuple(dataset.inferences(s)))
-
-    total = len(dataset.samples)
+    workers = _Workers(config, request.jobs, run_dir)
     mark = time.monotonic()
-    with (
-        open_dut(board, build.image, request.serial_port) as link,
-        (run_dir / "transcript.txt").open("w", encoding="utf-8") as transcript,
-        (run_dir / "samples.jsonl").open("w", encoding="utf-8") as journal,
-    ):
-        session = DutSession(RecordingTransport(link.transport, transcript), None, link.shared_dir)
-        session.synchronize()
-        _, dut_model = session.profile()
-        if dut_model != model.model_id:
-            raise TinybenchError(f"the DUT runs model {dut_model}, not {model.model_id}")
-        info = session.info().fields if "info" in session.extensions else {}
-        if info and info.get("model_sha256") != model.source.sha256:
-            raise TinybenchError(
-                f"the DUT's model has sha256 {info.get('model_sha256')}, expected "
-                f"{model.source.sha256}: rebuild and flash the firmware"
+    journal: Journal | None = None
+    performance: PerformanceOutcome | None = None
+    try:
+        if request.mode == "accuracy":
+            journal = Journal(run_dir / "samples.jsonl")
+            _accuracy(workers, model, dataset, references, journal, progress)
+        else:
+            worker = workers.workers[0]
+            worker.session  # noqa: B018 - starts the DUT, which reads its info line
+            hz_text = worker.info.get("counter_hz", "")
+            counter_hz = int(hz_text) if hz_text.isdigit() else None
+            min_window = request.min_window_s or rules.performance.min_window_s
+            inputs = _performance_inputs(model, dataset, rules.performance.windows)
+            if len(inputs) < rules.performance.windows:
+                raise RuleViolation(
+                    f"performance mode needs {rules.performance.windows} distinct inputs; "
+                    f"{root} offers {len(inputs)}"
+                )
+            done_windows = [0]
+
+            def on_window(_: object) -> None:
+                done_windows[0] += 1
+                if progress is not None:
+                    progress(done_windows[0], len(inputs))
+
+            performance = run_performance(
+                worker.call,
+                inputs,
+                rules.performance.windows,
+                rules.performance.warmup_count,
+                min_window,
+                counter_hz,
+                rules.performance.min_window_s,
+                on_window,
             )
-        timings["connect"] = time.monotonic() - mark
-
-        def record(outcome: SampleOutcome) -> None:
-            journal.write(json.dumps(_outcome_record(outcome)) + "\n")
-            journal.flush()
-            if progress is not None:
-                progress(outcome.index + 1, total)
-
-        outcomes = run_accuracy(session, model, samples(), references, record)
-        timings["upload"] = session.stats.upload_s
-        timings["inference"] = session.stats.infer_s
-        timings["upload_wire_bytes"] = session.stats.upload_wire_bytes
-    timings["dut_session"] = time.monotonic() - mark
+        info = workers.workers[0].info
+        timings["upload"] = sum(w.stats.upload_s for w in workers.workers)
+        timings["inference"] = sum(w.stats.infer_s for w in workers.workers)
+        timings["dut_restarts"] = workers.restarts
+    finally:
+        workers.close()
+        if journal is not None:
+            journal.close()
+    timings["dut_sessions"] = time.monotonic() - mark
     timings["total"] = time.monotonic() - started
 
-    summary = summarize(model, outcomes)
-    size = image_size(build.image)
-    counter_hz = int(info["counter_hz"]) if info.get("counter_hz", "").isdigit() else None
-    arena = int(info["arena_used"]) if info.get("arena_used", "").isdigit() else build.arena_bytes
-    provenance = Provenance(
-        firmware_sha256=_sha256(build.image),
-        model_sha256=model.source.sha256,
-        toolchain=toolchain_version(board.core),
-        runrules_id=rules.rules_id,
-        runrules_version=rules.version,
-        tinybench_version=__version__,
-        reference=interpreter_version(),
-        emulator=(
-            _emulator_version(board.emulator.program)
-            if board.kind is BoardKind.EMULATED and board.emulator is not None
-            else None
-        ),
-        dut_info=info,
-    )
-    document = results_document(
-        model=model.model_id,
-        board=board.board_id,
-        engine=request.engine,
-        mode=request.mode,
-        accuracy=summary,
-        performance=single_inference_latency(outcomes, counter_hz),
-        memory={"flash_bytes": size.flash_bytes, "ram_bytes": size.ram_bytes, "arena_bytes": arena},
-        provenance=provenance,
-        quality_target=model.quality_target,
-        wall_time_s=timings,
+    document = _document(
+        project, request, model, board, build, info, journal, performance, timings, rules.version
     )
     missing = rules.missing_result_keys(document)
     if missing:
         raise TinybenchError(f"internal: results lack required keys {missing}")
     write_results(run_dir, document)
+    if performance is not None:
+        write_atomic(run_dir / "latencies.json", json.dumps(latencies_document(performance)) + "\n")
     shutil.copy(build.image, run_dir / build.image.name)
     return RunOutcome(run_dir=run_dir, document=document)
+
+
+def _document(
+    project: Project,
+    request: RunRequest,
+    model: ModelManifest,
+    board: BoardManifest,
+    build: FirmwareBuild,
+    info: dict[str, str],
+    journal: Journal | None,
+    performance: PerformanceOutcome | None,
+    timings: dict[str, float],
+    rules_version: str,
+) -> dict[str, Any]:
+    rules = project.rules()
+    size = image_size(build.image)
+    counter_hz = int(info["counter_hz"]) if info.get("counter_hz", "").isdigit() else None
+    arena = int(info["arena_used"]) if info.get("arena_used", "").isdigit() else build.arena_bytes
+    emulated = board.kind is BoardKind.EMULATED and board.emulator is not None
+    provenance = Provenance(
+        firmware_sha256=_sha256(build.image),
+        model_sha256=model.source.sha256,
+        toolchain=toolchain_version(board.core),
+        runrules_id=rules.rules_id,
+        runrules_version=rules_version,
+        tinybench_version=__version__,
+        reference=interpreter_version(),
+        emulator=_emulator_version(board.emulator.program) if board.emulator and emulated else None,
+        dut_info=info,
+    )
+    outcomes = journal.outcomes() if journal is not None else []
+    if performance is not None:
+        perf_block = performance_block(
+            performance,
+            instructions_per_tick=(1e9 / counter_hz) if emulated and counter_hz else None,
+            accuracy=_accuracy_of(request.accuracy_run),
+        )
+        accuracy = None
+        check = _window_reference_check(project, model, performance)
+    else:
+        perf_block = single_inference_latency(outcomes, counter_hz)
+        accuracy = summarize(model, outcomes)
+        check = reference_check_block(accuracy)
+    return results_document(
+        model=model.model_id,
+        board=board.board_id,
+        engine=request.engine,
+        mode=request.mode,
+        accuracy=accuracy,
+        reference_check=check,
+        performance=perf_block,
+        memory={"flash_bytes": size.flash_bytes, "ram_bytes": size.ram_bytes, "arena_bytes": arena},
+        provenance=provenance,
+        quality_target=model.quality_target,
+        wall_time_s=timings,
+    )

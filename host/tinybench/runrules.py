@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinybench.errors import ManifestError, RuleViolation
-from tinybench.manifest import FieldReader, load_toml, raise_if_problems
+from tinybench.manifest import FieldReader, load_toml, manifest_path, raise_if_problems
 from tinybench.models import Metric, ModelManifest
 
 
@@ -139,8 +139,4 @@ DEFAULT_RULES = "mlperf-tiny"
 
 
 def load_rule_set(directory: Path, rules_id: str = DEFAULT_RULES) -> RuleSet:
-    path = directory / f"{rules_id}.toml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in directory.glob("*.toml"))) or "none"
-        raise ManifestError(f"unknown run rules {rules_id!r} (known: {known})")
-    return parse_rule_set(path)
+    return parse_rule_set(manifest_path(directory, "run rules", rules_id))

@@ -56,9 +56,9 @@ def test_help_lists_standard_commands_and_extensions(dut: PipeLink) -> None:
     lines = dut.command("help")
     text = "\n".join(lines)
     for word in ("name", "profile", "timestamp", "db load", "infer", "results", "info",
-                 "db bin", "db file", "results raw", "exit"):
+                 "db bin", "db file", "results raw", "latency", "exit"):
         assert word in text
-    assert "m-ext-[db-bin,db-file,results-raw,info,infer-counter,exit]" in lines
+    assert "m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,exit]" in lines
 
 
 def test_timestamp_prints_lap_us(dut: PipeLink) -> None:

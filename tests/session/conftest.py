@@ -31,3 +31,16 @@ def kws01_samples(shared_dir: Path) -> list[bytes]:
     folder = shared_dir / "datasets" / "kws01"
     names = ["tst_000000_Stop_7.bin", "tst_000001_Left_2.bin", "tst_000002_Right_6.bin"]
     return [(folder / name).read_bytes() for name in names]
+
+
+@pytest.fixture(scope="session")
+def full_kws01_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The uninterrupted, single-job kws01 accuracy run on qemu-m4 that others compare with."""
+    from click.testing import CliRunner
+
+    from tinybench.cli import cli
+
+    run_dir = tmp_path_factory.mktemp("full-kws01") / "run"
+    result = CliRunner().invoke(cli, ["run", "kws01", "--board", "qemu-m4", "--out", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    return run_dir

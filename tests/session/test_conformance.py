@@ -18,34 +18,8 @@ import numpy as np
 from tinybench.build.firmware import FirmwareBuild
 from tinybench.emulator import QemuDut
 from tinybench.project import Project
-from tinybench.transport.serial_link import SerialTransport
 
-
-class _RunnerLikeHost:
-    """Writes like the MLCommons runner and reads lines until m-ready, nothing clever."""
-
-    def __init__(self, link: SerialTransport) -> None:
-        self.link = link
-        self.buffer = b""
-
-    def send(self, text: str) -> list[str]:
-        self.link.write(text.encode())
-        self.link.write(b"%")
-        return self.until_ready()
-
-    def until_ready(self) -> list[str]:
-        lines: list[str] = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            while b"\n" in self.buffer:
-                raw, self.buffer = self.buffer.split(b"\n", 1)
-                line = raw.decode().strip()
-                if line == "m-ready":
-                    return lines
-                if line:
-                    lines.append(line)
-            self.buffer += self.link.read(0.5)
-        raise AssertionError(f"no m-ready; got {lines} and {self.buffer!r}")
+from .rawlink import RawLink
 
 
 def _reference_floats(shared_dir: Path, sample: bytes) -> list[float]:
@@ -64,29 +38,33 @@ def test_the_mlcommons_runner_sequence_is_answered_as_it_expects(
     samples = sorted((shared_dir / "datasets" / "kws01").glob("tst_00000*.bin"))[:3]
     with QemuDut(project.board("qemu-m4"), qemu_m4_kws01.image, time_limit_s=120) as qemu:
         time.sleep(0.5)  # the runner sleeps after opening the port and does not flush
-        host = _RunnerLikeHost(qemu.transport)
+        host = RawLink(qemu.transport)
         # The banner is still queued (the runner reads it as the start of its first answer):
         # it must be exactly m-init-done and one m-ready.
         assert host.until_ready() == ["m-init-done"]
-        assert host.send("name") == ["m-name-dut-[tinybench]"]
-        profile = host.send("profile")
+        assert host.send_like_the_mlcommons_runner("name") == ["m-name-dut-[tinybench]"]
+        profile = host.send_like_the_mlcommons_runner("profile")
         assert "m-model-[kws01]" in profile
         for path in samples:
             data = path.read_bytes()
-            assert host.send(f"db load {len(data)}") == [f"m-[Expecting {len(data)} bytes]"]
+            assert host.send_like_the_mlcommons_runner(f"db load {len(data)}") == [
+                f"m-[Expecting {len(data)} bytes]"
+            ]
             replies: list[str] = []
             for start in range(0, len(data), 31):
                 line = "db " + data[start : start + 31].hex()
                 assert len(line) + 1 <= 80
-                replies += host.send(line)
+                replies += host.send_like_the_mlcommons_runner(line)
             assert replies == ["m-load-done"]
-            infer = host.send("infer 1 0")
+            infer = host.send_like_the_mlcommons_runner("infer 1 0")
             assert infer[:2] == ["m-warmup-start-0", "m-warmup-done"]
             assert infer[2] == "m-infer-start-1"
             results = [line for line in infer if line.startswith("m-results-[")]
             assert len(results) == 1
             values = [float(v) for v in results[0][len("m-results-[") : -1].split(",")]
             assert values == _reference_floats(shared_dir, data)
-            assert host.send("results") == results  # the EnergyRunner asks again
-        timestamp = host.send("timestamp")
+            assert (
+                host.send_like_the_mlcommons_runner("results") == results
+            )  # the EnergyRunner asks again
+        timestamp = host.send_like_the_mlcommons_runner("timestamp")
         assert len(timestamp) == 1 and timestamp[0].startswith("m-lap-us-")

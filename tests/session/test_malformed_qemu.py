@@ -7,7 +7,6 @@ case that left the DUT in a bad state would also fail the ones after it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -16,42 +15,19 @@ import pytest
 from tinybench.build.firmware import FirmwareBuild
 from tinybench.emulator import QemuDut
 from tinybench.project import Project
-from tinybench.transport.serial_link import SerialTransport
 
-
-class _Raw:
-    def __init__(self, link: SerialTransport) -> None:
-        self.link = link
-        self.buffer = b""
-
-    def until_ready(self, timeout_s: float = 10.0) -> list[str]:
-        lines: list[str] = []
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            while b"\n" in self.buffer:
-                raw, self.buffer = self.buffer.split(b"\n", 1)
-                line = raw.decode(errors="replace").strip()
-                if line == "m-ready":
-                    return lines
-                if line:
-                    lines.append(line)
-            self.buffer += self.link.read(0.2)
-        raise AssertionError(f"the DUT hung: no m-ready within {timeout_s} s after {lines}")
-
-    def send(self, data: bytes) -> list[str]:
-        self.link.write(data)
-        return self.until_ready()
+from .rawlink import RawLink
 
 
 @pytest.fixture(scope="module")
-def dut(project: Project, qemu_m4_kws01: FirmwareBuild) -> Iterator[_Raw]:
+def dut(project: Project, qemu_m4_kws01: FirmwareBuild) -> Iterator[RawLink]:
     with QemuDut(project.board("qemu-m4"), qemu_m4_kws01.image, time_limit_s=300) as qemu:
-        raw = _Raw(qemu.transport)
+        raw = RawLink(qemu.transport)
         assert raw.until_ready() == ["m-init-done"]
         yield raw
 
 
-def _name_is_answered(dut: _Raw) -> None:
+def _name_is_answered(dut: RawLink) -> None:
     assert dut.send(b"name%") == ["m-name-dut-[tinybench]"]
 
 
@@ -76,28 +52,28 @@ CASES = [
 
 @pytest.mark.parametrize(("sent", "error"), CASES, ids=[repr(c[0][:20]) for c in CASES])
 def test_a_bad_command_gets_one_error_and_the_dut_goes_on(
-    dut: _Raw, sent: bytes, error: str
+    dut: RawLink, sent: bytes, error: str
 ) -> None:
     _single_error(dut.send(sent), error)
     _name_is_answered(dut)
 
 
 @pytest.mark.parametrize("payload", [b"db abc%", b"db zz%", b"db 0g%"])
-def test_bad_hex_is_rejected_and_invalidates_the_load(dut: _Raw, payload: bytes) -> None:
+def test_bad_hex_is_rejected_and_invalidates_the_load(dut: RawLink, payload: bytes) -> None:
     assert dut.send(b"db load 2%") == ["m-[Expecting 2 bytes]"]
     _single_error(dut.send(payload), "e-[db")
     _single_error(dut.send(b"infer 1 0%"), "e-[infer")
     _name_is_answered(dut)
 
 
-def test_more_bytes_than_announced_is_rejected(dut: _Raw) -> None:
+def test_more_bytes_than_announced_is_rejected(dut: RawLink) -> None:
     assert dut.send(b"db load 2%") == ["m-[Expecting 2 bytes]"]
     _single_error(dut.send(b"db 010203%"), "e-[db")
     _single_error(dut.send(b"infer 1 0%"), "e-[infer")
     _name_is_answered(dut)
 
 
-def test_infer_after_a_partial_load_is_rejected(dut: _Raw) -> None:
+def test_infer_after_a_partial_load_is_rejected(dut: RawLink) -> None:
     assert dut.send(b"db load 490%") == ["m-[Expecting 490 bytes]"]
     assert dut.send(b"db " + b"00" * 30 + b"%") == []
     _single_error(dut.send(b"infer 1 0%"), "e-[infer")
@@ -105,7 +81,7 @@ def test_infer_after_a_partial_load_is_rejected(dut: _Raw) -> None:
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_random_bytes_then_a_percent_resynchronize(dut: _Raw, seed: int) -> None:
+def test_random_bytes_then_a_percent_resynchronize(dut: RawLink, seed: int) -> None:
     garbage = np.random.default_rng(seed).integers(0, 256, 3000, dtype=np.uint8).tobytes()
     dut.link.write(garbage.replace(b"%", b""))
     dut.link.write(b"%")
@@ -114,14 +90,14 @@ def test_random_bytes_then_a_percent_resynchronize(dut: _Raw, seed: int) -> None
     _name_is_answered(dut)
 
 
-def test_a_line_cut_off_mid_command_ends_in_an_error_or_a_resync(dut: _Raw) -> None:
+def test_a_line_cut_off_mid_command_ends_in_an_error_or_a_resync(dut: RawLink) -> None:
     dut.link.write(b"db lo")  # the host dies mid-command; a new one sends name%
     lines = dut.send(b"name%")
     assert lines == [] or all(line.startswith("e-[") for line in lines), lines
     _name_is_answered(dut)
 
 
-def test_a_valid_inference_still_works_after_all_that(dut: _Raw) -> None:
+def test_a_valid_inference_still_works_after_all_that(dut: RawLink) -> None:
     assert dut.send(b"db load 490%") == ["m-[Expecting 490 bytes]"]
     lines: list[str] = []
     for start in range(0, 980, 76):

@@ -48,26 +48,14 @@ def _check_run_directory(run_dir: Path, repo_root: Path, samples: int) -> dict[s
 
 
 def test_kws01_full_accuracy_run_on_qemu_m4_is_901_and_bit_exact(
-    tmp_path: Path, repo_root: Path
+    full_kws01_run: Path, repo_root: Path
 ) -> None:
-    output = _run(
-        [
-            "run",
-            "kws01",
-            "--board",
-            "qemu-m4",
-            "--engine",
-            "native",
-            "--mode",
-            "accuracy",
-            "--out",
-            str(tmp_path / "run"),
-        ]
-    )
-    assert "top-1 901/1000 (90.1 %)" in output
-    assert "1000 compared, 0 mismatches" in output
-    document = _check_run_directory(tmp_path / "run", repo_root, 1000)
-    assert (tmp_path / "run" / "results.txt").read_text() == "Top 1% = 90.10\n"
+    document = _check_run_directory(full_kws01_run, repo_root, 1000)
+    assert document["accuracy"] == {
+        "metric": "top1", "correct": 901, "total": 1000, "top1": 0.901,
+        "quality_target": 0.9, "meets_target": True,
+    }  # fmt: skip
+    assert (full_kws01_run / "results.txt").read_text() == "Top 1% = 90.10\n"
     memory = document["memory"]
     assert isinstance(memory, dict) and 0 < memory["arena_bytes"] <= 24272
 

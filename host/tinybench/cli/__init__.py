@@ -9,10 +9,13 @@ import click
 from tinybench import __version__
 from tinybench.cli.boards_cmd import boards_command
 from tinybench.cli.build_cmd import build_command
+from tinybench.cli.compare_cmd import compare_command
 from tinybench.cli.compile_cmd import compile_command
 from tinybench.cli.models_cmd import models_command
 from tinybench.cli.reference_cmd import reference_command
+from tinybench.cli.report_cmd import report_command
 from tinybench.cli.run_cmd import run_command
+from tinybench.cli.submission_cmd import submission_command
 from tinybench.errors import TinybenchError
 from tinybench.paths import locate
 from tinybench.project import Project
@@ -48,6 +51,9 @@ cli.add_command(reference_command)
 cli.add_command(build_command)
 cli.add_command(compile_command)
 cli.add_command(run_command)
+cli.add_command(report_command)
+cli.add_command(compare_command)
+cli.add_command(submission_command)
 
 
 def main() -> None:

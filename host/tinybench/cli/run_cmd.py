@@ -4,13 +4,45 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from tinybench.build.firmware import ENGINES
+from tinybench.errors import TinybenchError
 from tinybench.project import Project
 from tinybench.results import checker_lines
-from tinybench.runner import MODES, RunRequest, run_benchmark
+from tinybench.runner import MODES, RunRequest, load_resume_request, run_benchmark
+
+
+def _summary(document: dict[str, Any]) -> list[str]:
+    where = f"{document['model']} on {document['board']} ({document['engine']})"
+    lines = []
+    acc, check, perf = document["accuracy"], document["reference_check"], document["performance"]
+    if acc is not None and acc["metric"] == "top1":
+        lines.append(
+            f"{where}: top-1 {acc['correct']}/{acc['total']} ({100.0 * acc['top1']:.1f} %)"
+        )
+    elif acc is not None:
+        auc = "n/a (needs clips of both labels)" if acc["auc"] is None else f"{acc['auc']:.4f}"
+        lines.append(f"{where}: AUC {auc} over {acc['total']} clips")
+    if document["mode"] == "performance":
+        state = "compliant" if perf["compliant"] else "NOT compliant (windows below the rules)"
+        lines.append(
+            f"{where}: median throughput {perf['median_throughput_ips']:.3f} inf/s, median "
+            f"latency {perf['median_latency_ms']:.3f} ms over {len(perf['windows'])} windows, "
+            f"{state}"
+        )
+        if perf["instructions_per_inference"] is not None:
+            lines.append(f"instructions per inference: {perf['instructions_per_inference']:,.0f}")
+        dist = perf["latency_distribution"]
+        if dist is not None:
+            lines.append(
+                f"latency p50 {dist['p50_ms']:.3f} ms, p90 {dist['p90_ms']:.3f} ms, "
+                f"p99 {dist['p99_ms']:.3f} ms over {dist['count']} inferences"
+            )
+    lines.append(f"reference check: {check['compared']} compared, {check['mismatches']} mismatches")
+    return lines
 
 
 @click.command("run")
@@ -22,7 +54,8 @@ from tinybench.runner import MODES, RunRequest, run_benchmark
     type=click.Choice(MODES),
     default="accuracy",
     show_default=True,
-    help="Only accuracy runs today.",
+    help="accuracy: every sample with infer 1 0; performance: 5 inputs, windows >= 10 s of "
+    "device time, median throughput. Energy mode is not available yet.",
 )
 @click.option(
     "--dataset",
@@ -37,6 +70,30 @@ from tinybench.runner import MODES, RunRequest, run_benchmark
     type=click.Path(path_type=Path, file_okay=False),
     help="Run directory (default: runs/<model>-<board>-<engine>-<mode>-<time>).",
 )
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Continue an interrupted run in this directory (its options are reused).",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    help="Shard an accuracy run over N emulator instances (one merged result and journal).",
+)
+@click.option(
+    "--min-window",
+    "min_window_s",
+    type=click.FloatRange(min=0.001),
+    help="Performance: seconds per window instead of the rules' 10 s (marked non-compliant).",
+)
+@click.option(
+    "--accuracy-run",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Performance: an accuracy run of the same setup, for throughput x accuracy.",
+)
 @click.option("--port", "serial_port", help="Serial port or pyserial URL of a physical board.")
 @click.pass_obj
 def run_command(
@@ -48,16 +105,29 @@ def run_command(
     dataset_dir: Path | None,
     limit: int | None,
     out_dir: Path | None,
+    resume_dir: Path | None,
+    jobs: int,
+    min_window_s: float | None,
+    accuracy_run: Path | None,
     serial_port: str | None,
 ) -> None:
     """Build the firmware, run MODEL on the board and check every output against the reference.
 
-    Writes results.json, results.txt (MLPerf checker lines), transcript.txt, reference.json
-    and samples.jsonl into the run directory.
+    Writes results.json, results.txt (MLPerf checker lines), transcript.txt, reference.json,
+    run.json and samples.jsonl (the journal that --resume continues) into the run directory.
     """
-    request = RunRequest(model_id, board_id, engine, mode, dataset_dir, limit, out_dir, serial_port)
+    if resume_dir is not None:
+        request = load_resume_request(resume_dir, serial_port, jobs)
+        if request.model_id != model_id:
+            raise TinybenchError(f"{resume_dir} is a run of {request.model_id}, not {model_id}")
+    else:
+        request = RunRequest(
+            model_id, board_id, engine, mode, dataset_dir, limit, out_dir, serial_port,
+            jobs=jobs, min_window_s=min_window_s, accuracy_run=accuracy_run,
+        )  # fmt: skip
     if sys.stderr.isatty():
-        with click.progressbar(length=1, label=f"{model_id} on {board_id}", file=sys.stderr) as bar:
+        label = f"{model_id} on {request.board_id}"
+        with click.progressbar(length=1, label=label, file=sys.stderr, show_eta=True) as bar:
 
             def progress(done: int, total: int) -> None:
                 bar.length = total
@@ -66,17 +136,8 @@ def run_command(
             outcome = run_benchmark(project, request, progress)
     else:
         outcome = run_benchmark(project, request)
-    doc = outcome.document
-    acc, check = doc["accuracy"], doc["reference_check"]
-    if acc["metric"] == "top1":
-        click.echo(
-            f"{model_id} on {board_id} ({engine}): top-1 {acc['correct']}/{acc['total']} "
-            f"({100.0 * acc['top1']:.1f} %)"
-        )
-    else:
-        auc = "n/a (needs clips of both labels)" if acc["auc"] is None else f"{acc['auc']:.4f}"
-        click.echo(f"{model_id} on {board_id} ({engine}): AUC {auc} over {acc['total']} clips")
-    click.echo(f"reference check: {check['compared']} compared, {check['mismatches']} mismatches")
-    for line in checker_lines(doc):
+    for line in _summary(outcome.document):
+        click.echo(line)
+    for line in checker_lines(outcome.document):
         click.echo(line)
     click.echo(f"run directory: {outcome.run_dir}")

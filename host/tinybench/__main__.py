@@ -1,0 +1,5 @@
+"""`python -m tinybench` is the `tinybench` command."""
+
+from tinybench.cli import main
+
+main()

@@ -1,0 +1,153 @@
+"""Performance mode under the MLPerf Tiny rules: five inputs, each timed over >= 10 s.
+
+Every window's length is the DUT's own: the port counter's delta over the timed
+loop (exact, and an instruction count under QEMU -icount), or the two `m-lap-us`
+timestamps where the firmware has no counter extension. The host clock never
+decides compliance. N is calibrated per input: a short probe measures one
+inference, N is chosen to fill the window with a margin, and a window that still
+falls short is run again with a larger N.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tinybench.dut import DutSession, InferResult
+from tinybench.errors import RuleViolation
+
+CALIBRATION_MARGIN = 1.10  # aim 10 % above the minimum window
+MAX_WINDOW_ATTEMPTS = 4
+PROBE_MIN_S = 0.05  # the probe grows until it lasts this long, so its rate is trustworthy
+
+
+@dataclass(frozen=True)
+class PerformanceInput:
+    name: str
+    wire: bytes
+
+
+@dataclass(frozen=True)
+class Window:
+    input: str
+    infer_count: int
+    warmup_count: int
+    elapsed_s: float  # device time of the timed loop
+    counter_ticks: int | None
+    latency_ms: float
+    throughput_ips: float
+    compliant: bool
+    per_inference_ticks: tuple[int, ...]  # from the `latency` extension, when offered
+    raw_output: bytes | None  # the window's output, for the reference check
+
+
+@dataclass(frozen=True)
+class PerformanceOutcome:
+    windows: tuple[Window, ...]
+    inputs: tuple[bytes, ...]  # each window's input, in the runner's wire format
+    min_window_s: float
+    counter_hz: int | None
+
+    @property
+    def compliant(self) -> bool:
+        return all(w.compliant for w in self.windows)
+
+    @property
+    def median_throughput_ips(self) -> float:
+        return statistics.median(w.throughput_ips for w in self.windows)
+
+    @property
+    def median_latency_ms(self) -> float:
+        return statistics.median(w.latency_ms for w in self.windows)
+
+
+def device_seconds(result: InferResult, counter_hz: int | None) -> float:
+    if result.counter_ticks is not None and counter_hz:
+        return result.counter_ticks / counter_hz
+    return result.elapsed_us / 1e6
+
+
+def calibrate(session: DutSession, warmup: int, min_window_s: float, counter_hz: int | None) -> int:
+    """The N that makes one window last min_window_s (plus margin) on this DUT and input."""
+    count = 1
+    while True:
+        seconds = device_seconds(session.infer(count, warmup if count == 1 else 0), counter_hz)
+        if seconds >= PROBE_MIN_S or seconds >= min_window_s or count >= 1 << 20:
+            break
+        count *= 8 if seconds <= 0 else max(2, min(8, math.ceil(PROBE_MIN_S / seconds)))
+    per_inference = max(seconds / count, 1e-9)
+    return max(1, math.ceil(min_window_s * CALIBRATION_MARGIN / per_inference))
+
+
+def run_window(
+    session: DutSession,
+    item: PerformanceInput,
+    warmup: int,
+    min_window_s: float,
+    counter_hz: int | None,
+    rules_min_window_s: float,
+) -> Window:
+    """One window of at least min_window_s; compliant when it also meets the rules' minimum."""
+    session.load(item.wire)
+    count = calibrate(session, warmup, min_window_s, counter_hz)
+    for _ in range(MAX_WINDOW_ATTEMPTS):
+        result = session.infer(count, warmup)
+        seconds = device_seconds(result, counter_hz)
+        if seconds >= min_window_s:
+            break
+        count = math.ceil(count * min_window_s * CALIBRATION_MARGIN / max(seconds, 1e-9))
+    ticks: tuple[int, ...] = ()
+    if "latency" in session.extensions:
+        ticks = session.latency().ticks
+    raw = session.results_raw() if "results-raw" in session.extensions else None
+    return Window(
+        input=item.name,
+        infer_count=count,
+        warmup_count=warmup,
+        elapsed_s=seconds,
+        counter_ticks=result.counter_ticks,
+        latency_ms=1000.0 * seconds / count,
+        throughput_ips=count / seconds if seconds > 0 else 0.0,
+        compliant=seconds >= rules_min_window_s,
+        per_inference_ticks=ticks,
+        raw_output=raw,
+    )
+
+
+def run_performance(
+    session_step: Callable[[Callable[[DutSession], Window]], Window],
+    inputs: Sequence[PerformanceInput],
+    distinct_inputs: int,
+    warmup: int,
+    min_window_s: float,
+    counter_hz: int | None,
+    rules_min_window_s: float,
+    on_window: Callable[[Window], None] | None = None,
+) -> PerformanceOutcome:
+    """One window per input; session_step runs a step on a live DUT (restarting it if needed)."""
+    if len({i.wire for i in inputs}) < distinct_inputs:
+        raise RuleViolation(
+            f"performance mode needs {distinct_inputs} distinct inputs; the dataset offers "
+            f"{len({i.wire for i in inputs})}"
+        )
+    windows = []
+    for item in inputs[:distinct_inputs]:
+
+        def step(session: DutSession, item: PerformanceInput = item) -> Window:
+            return run_window(session, item, warmup, min_window_s, counter_hz, rules_min_window_s)
+
+        window = session_step(step)
+        windows.append(window)
+        if on_window is not None:
+            on_window(window)
+    used = tuple(i.wire for i in inputs[:distinct_inputs])
+    return PerformanceOutcome(tuple(windows), used, min_window_s, counter_hz)
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (as MLPerf LoadGen reports them): no interpolation."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]

@@ -1,0 +1,233 @@
+"""The report's figures, drawn with matplotlib's Agg canvas (no display, no pyplot state).
+
+Every function returns a Plot: PNG bytes plus the stable id that the HTML puts
+in data-plot="..." and the Markdown uses in the PNG's file name.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from tinybench.report.metrics import ConfusionMatrix, RocCurve
+
+DPI = 100
+PASS_COLOUR = "#2e7d32"
+FAIL_COLOUR = "#c62828"
+BAR_COLOUR = "#1f77b4"
+PERCENTILE_COLOURS = {"p50": "#2e7d32", "p90": "#ef6c00", "p99": "#c62828"}
+
+
+@dataclass(frozen=True)
+class Plot:
+    plot_id: str  # stable: "latency-windows", "confusion", "roc", ...
+    title: str
+    caption: str
+    png: bytes
+    width_px: int
+    height_px: int
+
+
+@dataclass(frozen=True)
+class WindowBar:
+    label: str
+    latency_ms: float | None
+    elapsed_s: float | None
+    compliant: bool | None
+
+
+def _figure(width_in: float, height_in: float) -> Figure:
+    figure = Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _render(figure: Figure, plot_id: str, title: str, caption: str) -> Plot:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    width, height = figure.canvas.get_width_height()
+    return Plot(plot_id, title, caption, buffer.getvalue(), int(width), int(height))
+
+
+def latency_windows_plot(windows: Sequence[WindowBar], min_window_s: float | None) -> Plot:
+    figure = _figure(10.0, 4.0)
+    latency_axes, elapsed_axes = figure.subplots(1, 2)
+    labels = [w.label for w in windows]
+    positions = list(range(len(windows)))
+    colours = [
+        BAR_COLOUR if w.compliant is None else PASS_COLOUR if w.compliant else FAIL_COLOUR
+        for w in windows
+    ]
+    latency_axes.bar(positions, [w.latency_ms or 0.0 for w in windows], color=colours)
+    latency_axes.set_xticks(positions, labels, rotation=30, ha="right", fontsize=8)
+    latency_axes.set_ylabel("latency per inference (ms)")
+    latency_axes.set_title("Latency per window")
+    elapsed_axes.bar(positions, [w.elapsed_s or 0.0 for w in windows], color=colours)
+    elapsed_axes.set_xticks(positions, labels, rotation=30, ha="right", fontsize=8)
+    elapsed_axes.set_ylabel("window duration (s)")
+    elapsed_axes.set_title("Window duration")
+    if min_window_s is not None:
+        elapsed_axes.axhline(
+            min_window_s, color=FAIL_COLOUR, linestyle="--", label=f"rule: >= {min_window_s:g} s"
+        )
+        elapsed_axes.legend(loc="best")
+    caption = (
+        "One bar per performance window (green: the window meets the run rules, red: it does "
+        f"not). The run rules require every window to last at least {min_window_s:g} s."
+        if min_window_s is not None
+        else "One bar per performance window."
+    )
+    return _render(figure, "latency-windows", "Latency per window", caption)
+
+
+def latency_distribution_plot(
+    latencies_ms: Sequence[float] | None, percentiles_ms: Mapping[str, float]
+) -> Plot:
+    figure = _figure(8.0, 3.6)
+    axes = figure.subplots()
+    if latencies_ms:
+        # A long tail (preemption on a host, an interrupt on a board) would squeeze the bulk of
+        # the histogram into one bar: beyond 2 x p99 the slowest inferences are counted only.
+        cutoff = 2.0 * percentiles_ms["p99"] if "p99" in percentiles_ms else max(latencies_ms)
+        shown = [v for v in latencies_ms if v <= cutoff]
+        hidden = len(latencies_ms) - len(shown)
+        axes.hist(shown, bins=min(60, max(10, len(shown) // 5)), color=BAR_COLOUR)
+        axes.set_ylabel("inferences")
+        for name, value in percentiles_ms.items():
+            axes.axvline(
+                value,
+                color=PERCENTILE_COLOURS.get(name, "black"),
+                linestyle="--",
+                label=f"{name} {value:.3f} ms",
+            )
+        axes.set_xlabel("latency per inference (ms)")
+        caption = f"Per-inference latency over {len(latencies_ms)} timed inferences." + (
+            f" {hidden} slower than {cutoff:.3f} ms (2 x p99, up to {max(latencies_ms):.3f} ms)"
+            " are not drawn."
+            if hidden
+            else ""
+        )
+    else:
+        names = list(percentiles_ms)
+        axes.bar(
+            names,
+            [percentiles_ms[n] for n in names],
+            color=[PERCENTILE_COLOURS.get(n, BAR_COLOUR) for n in names],
+            label=[f"{n} {percentiles_ms[n]:.3f} ms" for n in names],
+        )
+        axes.set_ylabel("latency (ms)")
+        caption = "Latency percentiles from results.json (no per-inference trace available)."
+    if percentiles_ms:
+        axes.legend(loc="upper right")
+    axes.set_title("Latency distribution")
+    return _render(figure, "latency-distribution", "Latency distribution", caption)
+
+
+def sample_latency_plot(latencies_ms: Sequence[float]) -> Plot:
+    figure = _figure(8.0, 3.2)
+    axes = figure.subplots()
+    axes.hist(latencies_ms, bins=min(60, max(10, len(latencies_ms) // 5)), color=BAR_COLOUR)
+    axes.set_xlabel("single-inference latency (ms)")
+    axes.set_ylabel("inferences")
+    axes.set_title("Accuracy run: latency per inference (informative, not a score)")
+    caption = (
+        f"Timed loop of `infer 1 0`, {len(latencies_ms)} inferences; "
+        "performance mode windows are the compliant measurement."
+    )
+    return _render(figure, "sample-latency", "Per-sample latency", caption)
+
+
+def confusion_plot(matrix: ConfusionMatrix, class_names: Sequence[str]) -> Plot:
+    size = min(11.0, max(4.5, 0.55 * matrix.classes + 2.5))
+    figure = _figure(size + 1.0, size)
+    axes = figure.subplots()
+    image = axes.imshow(matrix.counts, cmap="Blues")
+    figure.colorbar(image, ax=axes, shrink=0.8, label="samples")
+    ticks = list(range(matrix.classes))
+    axes.set_xticks(ticks, class_names, rotation=45, ha="right", fontsize=8)
+    axes.set_yticks(ticks, class_names, fontsize=8)
+    axes.set_xlabel("predicted class")
+    axes.set_ylabel("true class")
+    peak = max(max(row) for row in matrix.counts) or 1
+    if matrix.classes <= 20:
+        for true, row in enumerate(matrix.counts):
+            for predicted, count in enumerate(row):
+                if count:
+                    colour = "white" if count > peak / 2 else "black"
+                    axes.text(
+                        predicted,
+                        true,
+                        str(count),
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color=colour,
+                    )
+    axes.set_title(f"Confusion matrix ({matrix.correct}/{matrix.total} correct)")
+    caption = "Rows: the label; columns: the device's top-1 prediction (ties to the first maximum)."
+    return _render(figure, "confusion", "Confusion matrix", caption)
+
+
+def per_class_accuracy_plot(
+    matrix: ConfusionMatrix, class_names: Sequence[str], quality_target: float | None
+) -> Plot:
+    figure = _figure(8.0, max(3.0, 0.32 * matrix.classes + 1.2))
+    axes = figure.subplots()
+    accuracies = [matrix.class_accuracy(c) for c in range(matrix.classes)]
+    positions = list(range(matrix.classes))
+    colours: list[Any] = [
+        BAR_COLOUR
+        if quality_target is None or a is None
+        else PASS_COLOUR
+        if a >= quality_target
+        else FAIL_COLOUR
+        for a in accuracies
+    ]
+    axes.barh(positions, [100.0 * (a or 0.0) for a in accuracies], color=colours)
+    axes.set_yticks(
+        positions, [f"{n} (n={matrix.support(i)})" for i, n in enumerate(class_names)], fontsize=8
+    )
+    axes.invert_yaxis()
+    axes.set_xlim(0.0, 100.0)
+    axes.set_xlabel("top-1 accuracy of the class (%)")
+    if quality_target is not None:
+        axes.axvline(
+            100.0 * quality_target,
+            color="black",
+            linestyle="--",
+            label=f"quality target {100.0 * quality_target:g} %",
+        )
+        axes.legend(loc="lower right")
+    axes.set_title("Per-class accuracy")
+    caption = "Share of each class's samples predicted correctly (recall)."
+    return _render(figure, "per-class-accuracy", "Per-class accuracy", caption)
+
+
+def roc_plot(curve: RocCurve, quality_target: float | None) -> Plot:
+    figure = _figure(5.5, 5.0)
+    axes = figure.subplots()
+    axes.plot(
+        curve.false_positive_rate,
+        curve.true_positive_rate,
+        color=BAR_COLOUR,
+        drawstyle="default",
+        label=f"AUC {curve.auc:.4f}",
+    )
+    axes.plot([0.0, 1.0], [0.0, 1.0], color="grey", linestyle=":", label="chance")
+    axes.set_xlim(0.0, 1.0)
+    axes.set_ylim(0.0, 1.02)
+    axes.set_xlabel("false positive rate (normal clips flagged)")
+    axes.set_ylabel("true positive rate (anomalies flagged)")
+    axes.legend(loc="lower right")
+    target = f"; quality target {quality_target:g}" if quality_target is not None else ""
+    axes.set_title("ROC curve")
+    caption = (
+        f"Anomaly score = mean reconstruction MSE per clip; {curve.positives} anomalous and "
+        f"{curve.negatives} normal clips{target}."
+    )
+    return _render(figure, "roc", "ROC curve", caption)

@@ -1,0 +1,130 @@
+"""A DUT that stays usable for a whole run: started, checked, and restarted when it dies.
+
+When the DUT stops answering or its link breaks mid-run, the worker notices within
+the session's timeouts, restarts the emulator (or asks for a board reset and waits
+for the board), checks it again and retries the step. What was finished is kept by
+the journal, so nothing is lost and nothing counted twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO, TypeVar
+
+from tinybench.boards import BoardKind, BoardManifest
+from tinybench.dut import DutSession, SessionStats, Timeouts
+from tinybench.dutlink import open_dut
+from tinybench.errors import DutError, ProtocolError, TinybenchError, TransportError
+from tinybench.models import ModelManifest
+from tinybench.transport.recording import RecordingTransport
+
+T = TypeVar("T")
+
+RECOVERABLE = (TransportError, ProtocolError)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    board: BoardManifest
+    image: Path
+    model: ModelManifest
+    serial_port: str | None
+    transcript: Path
+    timeouts: Timeouts
+    max_restarts: int = 20  # over the whole run: a DUT that keeps dying is a failed run
+
+
+class DutWorker:
+    def __init__(self, config: WorkerConfig, notify: Callable[[str], None] | None = None) -> None:
+        self._config = config
+        self._notify = notify or (lambda message: print(message, file=sys.stderr))
+        self._stack: contextlib.ExitStack | None = None
+        self._session: DutSession | None = None
+        self._transcript: TextIO = config.transcript.open("a", encoding="utf-8")
+        self.restarts = 0
+        self.info: dict[str, str] = {}
+        self._past = SessionStats()  # sessions before the last restart
+
+    @property
+    def stats(self) -> SessionStats:
+        """Upload and inference time over every session this worker ran (restarts included)."""
+        current = self._session.stats if self._session is not None else SessionStats()
+        return SessionStats(
+            upload_s=self._past.upload_s + current.upload_s,
+            upload_wire_bytes=self._past.upload_wire_bytes + current.upload_wire_bytes,
+            infer_s=self._past.infer_s + current.infer_s,
+            inferences=self._past.inferences + current.inferences,
+        )
+
+    @property
+    def session(self) -> DutSession:
+        if self._session is None:
+            self.start()
+        assert self._session is not None
+        return self._session
+
+    def start(self) -> None:
+        config = self._config
+        stack = contextlib.ExitStack()
+        try:
+            link = stack.enter_context(open_dut(config.board, config.image, config.serial_port))
+            session = DutSession(
+                RecordingTransport(link.transport, self._transcript),
+                config.timeouts,
+                link.shared_dir,
+            )
+            session.synchronize()
+            _, dut_model = session.profile()
+            if dut_model != config.model.model_id:
+                raise TinybenchError(f"the DUT runs model {dut_model}, not {config.model.model_id}")
+            info = session.info().fields if "info" in session.extensions else {}
+            if info and info.get("model_sha256") != config.model.source.sha256:
+                raise TinybenchError(
+                    f"the DUT's model has sha256 {info.get('model_sha256')}, expected "
+                    f"{config.model.source.sha256}: rebuild and flash the firmware"
+                )
+        except BaseException:
+            stack.close()
+            raise
+        self._stack, self._session, self.info = stack, session, info
+
+    def _stop(self) -> None:
+        self._past = self.stats
+        if self._stack is not None:
+            with contextlib.suppress(Exception):
+                self._stack.close()
+        self._stack, self._session = None, None
+
+    def restart(self, reason: Exception) -> None:
+        self.restarts += 1
+        self._stop()
+        if self.restarts > self._config.max_restarts:
+            raise TinybenchError(
+                f"the DUT failed {self.restarts} times; giving up. Last error: {reason}"
+            ) from reason
+        if self._config.board.kind is BoardKind.PHYSICAL:
+            self._notify(
+                f"the DUT stopped answering ({reason}). Reset the board (press its reset "
+                "button); tinybench waits for it and continues."
+            )
+        else:
+            self._notify(f"the DUT stopped answering ({reason}); restarting it")
+        self.start()
+
+    def call(self, step: Callable[[DutSession], T]) -> T:
+        """Runs one step (e.g. one sample); a dead DUT is restarted and the step retried."""
+        while True:
+            try:
+                return step(self.session)
+            except DutError:
+                raise  # the DUT answered and refused: not a crash, a real error
+            except RECOVERABLE as exc:
+                self.restart(exc)
+
+    def close(self) -> None:
+        self._stop()
+        self._transcript.close()

@@ -1,0 +1,172 @@
+"""`tinybench submission`: the MLPerf Tiny results tree and its refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tinybench.cli import cli
+from tinybench.paths import locate
+from tinybench.project import Project
+from tinybench.submission import SubmissionError, plan_submission, write_submission
+
+from .rundirs import write_auc_run, write_json, write_performance_run, write_top1_run
+
+
+def tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def three_runs(tmp_path: Path) -> list[Path]:
+    return [
+        write_top1_run(tmp_path / "kws-acc"),
+        write_performance_run(tmp_path / "kws-perf"),
+        write_auc_run(tmp_path / "ad-acc"),
+    ]
+
+
+def test_submission_tree_follows_the_mlperf_tiny_layout(tmp_path: Path) -> None:
+    root = tmp_path / "closed" / "tinybench-org"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "submission",
+            *map(str, three_runs(tmp_path)),
+            "--out",
+            str(root),
+            "--system",
+            "qemu-m4-native",
+            "--submitter",
+            "Example Org",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert tree(root) == [
+        "results/qemu-m4-native/ad/accuracy/log.txt",
+        "results/qemu-m4-native/ad/accuracy/results.json",
+        "results/qemu-m4-native/ad/accuracy/results.txt",
+        "results/qemu-m4-native/kws/accuracy/log.txt",
+        "results/qemu-m4-native/kws/accuracy/results.json",
+        "results/qemu-m4-native/kws/accuracy/results.txt",
+        "results/qemu-m4-native/kws/performance/log.txt",
+        "results/qemu-m4-native/kws/performance/results.json",
+        "results/qemu-m4-native/kws/performance/results.txt",
+        "systems/qemu-m4-native.json",
+    ]
+    perf = root / "results" / "qemu-m4-native" / "kws" / "performance"
+    assert (perf / "results.txt").read_text() == "Median throughput is 61.728 inf./sec.\n"
+    assert (perf / "log.txt").read_text() == "  0.000036 > infer 700 10%\n"
+    assert json.loads((perf / "results.json").read_text())["mode"] == "performance"
+
+
+def test_system_description_comes_from_the_board_manifest_and_results(tmp_path: Path) -> None:
+    project = Project(locate())
+    plan = plan_submission(
+        three_runs(tmp_path), "qemu-m4-native", "Example Org", "closed", project.board
+    )
+    system = plan.system_description
+    assert system["Submitter"] == "Example Org"
+    assert system["Division"] == "Closed"
+    assert system["System Name"] == "qemu-m4-native"
+    assert system["Board Name"] == "Arm MPS2 AN386, Cortex-M4F (QEMU mps2-an386)"
+    assert system["Processor(s) Name"] == "cortex-m4 with FPU fpv4-sp-d16"
+    assert system["Processor(s) Frequencies"] == "25 MHz"
+    assert system["Processor memory type and capacity"] == "4096 KiB RAM (ssram23 at 0x20000000)"
+    assert system["Inference Framework"] == "tinybench native engine 0.1.0"
+    assert system["General Compiler(s)"] == "arm-none-eabi-gcc 12.2.1"
+    assert system["Operating System"] == "bare metal"
+    details = system["tinybench"]
+    assert details["cpu_hz"] == 25_000_000
+    assert [(r["benchmark"], r["mode"]) for r in details["runs"]] == [
+        ("kws", "accuracy"),
+        ("kws", "performance"),
+        ("ad", "accuracy"),
+    ]
+    written = write_submission(plan, tmp_path / "root")
+    assert json.loads(written.system_json.read_text()) == system
+
+
+def test_without_a_board_manifest_the_clock_comes_from_the_dut(tmp_path: Path) -> None:
+    plan = plan_submission([write_top1_run(tmp_path / "run")], "sys", None, "open", None)
+    assert plan.system_description["Processor(s) Frequencies"] == "25 MHz"
+    assert plan.system_description["Submitter"] == ""
+    assert plan.system_description["Division"] == "Open"
+
+
+def test_two_runs_of_the_same_benchmark_and_mode_are_refused(tmp_path: Path) -> None:
+    runs = [write_top1_run(tmp_path / "one"), write_top1_run(tmp_path / "two")]
+    root = tmp_path / "root"
+    result = CliRunner().invoke(
+        cli, ["submission", *map(str, runs), "--out", str(root), "--system", "s"]
+    )
+    assert result.exit_code == 1
+    assert "both claim kws/accuracy" in result.output
+    assert "Traceback" not in result.output
+    assert not root.exists()  # nothing written
+
+
+def test_a_run_without_results_json_is_refused(tmp_path: Path) -> None:
+    good = write_top1_run(tmp_path / "good")
+    (tmp_path / "unfinished").mkdir()
+    root = tmp_path / "root"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "submission",
+            str(good),
+            str(tmp_path / "unfinished"),
+            "--out",
+            str(root),
+            "--system",
+            "s",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "unfinished: no results.json" in result.output
+    assert "Traceback" not in result.output
+    assert not root.exists()
+
+
+def test_non_compliant_performance_run_is_refused(tmp_path: Path) -> None:
+    run = write_performance_run(tmp_path / "perf", compliant=False)
+    with pytest.raises(SubmissionError, match="not compliant"):
+        plan_submission([run], "s")
+
+
+def test_runs_of_different_boards_are_refused(tmp_path: Path) -> None:
+    runs = [write_top1_run(tmp_path / "m4"), write_auc_run(tmp_path / "ad")]
+    document = json.loads((runs[1] / "results.json").read_text())
+    document["board"] = "qemu-m7"
+    write_json(runs[1] / "results.json", document)
+    with pytest.raises(SubmissionError, match="one system has one board"):
+        plan_submission(runs, "s")
+
+
+def test_unknown_benchmark_and_bad_system_name_are_refused(tmp_path: Path) -> None:
+    run = write_top1_run(tmp_path / "run")
+    document = json.loads((run / "results.json").read_text())
+    with pytest.raises(SubmissionError, match="must be letters"):
+        plan_submission([run], "../escape")
+    document["model"] = "mnist"
+    write_json(run / "results.json", document)
+    with pytest.raises(SubmissionError, match="'mnist' is not an MLPerf Tiny benchmark"):
+        plan_submission([run], "s")
+
+
+def test_existing_results_are_not_overwritten(tmp_path: Path) -> None:
+    plan = plan_submission([write_top1_run(tmp_path / "run")], "s")
+    write_submission(plan, tmp_path / "root")
+    with pytest.raises(SubmissionError, match="already holds results"):
+        write_submission(plan, tmp_path / "root")
+
+
+def test_missing_results_txt_is_regenerated_from_results_json(tmp_path: Path) -> None:
+    run = write_top1_run(tmp_path / "run")
+    (run / "results.txt").unlink()
+    files = write_submission(plan_submission([run], "s"), tmp_path / "root")
+    produced = tmp_path / "root" / "results" / "s" / "kws" / "accuracy" / "results.txt"
+    assert produced.read_text() == "Top 1% = 80.00\n"
+    assert any("regenerated" in note for note in files.notes)
