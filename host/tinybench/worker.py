@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from tinybench.transport.recording import RecordingTransport
 T = TypeVar("T")
 
 RECOVERABLE = (TransportError, ProtocolError)
+RESET_POLL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class WorkerConfig:
     transcript: Path
     timeouts: Timeouts
     max_restarts: int = 20  # over the whole run: a DUT that keeps dying is a failed run
+    reset_wait_s: float = 600.0  # physical boards: how long to wait for a manual reset
 
 
 class DutWorker:
@@ -106,14 +109,26 @@ class DutWorker:
             raise TinybenchError(
                 f"the DUT failed {self.restarts} times; giving up. Last error: {reason}"
             ) from reason
-        if self._config.board.kind is BoardKind.PHYSICAL:
-            self._notify(
-                f"the DUT stopped answering ({reason}). Reset the board (press its reset "
-                "button); tinybench waits for it and continues."
-            )
-        else:
+        if self._config.board.kind is not BoardKind.PHYSICAL:
             self._notify(f"the DUT stopped answering ({reason}); restarting it")
-        self.start()
+            self.start()
+            return
+        self._notify(
+            f"the DUT stopped answering ({reason}). Reset the board (press its reset button); "
+            f"tinybench waits up to {self._config.reset_wait_s:g} s for it and continues."
+        )
+        deadline = time.monotonic() + self._config.reset_wait_s
+        while True:
+            try:
+                self.start()
+                return
+            except RECOVERABLE as exc:
+                if time.monotonic() >= deadline:
+                    raise TinybenchError(
+                        f"the board did not come back within {self._config.reset_wait_s:g} s "
+                        f"after a reset: {exc}"
+                    ) from exc
+                time.sleep(RESET_POLL_S)
 
     def call(self, step: Callable[[DutSession], T]) -> T:
         """Runs one step (e.g. one sample); a dead DUT is restarted and the step retried."""
