@@ -106,7 +106,22 @@ def _placed(run_dir: Path) -> PlacedRun:
                 f"{run_dir}: the {mode} run is not compliant with the run rules "
                 "(results.json does not say compliant: true); it cannot be submitted"
             )
+    if mode == "accuracy" and _limited(run_dir) is not None:
+        raise SubmissionError(
+            f"{run_dir}: the accuracy run covers only the first {_limited(run_dir)} samples "
+            "(--limit); the run rules require every sample"
+        )
     return PlacedRun(run_dir, results, BENCHMARK_FOLDERS[str(model)], str(mode))
+
+
+def _limited(run_dir: Path) -> int | None:
+    """The --limit a run was started with (run.json), or None for a whole data set."""
+    try:
+        request = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    limit = request.get("limit") if isinstance(request, dict) else None
+    return limit if isinstance(limit, int) else None
 
 
 def _distinct(runs: Sequence[PlacedRun], key: Callable[[dict[str, Any]], Any], what: str) -> Any:

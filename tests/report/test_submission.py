@@ -170,3 +170,10 @@ def test_missing_results_txt_is_regenerated_from_results_json(tmp_path: Path) ->
     produced = tmp_path / "root" / "results" / "s" / "kws" / "accuracy" / "results.txt"
     assert produced.read_text() == "Top 1% = 80.00\n"
     assert any("regenerated" in note for note in files.notes)
+
+
+def test_an_accuracy_run_limited_to_some_samples_is_refused(tmp_path: Path) -> None:
+    run = write_top1_run(tmp_path / "kws-acc")
+    write_json(run / "run.json", {"model": "kws01", "mode": "accuracy", "limit": 100})
+    with pytest.raises(SubmissionError, match=r"only the first 100 samples \(--limit\)"):
+        plan_submission([run], "sys1", "org", "closed")
