@@ -97,6 +97,8 @@ def latency_distribution_plot(
         shown = [v for v in latencies_ms if v <= cutoff]
         hidden = len(latencies_ms) - len(shown)
         axes.hist(shown, bins=min(60, max(10, len(shown) // 5)), color=BAR_COLOUR)
+        # Latencies of one model differ in the 4th decimal: plain labels, not "+1.64e1" offsets.
+        axes.ticklabel_format(axis="x", useOffset=False, style="plain")
         axes.set_ylabel("inferences")
         for name, value in percentiles_ms.items():
             axes.axvline(
@@ -132,6 +134,7 @@ def sample_latency_plot(latencies_ms: Sequence[float]) -> Plot:
     figure = _figure(8.0, 3.2)
     axes = figure.subplots()
     axes.hist(latencies_ms, bins=min(60, max(10, len(latencies_ms) // 5)), color=BAR_COLOUR)
+    axes.ticklabel_format(axis="x", useOffset=False, style="plain")
     axes.set_xlabel("single-inference latency (ms)")
     axes.set_ylabel("inferences")
     axes.set_title("Accuracy run: latency per inference (informative, not a score)")
