@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from httpfake import FileServer
 from tinybench.errors import ChecksumError, ModelStoreError
 from tinybench.models import ModelManifest, load_model_manifest
 from tinybench.modelstore import ModelStore
@@ -27,44 +26,9 @@ def kws01_bytes(shared_dir: Path) -> bytes:
     return (shared_dir / "models" / "kws01.tflite").read_bytes()
 
 
-class _Server:
-    """A local HTTP server that serves whatever bytes a test puts at a path."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.requests: list[str] = []
-        files, requests = self.files, self.requests
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                requests.append(self.path)
-                body = files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture()
-def server() -> Iterator[_Server]:
-    s = _Server()
+def server() -> Iterator[FileServer]:
+    s = FileServer()
     yield s
     s.close()
 
@@ -113,10 +77,10 @@ def test_a_flipped_byte_is_refused_and_not_replaced_by_another_copy(
 
 
 def test_download_from_a_server_lands_verified_in_the_cache(
-    tmp_path: Path, kws01: ModelManifest, kws01_bytes: bytes, server: _Server
+    tmp_path: Path, kws01: ModelManifest, kws01_bytes: bytes, server: FileServer
 ) -> None:
     server.files["/m/kws01.tflite"] = kws01_bytes
-    model = _with_url(kws01, server.url("/m/kws01.tflite"))
+    model = _with_url(kws01, server.base_url + "/m/kws01.tflite")
     store = ModelStore(search_dirs=(tmp_path / "none",), cache_dir=tmp_path / "cache")
     path = store.path(model)
     assert path == tmp_path / "cache" / "models" / "kws01.tflite"
@@ -128,10 +92,10 @@ def test_download_from_a_server_lands_verified_in_the_cache(
 
 
 def test_a_corrupt_download_is_refused_and_nothing_is_saved(
-    tmp_path: Path, kws01: ModelManifest, kws01_bytes: bytes, server: _Server
+    tmp_path: Path, kws01: ModelManifest, kws01_bytes: bytes, server: FileServer
 ) -> None:
     server.files["/m/kws01.tflite"] = kws01_bytes[:4096]
-    model = _with_url(kws01, server.url("/m/kws01.tflite"))
+    model = _with_url(kws01, server.base_url + "/m/kws01.tflite")
     store = ModelStore(search_dirs=(), cache_dir=tmp_path / "cache")
     with pytest.raises(ChecksumError, match=r"downloaded 4096 bytes .* nothing was saved"):
         store.path(model)
@@ -139,14 +103,14 @@ def test_a_corrupt_download_is_refused_and_nothing_is_saved(
 
 
 def test_a_missing_file_on_the_server_names_url_and_directories(
-    tmp_path: Path, kws01: ModelManifest, server: _Server
+    tmp_path: Path, kws01: ModelManifest, server: FileServer
 ) -> None:
-    model = _with_url(kws01, server.url("/missing.tflite"))
+    model = _with_url(kws01, server.base_url + "/missing.tflite")
     store = ModelStore(search_dirs=(tmp_path / "mine",), cache_dir=tmp_path / "cache")
     with pytest.raises(ModelStoreError) as err:
         store.path(model)
     message = str(err.value)
-    assert server.url("/missing.tflite") in message
+    assert server.base_url + "/missing.tflite" in message
     assert str(tmp_path / "mine") in message and str(tmp_path / "cache" / "models") in message
     assert kws01.source.sha256 in message
 
