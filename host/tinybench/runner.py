@@ -73,6 +73,7 @@ class RunRequest:
     jobs: int = 1
     min_window_s: float | None = None  # performance: below the rules' minimum = non-compliant
     accuracy_run: Path | None = None  # performance: an accuracy run for the weighted throughput
+    kernels: str = "cmsis-nn"  # tflm engine: cmsis-nn or reference (native ignores it)
     timeouts: Timeouts = field(default_factory=Timeouts)
 
 
@@ -123,6 +124,7 @@ def load_resume_request(run_dir: Path, serial_port: str | None, jobs: int) -> Ru
         serial_port=serial_port,
         jobs=jobs,
         min_window_s=saved.get("min_window_s"),
+        kernels=saved.get("kernels", "cmsis-nn"),
     )
 
 
@@ -139,6 +141,7 @@ def _record_request(
         "dataset": str(dataset_root.resolve()),
         "limit": request.limit,
         "min_window_s": request.min_window_s,
+        "kernels": request.kernels,
         "firmware_sha256": firmware,
         "tinybench_version": __version__,
     }
@@ -303,7 +306,7 @@ def run_benchmark(
 
     timings: dict[str, float] = {}
     mark = time.monotonic()
-    build = build_firmware(project, board.board_id, request.engine, model.model_id)
+    build = build_firmware(project, board.board_id, request.engine, model.model_id, request.kernels)
     timings["build"] = time.monotonic() - mark
     _record_request(run_dir, request, root, build)
 

@@ -56,7 +56,7 @@ def test_the_arm_image_sizes_come_from_its_program_headers(qemu_m4_kws01: Firmwa
 @pytest.mark.parametrize(
     ("board", "engine", "model", "message"),
     [
-        ("qemu-m4", "tflm", "kws01", "engine tflm is not built yet"),
+        ("host", "tflm", "kws01", "no firmware environment host-tflm"),
         ("qemu-m4", "cmsis", "kws01", "unknown engine 'cmsis'"),
         ("nucleo-l4r5zi", "native", "kws01", "no firmware environment nucleo-l4r5zi-native"),
         ("qemu-m9", "native", "kws01", "unknown board 'qemu-m9'"),

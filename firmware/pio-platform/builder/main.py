@@ -76,6 +76,41 @@ env.Append(CPPPATH=[plan_dir])
 arena_bytes = os.environ.get("TINYBENCH_ARENA_BYTES", "")
 if arena_bytes.isdigit():
     env.Append(CPPDEFINES=[("TB_ARENA_BYTES", arena_bytes + "u")])
+
+# The tflm engine: the adapter and the generated op resolver are C++ and link libtflm.a,
+# built by the build driver (host/tinybench/build/tflm.py) from the cached upstream trees
+# into the directory passed in TINYBENCH_TFLM_LIB_DIR, with the flags it was built with.
+if env.subst("$PIOENV").endswith("-tflm"):
+    import json
+
+    lib_dir = os.environ.get("TINYBENCH_TFLM_LIB_DIR", "")
+    flags_path = os.path.join(lib_dir, "flags.json")
+    if not lib_dir or not os.path.isfile(flags_path):
+        sys.stderr.write(
+            "tinybench: TINYBENCH_TFLM_LIB_DIR does not name a built TF Lite Micro library; "
+            "build the firmware with `tinybench build --engine tflm --model M`\n"
+        )
+        env.Exit(1)
+    with open(flags_path) as handle:
+        tflm = json.load(handle)
+    # Upstream headers as system headers: our files stay -Wall -Wextra -Werror clean
+    # without upstream warnings breaking the build.
+    isystem = []
+    for include in tflm["include_dirs"]:
+        isystem += ["-isystem", include]
+    env.Append(
+        CXXFLAGS=list(tflm["cxxflags"]),
+        CCFLAGS=isystem,
+        CPPDEFINES=list(tflm["defines"]) + [("TB_TFLM_VERSION", '\\"%s\\"' % tflm["version"])],
+        CPPPATH=[os.path.join(project_dir, "firmware", "engines", "tflm")],
+        LIBPATH=[lib_dir],
+    )
+    # g++ links libstdc++/libsupc++ (operator delete of virtual destructors, __cxa_pure_virtual);
+    # libtflm comes first so that its references into them resolve.
+    env.Replace(LINK=env.subst("$CXX"))
+    env.Prepend(LIBS=["tflm"])
+    env.Depends("$BUILD_DIR/${PROGNAME}${PROGSUFFIX}", os.path.join(lib_dir, "libtflm.a"))
+
 env.BuildSources(os.path.join("$BUILD_DIR", "model"), plan_dir)
 
 Default([env.BuildProgram()])

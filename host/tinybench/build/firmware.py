@@ -2,9 +2,12 @@
 
 The model is compiled on the host (native engine) into a C plan under
 build/models/<model>/, which is regenerated only when the model or the compiler
-changed, then PlatformIO builds the `<board>-<engine>` environment with a build
-directory per model, so switching models keeps every build cached and a rebuild
-with nothing changed is a no-op.
+changed; for the tflm engine the model is embedded as is (build/tflm/models/<model>/)
+and upstream TF Lite Micro is built once per core and kernel set into
+build/tflm/<cpu>-<kernels>/libtflm.a (see tinybench.build.tflm). Then PlatformIO
+builds the `<board>-<engine>` environment with a build directory per model, so
+switching models keeps every build cached and a rebuild with nothing changed is a
+no-op.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class FirmwareBuild:
     image: Path  # the ELF (or the host executable)
     plan_dir: Path
     arena_bytes: int
+    kernels: str = ""  # tflm: the kernel set ("cmsis-nn" or "reference"); "" for native
 
 
 def _compiler_fingerprint() -> str:
@@ -85,13 +89,41 @@ def _compile_native_plan(project: Project, model_id: str) -> tuple[Path, int]:
     return plan_dir, result.arena_bytes
 
 
-def build_firmware(project: Project, board_id: str, engine: str, model_id: str) -> FirmwareBuild:
+def _tflm_kernels(kernels: str | None) -> str:
+    from tinybench.build.tflm import DEFAULT_KERNELS, check_kernels
+
+    chosen = kernels or DEFAULT_KERNELS
+    check_kernels(chosen)
+    return chosen
+
+
+def _prepare_tflm(project: Project, board_id: str, model_id: str, kernels: str) -> dict[str, str]:
+    """Builds (or reuses) libtflm.a and writes the model's plan directory."""
+    from tinybench.build import tflm
+
+    library = tflm.build_library(project.locations, board_id, kernels)
+    manifest = project.model(model_id)
+    tflite = project.model_store().read(manifest)
+    plan_dir = project.locations.project_root / "build" / "tflm" / "models" / model_id
+    plan = tflm.write_plan(tflite, model_id, plan_dir)
+    arena = -(-plan.arena_bytes // 16) * 16
+    return {
+        "TINYBENCH_PLAN_DIR": str(plan_dir),
+        "TINYBENCH_ARENA_BYTES": str(arena),
+        "TINYBENCH_TFLM_LIB_DIR": str(library.path.parent),
+        "TINYBENCH_TFLM_KERNELS": kernels,
+    }
+
+
+def build_firmware(
+    project: Project, board_id: str, engine: str, model_id: str, kernels: str | None = None
+) -> FirmwareBuild:
+    """Builds `<board>-<engine>` for the model. `kernels` picks the tflm kernel set
+    (default cmsis-nn); the native engine ignores it."""
     board = project.board(board_id)
     project.model(model_id)  # an unknown model fails here, before any work
     if engine not in ENGINES:
         raise TinybenchError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
-    if engine != "native":
-        raise TinybenchError(f"engine {engine} is not built yet; use --engine native")
     root = project.locations.project_root
     env_name = f"{board.board_id}-{engine}"
     available = environments(root)
@@ -100,15 +132,21 @@ def build_firmware(project: Project, board_id: str, engine: str, model_id: str) 
             f"no firmware environment {env_name} in platformio.ini "
             f"(available: {', '.join(sorted(available))})"
         )
-    plan_dir, arena_bytes = _compile_native_plan(project, model_id)
-    build_dir = root / "build" / "pio" / model_id
-    # The arena is rounded up to the engine's alignment; the harness allocates exactly that.
-    arena = -(-arena_bytes // 16) * 16
-    Pio.for_project(root).run(
-        env_name,
-        build_dir,
-        {"TINYBENCH_PLAN_DIR": str(plan_dir), "TINYBENCH_ARENA_BYTES": str(arena)},
-    )
+    kernel_set = ""
+    if engine == "tflm":
+        kernel_set = _tflm_kernels(kernels)
+        extra = _prepare_tflm(project, board.board_id, model_id, kernel_set)
+        plan_dir = Path(extra["TINYBENCH_PLAN_DIR"])
+        arena_bytes = int(extra["TINYBENCH_ARENA_BYTES"])
+        # One PlatformIO build directory per kernel set, so switching sets relinks only.
+        build_dir = root / "build" / "pio" / f"{model_id}-tflm-{kernel_set}"
+    else:
+        plan_dir, arena_bytes = _compile_native_plan(project, model_id)
+        build_dir = root / "build" / "pio" / model_id
+        # The arena is rounded up to the engine's alignment; the harness allocates exactly that.
+        arena = -(-arena_bytes // 16) * 16
+        extra = {"TINYBENCH_PLAN_DIR": str(plan_dir), "TINYBENCH_ARENA_BYTES": str(arena)}
+    Pio.for_project(root).run(env_name, build_dir, extra)
     suffix = "" if board.core == "host" else ".elf"
     image = build_dir / env_name / f"firmware{suffix}"
     if not image.is_file():
@@ -121,4 +159,5 @@ def build_firmware(project: Project, board_id: str, engine: str, model_id: str) 
         image=image,
         plan_dir=plan_dir,
         arena_bytes=arena_bytes,
+        kernels=kernel_set,
     )

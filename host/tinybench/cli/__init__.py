@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from tinybench import __version__
+from tinybench.cli.bench_cmd import bench_command
 from tinybench.cli.boards_cmd import boards_command
 from tinybench.cli.build_cmd import build_command
 from tinybench.cli.compare_cmd import compare_command
@@ -58,6 +59,7 @@ cli.add_command(report_command)
 cli.add_command(compare_command)
 cli.add_command(submission_command)
 cli.add_command(deps_command)
+cli.add_command(bench_command)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from tinybench.build.firmware import ENGINES, build_firmware
+from tinybench.build.tflm import DEFAULT_KERNELS, KERNEL_SETS
 from tinybench.project import Project
 
 
@@ -12,12 +13,21 @@ from tinybench.project import Project
 @click.option("--board", "board_id", default="qemu-m4", show_default=True, help="Board id.")
 @click.option("--engine", type=click.Choice(ENGINES), default="native", show_default=True)
 @click.option("--model", "model_id", required=True, help="Model id (kws01, vww01, ic01, ad01).")
+@click.option(
+    "--kernels",
+    type=click.Choice(KERNEL_SETS),
+    default=DEFAULT_KERNELS,
+    show_default=True,
+    help="Kernel set of the tflm engine (ignored by native).",
+)
 @click.pass_obj
-def build_command(project: Project, board_id: str, engine: str, model_id: str) -> None:
+def build_command(
+    project: Project, board_id: str, engine: str, model_id: str, kernels: str
+) -> None:
     """Build the firmware image and print its path.
 
     The native engine's C plan is regenerated only when the model or the compiler
     changed; PlatformIO rebuilds only what changed.
     """
-    build = build_firmware(project, board_id, engine, model_id)
+    build = build_firmware(project, board_id, engine, model_id, kernels)
     click.echo(str(build.image))

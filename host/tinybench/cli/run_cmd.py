@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from tinybench.build.firmware import ENGINES
+from tinybench.build.tflm import DEFAULT_KERNELS, KERNEL_SETS
 from tinybench.errors import TinybenchError
 from tinybench.project import Project
 from tinybench.results import checker_lines
@@ -49,6 +50,13 @@ def _summary(document: dict[str, Any]) -> list[str]:
 @click.argument("model_id", metavar="MODEL")
 @click.option("--board", "board_id", default="qemu-m4", show_default=True, help="Board id.")
 @click.option("--engine", type=click.Choice(ENGINES), default="native", show_default=True)
+@click.option(
+    "--kernels",
+    type=click.Choice(KERNEL_SETS),
+    default=DEFAULT_KERNELS,
+    show_default=True,
+    help="Kernel set of the tflm engine (ignored by native).",
+)
 @click.option(
     "--mode",
     type=click.Choice(MODES),
@@ -101,6 +109,7 @@ def run_command(
     model_id: str,
     board_id: str,
     engine: str,
+    kernels: str,
     mode: str,
     dataset_dir: Path | None,
     limit: int | None,
@@ -123,7 +132,7 @@ def run_command(
     else:
         request = RunRequest(
             model_id, board_id, engine, mode, dataset_dir, limit, out_dir, serial_port,
-            jobs=jobs, min_window_s=min_window_s, accuracy_run=accuracy_run,
+            jobs=jobs, min_window_s=min_window_s, accuracy_run=accuracy_run, kernels=kernels,
         )  # fmt: skip
     if sys.stderr.isatty():
         label = f"{model_id} on {request.board_id}"

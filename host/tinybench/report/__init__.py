@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinybench.report.bench import build_bench_report
 from tinybench.report.document import Report, build_report
 from tinybench.report.html import render_html
 from tinybench.report.markdown import render_markdown
@@ -38,8 +39,10 @@ def report_paths(run_dir: Path, out: Path | None) -> tuple[Path, Path]:
 
 
 def write_report(run_dir: Path, out: Path | None = None) -> ReportFiles:
-    run = load_run_directory(run_dir)
-    report = build_report(run)
+    if (run_dir / "bench.json").is_file() and not (run_dir / "results.json").exists():
+        report = build_bench_report(run_dir)  # a `tinybench bench` directory
+    else:
+        report = build_report(load_run_directory(run_dir))
     html_path, markdown_path = report_paths(run_dir, out)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     pngs = []

@@ -234,3 +234,28 @@ def roc_plot(curve: RocCurve, quality_target: float | None) -> Plot:
         f"{curve.negatives} normal clips{target}."
     )
     return _render(figure, "roc", "ROC curve", caption)
+
+
+def engine_comparison_plot(
+    boards: Sequence[str],
+    models: Sequence[str],
+    engines: Sequence[str],
+    instructions: Mapping[tuple[str, str, str], float],
+) -> Plot:
+    """Grouped bars per core: instructions per inference of each engine for each model."""
+    figure = _figure(4.2 * max(1, len(boards)), 3.8)
+    axes_list = figure.subplots(1, max(1, len(boards)), squeeze=False)[0]
+    width = 0.8 / max(1, len(engines))
+    for axes, board in zip(axes_list, boards, strict=False):
+        for k, engine in enumerate(engines):
+            xs = [i + (k - (len(engines) - 1) / 2) * width for i in range(len(models))]
+            ys = [instructions.get((board, model, engine), 0.0) / 1e6 for model in models]
+            axes.bar(xs, ys, width=width, label=engine)
+        axes.set_xticks(range(len(models)), list(models))
+        axes.set_yscale("log")
+        axes.set_title(board)
+        axes.set_ylabel("M instructions per inference")
+    axes_list[0].legend(loc="upper left", fontsize="small")
+    caption = ("Exact instruction counts under QEMU -icount shift=0, log scale; lower is "
+               "better.")  # fmt: skip
+    return _render(figure, "engine-comparison", "Engines compared", caption)

@@ -1,0 +1,48 @@
+"""`tinybench bench`: native vs TF Lite Micro (CMSIS-NN, reference) on the emulated cores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tinybench.enginebench import ENGINE_CONFIGS, run_bench, table, write_bench
+from tinybench.project import Project
+
+ALL_MODELS = ("kws01", "vww01", "ic01", "ad01")
+ALL_BOARDS = ("qemu-m4", "qemu-m7", "qemu-m55")
+
+
+def _split(value: str, allowed: tuple[str, ...], what: str) -> list[str]:
+    items = [v for v in value.split(",") if v]
+    unknown = [v for v in items if v not in allowed]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown {what} {', '.join(unknown)} (known: {', '.join(allowed)})"
+        )
+    return items
+
+
+@click.command("bench")
+@click.option("--models", default=",".join(ALL_MODELS), show_default=True)
+@click.option("--boards", default=",".join(ALL_BOARDS), show_default=True)
+@click.option("--engines", default=",".join(c[0] for c in ENGINE_CONFIGS), show_default=True)
+@click.option("--inputs", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Seeded random inputs per model.")  # fmt: skip
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("runs/bench"), show_default=True)  # fmt: skip
+@click.pass_obj
+def bench_command(project: Project, models: str, boards: str, engines: str, inputs: int,
+                  out_dir: Path) -> None:  # fmt: skip
+    """Instructions per inference (exact, QEMU icount), per MAC, arena, flash and RAM for each
+    model x engine x emulated core, and the ratio to tflm with CMSIS-NN; writes bench.json
+    and bench.txt. `tinybench report DIR` on that directory plots it."""
+    rows = run_bench(
+        project, _split(models, ALL_MODELS, "model"), _split(boards, ALL_BOARDS, "board"),
+        _split(engines, tuple(c[0] for c in ENGINE_CONFIGS), "engine"), inputs,
+        progress=lambda text: click.echo(f"measuring {text}", err=True),
+    )  # fmt: skip
+    for line in table(rows):
+        click.echo(line)
+    write_bench(out_dir, rows)
+    click.echo(f"written to {out_dir / 'bench.json'} and {out_dir / 'bench.txt'}")

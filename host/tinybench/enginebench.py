@@ -1,0 +1,148 @@
+"""Engines side by side on the same emulated cores: `tinybench bench`.
+
+For every model x engine (native, tflm with CMSIS-NN, tflm with reference kernels) x
+emulated core, one firmware image is built and booted under QEMU -icount shift=0, and
+a few seeded random inputs are run with `infer 1 0`. Figures, all from this one run:
+instructions per inference (exact: SysTick ticks x 1e9 / counter Hz), instructions per
+MAC (MACs counted from the model), arena bytes the engine reports, flash and RAM from the
+ELF program headers, and the ratio to tflm + CMSIS-NN on the same core. Each output is
+checked against the host reference too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from tinybench.build.firmware import build_firmware
+from tinybench.compiler.model import read_model
+from tinybench.dut import DutSession
+from tinybench.elfsize import image_size
+from tinybench.emulator import QemuDut
+from tinybench.inputs import random_wire_inputs
+from tinybench.project import Project
+from tinybench.reference import ReferenceInterpreter
+from tinybench.results import write_atomic
+
+# (label, engine, kernel set)
+ENGINE_CONFIGS: tuple[tuple[str, str, str], ...] = (
+    ("native", "native", ""),
+    ("tflm-cmsis-nn", "tflm", "cmsis-nn"),
+    ("tflm-reference", "tflm", "reference"),
+)
+BASELINE = "tflm-cmsis-nn"
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    model: str
+    board: str
+    engine: str
+    instructions: float  # mean per inference over the inputs
+    instructions_spread: float  # max - min over the inputs
+    instructions_per_mac: float
+    arena_bytes: int
+    flash_bytes: int
+    ram_bytes: int
+    reference_matches: int
+    inputs: int
+    ratio_to_baseline: float | None = None
+
+
+def model_macs(tflite: bytes) -> int:
+    """Multiply-accumulates of one inference: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED."""
+    model = read_model(tflite)
+    total = 0
+    for op in model.operators:
+        if op.name not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            continue
+        output = model.tensors[op.outputs[0]].shape
+        weights = model.tensors[op.inputs[1]].shape
+        if op.name == "CONV_2D":  # filter [out_c, kh, kw, in_c]
+            per_output = math.prod(weights[1:])
+        elif op.name == "DEPTHWISE_CONV_2D":  # filter [1, kh, kw, c]: one channel per output
+            per_output = weights[1] * weights[2]
+        else:  # FULLY_CONNECTED filter [out, in]
+            per_output = weights[1]
+        total += math.prod(output) * per_output
+    return total
+
+
+def measure(
+    project: Project, model_id: str, board_id: str, label: str, engine: str, kernels: str,
+    inputs: int, seed: int,
+) -> BenchRow:  # fmt: skip
+    manifest = project.model(model_id)
+    model_path = project.model_store().path(manifest)
+    build = build_firmware(project, board_id, engine, model_id, kernels or None)
+    reference = ReferenceInterpreter(manifest, model_path)
+    wires = random_wire_inputs(manifest, inputs, seed)
+    counts: list[float] = []
+    matches = 0
+    with QemuDut(project.board(board_id), build.image, time_limit_s=600) as qemu:
+        session = DutSession(qemu.transport, shared_dir=qemu.workdir)
+        session.synchronize()
+        info = session.info()
+        hz = info.integer("counter_hz")
+        for wire in wires:
+            session.load(wire)
+            result = session.infer(1, 0)
+            assert result.counter_ticks is not None
+            counts.append(result.counter_ticks * 1e9 / hz)
+            expected = reference.run_sample("bench", None, [wire]).raw_outputs[0]
+            matches += session.results_raw() == expected
+    size = image_size(build.image)
+    mean = statistics.fmean(counts)
+    return BenchRow(
+        model=model_id, board=board_id, engine=label, instructions=mean,
+        instructions_spread=max(counts) - min(counts),
+        instructions_per_mac=mean / model_macs(model_path.read_bytes()),
+        arena_bytes=info.integer("arena_used"), flash_bytes=size.flash_bytes,
+        ram_bytes=size.ram_bytes, reference_matches=matches, inputs=len(wires),
+    )  # fmt: skip
+
+
+def run_bench(
+    project: Project, models: Sequence[str], boards: Sequence[str], engines: Sequence[str],
+    inputs: int = 3, seed: int = 0, progress: Callable[[str], None] | None = None,
+) -> list[BenchRow]:  # fmt: skip
+    rows: list[BenchRow] = []
+    for board in boards:
+        for model in models:
+            for label, engine, kernels in ENGINE_CONFIGS:
+                if label not in engines:
+                    continue
+                if progress is not None:
+                    progress(f"{model} on {board} with {label}")
+                rows.append(measure(project, model, board, label, engine, kernels, inputs, seed))
+    baselines = {(r.model, r.board): r.instructions for r in rows if r.engine == BASELINE}
+    return [
+        replace(r, ratio_to_baseline=r.instructions / baselines[(r.model, r.board)])
+        if (r.model, r.board) in baselines else r
+        for r in rows
+    ]  # fmt: skip
+
+
+def table(rows: Sequence[BenchRow]) -> list[str]:
+    header = (f"{'model':6} {'board':9} {'engine':15} {'instr/inf':>12} {'instr/MAC':>9} "
+              f"{'vs cmsis':>8} {'arena B':>8} {'flash B':>8} {'RAM B':>8} {'ref':>5}")  # fmt: skip
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        ratio = "-" if r.ratio_to_baseline is None else f"{r.ratio_to_baseline:.2f}x"
+        lines.append(
+            f"{r.model:6} {r.board:9} {r.engine:15} {r.instructions / 1e6:10.3f} M "
+            f"{r.instructions_per_mac:9.2f} {ratio:>8} {r.arena_bytes:8d} {r.flash_bytes:8d} "
+            f"{r.ram_bytes:8d} {r.reference_matches}/{r.inputs}"
+        )
+    return lines
+
+
+def write_bench(out_dir: Path, rows: Sequence[BenchRow]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    document = {"format": "tinybench-bench", "rows": [asdict(r) for r in rows]}
+    write_atomic(out_dir / "bench.json", json.dumps(document, indent=2) + "\n")
+    write_atomic(out_dir / "bench.txt", "\n".join(table(rows)) + "\n")
