@@ -80,6 +80,13 @@ def test_kws01_first_200_match_the_reference_with_tflm_on_qemu_m4(
     assert document["reference_check"]["mismatches"] == 0
 
 
+@pytest.mark.parametrize("board", ["qemu-m7", "qemu-m55"])
+def test_kws01_first_50_match_the_reference_with_tflm_on(board: str, tmp_path: Path) -> None:
+    output = _run(["run", "kws01", "--engine", "tflm", "--board", board, "--limit", "50",
+                   "--out", str(tmp_path / "r")])  # fmt: skip
+    assert "50 compared, 0 mismatches" in output
+
+
 def test_the_firmware_reports_engine_version_and_arena_use(
     project: Project, kws01_tflm: FirmwareBuild, kws01_sample: bytes
 ) -> None:
