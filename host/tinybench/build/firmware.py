@@ -4,7 +4,7 @@ The model is compiled on the host (native engine) into a C plan under
 build/models/<model>/, which is regenerated only when the model or the compiler
 changed; for the tflm engine the model is embedded as is (build/tflm/models/<model>/)
 and upstream TF Lite Micro is built once per core and kernel set into
-build/tflm/<cpu>-<kernels>/libtflm.a (see tinybench.build.tflm). Then PlatformIO
+<cache>/tflm-lib/<cpu>-<kernels>-<hash>/libtflm.a (see tinybench.build.tflm). Then PlatformIO
 builds the `<board>-<engine>` environment with a build directory per model, so
 switching models keeps every build cached and a rebuild with nothing changed is a
 no-op.

@@ -6,7 +6,9 @@ Nothing upstream is vendored. The trees come from the dependency cache that
 `tinybench.deps.dependency_dir`. The library is compiled with the system
 arm-none-eabi-gcc/g++ straight from those trees, once per core and kernel set, into
 
-    <repo>/build/tflm/<cpu>-<kernels>/libtflm.a   (+ flags.json for the firmware build)
+    <cache>/tflm-lib/<cpu>-<kernels>-<hash>/libtflm.a   (+ flags.json for the firmware build;
+    <hash> covers every compile command and source, so clones share a build and a change
+    of sources, flags or compiler makes a new one)
 
 and rebuilt only when the stamp (a hash of the compiler, the flags, the source list and
 the sources' contents) changes. Optimization follows TF Lite Micro's own Makefile: -Os for
@@ -327,16 +329,26 @@ def build_library(
     check_cxx_runtime()
     root = locations.project_root
     cpu, arch = board_arch_flags(root, board_id)
-    out_dir = root / "build" / "tflm" / f"{cpu}-{kernels}"
     sources = source_list(trees, kernels)
-    objects = []
-    commands = []
+    relative_objects = []
     for source in sources:
         base = trees.cmsis_nn if source.is_relative_to(trees.cmsis_nn) else trees.tflite_micro
         tag = "cmsis-nn" if base == trees.cmsis_nn else "tflm"
-        obj = out_dir / "obj" / tag / source.relative_to(base).with_suffix(".o")
-        objects.append(obj)
-        commands.append(_compile_command(source, obj, trees, kernels, arch))
+        relative_objects.append(Path("obj") / tag / source.relative_to(base).with_suffix(".o"))
+    # The library is content-addressed: its directory is named by a hash of every compile
+    # command (without output paths) and every source, so all clones and checkouts on this
+    # machine share one build, and a change of sources, flags or compiler gets a new one.
+    key = _stamp(
+        [_compile_command(src, obj, trees, kernels, arch)
+         for src, obj in zip(sources, relative_objects, strict=True)],
+        sources,
+    )  # fmt: skip
+    out_dir = locations.cache_dir / "tflm-lib" / f"{cpu}-{kernels}-{key[:16]}"
+    objects = [out_dir / obj for obj in relative_objects]
+    commands = [
+        _compile_command(src, obj, trees, kernels, arch)
+        for src, obj in zip(sources, objects, strict=True)
+    ]
     version = engine_version(kernels)
     flags = {
         "version": version,
@@ -349,7 +361,7 @@ def build_library(
     flags_path = out_dir / "flags.json"
     stamp_path = out_dir / "stamp.txt"
     with _locked(out_dir):
-        stamp = _stamp(commands, sources)
+        stamp = key
         flags_text = json.dumps(flags, indent=2) + "\n"
         if (
             library.is_file()
