@@ -54,6 +54,7 @@ from tinybench.results import (
     write_atomic,
     write_results,
 )
+from tinybench.runrules import RuleSet
 from tinybench.worker import DutWorker, WorkerConfig
 
 MODES = ("accuracy", "performance", "energy")
@@ -384,7 +385,7 @@ def run_benchmark(
     timings["total"] = time.monotonic() - started
 
     document = _document(
-        project, request, model, board, build, info, journal, performance, timings, rules.version
+        project, request, model, board, build, info, journal, performance, timings, rules
     )
     missing = rules.missing_result_keys(document)
     if missing:
@@ -406,9 +407,8 @@ def _document(
     journal: Journal | None,
     performance: PerformanceOutcome | None,
     timings: dict[str, float],
-    rules_version: str,
+    rules: RuleSet,
 ) -> dict[str, Any]:
-    rules = project.rules()
     size = image_size(build.image)
     counter_hz = int(info["counter_hz"]) if info.get("counter_hz", "").isdigit() else None
     arena = int(info["arena_used"]) if info.get("arena_used", "").isdigit() else build.arena_bytes
@@ -418,7 +418,7 @@ def _document(
         model_sha256=model.source.sha256,
         toolchain=toolchain_version(board.core),
         runrules_id=rules.rules_id,
-        runrules_version=rules_version,
+        runrules_version=rules.version,
         tinybench_version=__version__,
         reference=interpreter_version(),
         emulator=_emulator_version(board.emulator.program) if board.emulator and emulated else None,
