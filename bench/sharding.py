@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from tinybench.build.firmware import build_firmware
-from tinybench.dut import DutSession
-from tinybench.emulator import QemuDut
+from tinybench.dut.emulator import QemuDut
+from tinybench.dut.session import DutSession
 from tinybench.journal import Journal
 from tinybench.paths import locate
 from tinybench.project import Project

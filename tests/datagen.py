@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinybench.models import DatasetSpec
+from tinybench.manifests.models import DatasetSpec
 
 
 def write_dataset(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinybench.errors import DatasetError
-from tinybench.models import DatasetSpec
+from tinybench.manifests.models import DatasetSpec
 
 MAX_LISTED_PROBLEMS = 20
 

@@ -37,7 +37,7 @@ from enum import Enum
 from pathlib import Path
 
 from tinybench.errors import TinybenchError
-from tinybench.manifest import FieldReader, load_toml, raise_if_problems
+from tinybench.manifests.manifest import FieldReader, load_toml, raise_if_problems
 from tinybench.modelstore import Fetcher, fetch_url
 from tinybench.paths import Locations
 

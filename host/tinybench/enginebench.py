@@ -20,9 +20,9 @@ from pathlib import Path
 
 from tinybench.build.firmware import build_firmware
 from tinybench.compiler.model import read_model
-from tinybench.dut import DutSession
+from tinybench.dut.emulator import QemuDut
+from tinybench.dut.session import DutSession
 from tinybench.elfsize import image_size
-from tinybench.emulator import QemuDut
 from tinybench.inputs import random_wire_inputs
 from tinybench.project import Project
 from tinybench.reference import ReferenceInterpreter

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinybench.errors import TinybenchError
-from tinybench.models import InputFormat, ModelManifest
+from tinybench.manifests.models import InputFormat, ModelManifest
 
 Int8Array = npt.NDArray[np.int8]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinybench.errors import ChecksumError, ModelStoreError
-from tinybench.models import ModelManifest
+from tinybench.manifests.models import ModelManifest
 
 Fetcher = Callable[[str, float], bytes]
 

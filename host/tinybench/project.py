@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tinybench.boards import BoardManifest, load_board_manifest, load_board_manifests
-from tinybench.models import ModelManifest, load_model_manifest, load_model_manifests
+from tinybench.manifests.boards import BoardManifest, load_board_manifest, load_board_manifests
+from tinybench.manifests.models import ModelManifest, load_model_manifest, load_model_manifests
+from tinybench.manifests.runrules import DEFAULT_RULES, RuleSet, load_rule_set
 from tinybench.modelstore import ModelStore
 from tinybench.paths import Locations
-from tinybench.runrules import DEFAULT_RULES, RuleSet, load_rule_set
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from tinybench.datasets import Dataset
 from tinybench.errors import ManifestError, ReferenceRunError
 from tinybench.inputs import random_wire_inputs, wire_to_tensor
-from tinybench.models import InputFormat, Metric, ModelManifest, TensorSpec
+from tinybench.manifests.models import InputFormat, Metric, ModelManifest, TensorSpec
 from tinybench.scoring import roc_auc, top1, window_mse
 
 REFERENCE_FORMAT = "tinybench-reference"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinybench.models import Metric
+from tinybench.manifests.models import Metric
 from tinybench.modes.accuracy import AccuracySummary, SampleOutcome
 from tinybench.modes.performance import PerformanceOutcome, percentile
 

@@ -25,14 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from tinybench import __version__
-from tinybench.boards import BoardKind, BoardManifest
 from tinybench.build.firmware import FirmwareBuild, build_firmware, toolchain_version
 from tinybench.datasets import Dataset, open_dataset
-from tinybench.dut import DutSession, Timeouts
+from tinybench.dut.session import DutSession, Timeouts
+from tinybench.dut.worker import DutWorker, WorkerConfig
 from tinybench.elfsize import image_size
 from tinybench.errors import RuleViolation, TinybenchError
 from tinybench.journal import Journal
-from tinybench.models import ModelManifest
+from tinybench.manifests.boards import BoardKind, BoardManifest
+from tinybench.manifests.models import ModelManifest
+from tinybench.manifests.runrules import RuleSet
 from tinybench.modes.accuracy import SampleInput, SampleOutcome, run_sample, summarize
 from tinybench.modes.performance import PerformanceInput, PerformanceOutcome, run_performance
 from tinybench.project import Project
@@ -54,8 +56,6 @@ from tinybench.results import (
     write_atomic,
     write_results,
 )
-from tinybench.runrules import RuleSet
-from tinybench.worker import DutWorker, WorkerConfig
 
 MODES = ("accuracy", "performance", "energy")
 RUN_FILE = "run.json"

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinybench.boards import BoardKind, BoardManifest
 from tinybench.errors import TinybenchError
+from tinybench.manifests.boards import BoardKind, BoardManifest
 from tinybench.report.rundir import read_results
 from tinybench.results import checker_lines, write_atomic
 

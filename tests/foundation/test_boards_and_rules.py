@@ -6,10 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from tinybench.boards import BoardKind, CounterKind, load_board_manifest, load_board_manifests
 from tinybench.errors import ManifestError, RuleViolation
-from tinybench.models import load_model_manifest, load_model_manifests
-from tinybench.runrules import load_rule_set
+from tinybench.manifests.boards import (
+    BoardKind,
+    CounterKind,
+    load_board_manifest,
+    load_board_manifests,
+)
+from tinybench.manifests.models import load_model_manifest, load_model_manifests
+from tinybench.manifests.runrules import load_rule_set
 
 from .helpers import copy_project_data, edit
 

@@ -9,7 +9,7 @@ import pytest
 
 from tinybench.datasets import open_dataset
 from tinybench.errors import DatasetError
-from tinybench.models import ModelManifest, load_model_manifests
+from tinybench.manifests.models import ModelManifest, load_model_manifests
 
 from .helpers import write_dataset
 

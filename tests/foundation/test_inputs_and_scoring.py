@@ -11,7 +11,7 @@ import pytest
 
 from tinybench.errors import TinybenchError
 from tinybench.inputs import random_wire_inputs, wire_to_tensor
-from tinybench.models import ModelManifest, load_model_manifests
+from tinybench.manifests.models import ModelManifest, load_model_manifests
 from tinybench.scoring import roc_auc, top1, window_mse
 
 

@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from tinybench.errors import ManifestError
-from tinybench.models import InputFormat, Metric, load_model_manifest, load_model_manifests
+from tinybench.manifests.models import (
+    InputFormat,
+    Metric,
+    load_model_manifest,
+    load_model_manifests,
+)
 
 from .helpers import copy_project_data, edit
 

@@ -12,7 +12,7 @@ import pytest
 
 from httpfake import FileServer
 from tinybench.errors import ChecksumError, ModelStoreError
-from tinybench.models import ModelManifest, load_model_manifest
+from tinybench.manifests.models import ModelManifest, load_model_manifest
 from tinybench.modelstore import ModelStore
 
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from tinybench.cli import cli
-from tinybench.models import load_model_manifest
+from tinybench.manifests.models import load_model_manifest
 from tinybench.reference import read_reference
 
 from .helpers import write_dataset

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tinybench.transport.base import Transport
+from tinybench.dut.transport.base import Transport
 
 
 class RawLink:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from tinybench.build.firmware import FirmwareBuild
-from tinybench.emulator import QemuDut
+from tinybench.dut.emulator import QemuDut
 from tinybench.project import Project
 
 from .rawlink import RawLink

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from tinybench.build.firmware import FirmwareBuild
-from tinybench.dut import DutSession, Timeouts
+from tinybench.dut.session import DutSession, Timeouts
+from tinybench.dut.transport.fake import FakeTransport
+from tinybench.dut.transport.process_link import ProcessTransport
+from tinybench.dut.transport.serial_link import SerialTransport
 from tinybench.errors import DutError, ProtocolError, TransportError
-from tinybench.transport.fake import FakeTransport
-from tinybench.transport.process_link import ProcessTransport
-from tinybench.transport.serial_link import SerialTransport
 
 FAST = Timeouts(boot_s=5.0, command_s=2.0, infer_s=10.0)
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tinybench.build.firmware import FirmwareBuild
-from tinybench.emulator import QemuDut
+from tinybench.dut.emulator import QemuDut
 from tinybench.project import Project
 
 from .rawlink import RawLink

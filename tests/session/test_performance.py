@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from datagen import write_dataset
 from tinybench.cli import cli
+from tinybench.manifests.runrules import load_rule_set
 from tinybench.project import Project
-from tinybench.runrules import load_rule_set
 
 
 def _run(args: list[str]) -> tuple[int, str]:

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from tinybench.build.firmware import FirmwareBuild
-from tinybench.dut import DutSession, Timeouts
+from tinybench.dut.session import DutSession, Timeouts
+from tinybench.dut.worker import DutWorker, WorkerConfig
 from tinybench.project import Project
-from tinybench.worker import DutWorker, WorkerConfig
 
 
 class SimulatedBoard:

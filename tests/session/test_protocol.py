@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tinybench.dut.protocol import LineSplitter, Reply, bracketed, encode_command, error_text
 from tinybench.errors import ProtocolError
-from tinybench.protocol import LineSplitter, Reply, bracketed, encode_command, error_text
 
 
 def test_commands_end_in_percent_and_respect_the_80_character_limit() -> None:

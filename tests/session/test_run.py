@@ -9,14 +9,14 @@ import pytest
 from click.testing import CliRunner
 
 from datagen import write_dataset
-from tinybench.boards import BoardManifest
 from tinybench.build.firmware import FirmwareBuild
 from tinybench.cli import cli
-from tinybench.dut import DutSession
-from tinybench.emulator import QemuDut
+from tinybench.dut.emulator import QemuDut
+from tinybench.dut.session import DutSession
+from tinybench.manifests.boards import BoardManifest
+from tinybench.manifests.runrules import load_rule_set
 from tinybench.project import Project
 from tinybench.reference import read_reference
-from tinybench.runrules import load_rule_set
 
 
 def _run(args: list[str]) -> str:

@@ -16,8 +16,8 @@ from datagen import write_dataset
 from tinybench.build.firmware import FirmwareBuild, build_firmware
 from tinybench.build.tflm import TFLM_COMMIT, build_library, find_trees
 from tinybench.cli import cli
-from tinybench.dut import DutSession
-from tinybench.emulator import QemuDut
+from tinybench.dut.emulator import QemuDut
+from tinybench.dut.session import DutSession
 from tinybench.errors import TinybenchError
 from tinybench.paths import locate
 from tinybench.project import Project

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from tinybench.boards import BoardManifest
 from tinybench.errors import ManifestError
+from tinybench.manifests.boards import BoardManifest
 from tinybench.project import Project
 from tinybench.submission import DIVISIONS, plan_submission, write_submission
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinybench.dut import DutSession
-from tinybench.models import InputFormat, Metric, ModelManifest
+from tinybench.dut.session import DutSession
+from tinybench.manifests.models import InputFormat, Metric, ModelManifest
 from tinybench.reference import ReferenceSample
 from tinybench.scoring import roc_auc, top1, window_mse
 

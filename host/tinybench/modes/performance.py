@@ -15,7 +15,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tinybench.dut import DutSession, InferResult
+from tinybench.dut.session import DutSession, InferResult
 from tinybench.errors import RuleViolation
 
 CALIBRATION_MARGIN = 1.10  # aim 10 % above the minimum window

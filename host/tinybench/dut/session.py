@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from tinybench.errors import DutError, ProtocolError
-from tinybench.protocol import (
+from tinybench.dut.protocol import (
     READY,
     LineSplitter,
     Reply,
@@ -25,7 +24,8 @@ from tinybench.protocol import (
     parse_hex,
     prefixed_int,
 )
-from tinybench.transport.base import Transport
+from tinybench.dut.transport.base import Transport
+from tinybench.errors import DutError, ProtocolError
 
 HEX_BYTES_PER_LINE = 38  # "db " + 76 hex digits = 79 characters, within the 80 allowed
 BINARY_UPLOAD_RETRIES = 3

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from tinybench.manifest import (
+from tinybench.manifests.manifest import (
     FieldReader,
     check_file_stem,
     load_all,

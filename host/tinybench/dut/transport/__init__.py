@@ -4,6 +4,6 @@ Everything above this package talks to a `Transport` and cannot tell a QEMU UART
 a board's ST-LINK port and the host-port process apart.
 """
 
-from tinybench.transport.base import Transport
+from tinybench.dut.transport.base import Transport
 
 __all__ = ["Transport"]

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinybench.errors import ManifestError, RuleViolation
-from tinybench.manifest import FieldReader, load_toml, manifest_path, raise_if_problems
-from tinybench.models import Metric, ModelManifest
+from tinybench.manifests.manifest import FieldReader, load_toml, manifest_path, raise_if_problems
+from tinybench.manifests.models import Metric, ModelManifest
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from tinybench.boards import BoardManifest
+from tinybench.dut.transport.serial_link import SerialTransport
 from tinybench.errors import TinybenchError, TransportError
-from tinybench.transport.serial_link import SerialTransport
+from tinybench.manifests.boards import BoardManifest
 
 DEFAULT_TIME_LIMIT_S = 3600.0
 

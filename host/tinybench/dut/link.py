@@ -7,12 +7,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinybench.boards import BoardKind, BoardManifest
-from tinybench.emulator import QemuDut
+from tinybench.dut.emulator import QemuDut
+from tinybench.dut.transport.base import Transport
+from tinybench.dut.transport.process_link import ProcessTransport
+from tinybench.dut.transport.serial_link import SerialTransport
 from tinybench.errors import TinybenchError
-from tinybench.transport.base import Transport
-from tinybench.transport.process_link import ProcessTransport
-from tinybench.transport.serial_link import SerialTransport
+from tinybench.manifests.boards import BoardKind, BoardManifest
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from tinybench.boards import BoardKind, BoardManifest
-from tinybench.dut import DutSession, SessionStats, Timeouts
-from tinybench.dutlink import open_dut
+from tinybench.dut.link import open_dut
+from tinybench.dut.session import DutSession, SessionStats, Timeouts
+from tinybench.dut.transport.recording import RecordingTransport
 from tinybench.errors import DutError, ProtocolError, TinybenchError, TransportError
-from tinybench.models import ModelManifest
-from tinybench.transport.recording import RecordingTransport
+from tinybench.manifests.boards import BoardKind, BoardManifest
+from tinybench.manifests.models import ModelManifest
 
 T = TypeVar("T")
 

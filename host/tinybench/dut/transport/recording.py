@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from tinybench.transport.base import Transport
+from tinybench.dut.transport.base import Transport
 
 
 def _escape(data: bytes) -> str:
