@@ -8,36 +8,22 @@ expected hash, not a reason to fall back silently to another copy.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinybench.download import (
+    Downloader,
+    DownloadFailed,
+    DownloadMismatch,
+    download,
+    http_download,
+)
 from tinybench.errors import ChecksumError, ModelStoreError
+from tinybench.hashing import sha256_file as sha256_file  # cli/reference_cmd imports it here
 from tinybench.manifests.models import ModelManifest
 
-Fetcher = Callable[[str, float], bytes]
-
 DOWNLOAD_TIMEOUT_S = 30.0
-
-
-def fetch_url(url: str, timeout_s: float) -> bytes:
-    """Default fetcher: a plain HTTP(S) GET."""
-    with urllib.request.urlopen(url, timeout=timeout_s) as response:
-        data: bytes = response.read()
-        return data
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_model_file(path: Path, manifest: ModelManifest) -> None:
@@ -62,7 +48,7 @@ def verify_model_file(path: Path, manifest: ModelManifest) -> None:
 class ModelStore:
     search_dirs: Sequence[Path]
     cache_dir: Path
-    fetcher: Fetcher = fetch_url
+    downloader: Downloader = http_download
     allow_download: bool = True
 
     def candidates(self, manifest: ModelManifest) -> list[Path]:
@@ -90,25 +76,14 @@ class ModelStore:
                 f"model {manifest.model_id} not found and downloads are disabled; {where}"
             )
         try:
-            data = self.fetcher(source.url, DOWNLOAD_TIMEOUT_S)
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            reason = getattr(exc, "reason", exc)
+            return download(source.url, target, source.sha256, self.downloader, DOWNLOAD_TIMEOUT_S)
+        except DownloadFailed as exc:
             raise ModelStoreError(
                 f"model {manifest.model_id} not found locally and the download of {source.url} "
-                f"failed ({reason}); this machine may be offline: {where}"
+                f"failed ({exc.reason}); this machine may be offline: {where}"
             ) from exc
-        actual = hashlib.sha256(data).hexdigest()
-        if len(data) != source.size_bytes or actual != source.sha256:
+        except DownloadMismatch as exc:
             raise ChecksumError(
-                f"{source.url}: downloaded {len(data)} bytes with sha256 {actual}, expected "
-                f"{source.size_bytes} bytes with sha256 {source.sha256}; nothing was saved"
-            )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Write beside the target and rename: an interrupted download never leaves a partial file
-        # under the final name.
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        Path(tmp.name).replace(target)
-        return target
+                f"{source.url}: downloaded {exc.size_bytes} bytes with sha256 {exc.sha256}, "
+                f"expected {source.size_bytes} bytes with sha256 {source.sha256}; nothing was saved"
+            ) from exc

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import platformdirs
+
 from tinybench.errors import TinybenchError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -61,6 +63,7 @@ def locate(environ: Mapping[str, str] | None = None) -> Locations:
     if env.get("TINYBENCH_CACHE_DIR"):
         cache = Path(env["TINYBENCH_CACHE_DIR"])
     else:
-        xdg = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        cache = Path(xdg) / "tinybench"
+        # The platform's user cache: ~/.cache/tinybench on Linux ($XDG_CACHE_HOME honoured),
+        # ~/Library/Caches/tinybench on macOS.
+        cache = Path(platformdirs.user_cache_dir("tinybench", appauthor=False))
     return Locations(project_root=root, shared_dir=shared, models_dir=models, cache_dir=cache)

@@ -11,7 +11,6 @@ directory:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -31,6 +30,7 @@ from tinybench.dut.session import DutSession, Timeouts
 from tinybench.dut.worker import DutWorker, WorkerConfig
 from tinybench.elfsize import image_size
 from tinybench.errors import RuleViolation, TinybenchError
+from tinybench.hashing import sha256_file
 from tinybench.journal import Journal
 from tinybench.manifests.boards import BoardKind, BoardManifest
 from tinybench.manifests.models import ModelManifest
@@ -93,10 +93,6 @@ def default_run_dir(request: RunRequest) -> Path:
     return Path("runs") / name
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _emulator_version(program: str) -> str:
     try:
         out = subprocess.run([program, "--version"], capture_output=True, text=True, timeout=30)
@@ -133,7 +129,7 @@ def _record_request(
     run_dir: Path, request: RunRequest, dataset_root: Path, build: FirmwareBuild
 ) -> None:
     """Writes run.json, or checks that a resumed run is still the same run."""
-    firmware = _sha256(build.image)
+    firmware = sha256_file(build.image)
     wanted = {
         "model": request.model_id,
         "board": request.board_id,
@@ -329,7 +325,7 @@ def run_benchmark(
         write_reference(
             run_dir / "reference.json",
             model,
-            _sha256(model_path),
+            sha256_file(model_path),
             {"kind": "dataset", "path": str(root.resolve()), "samples": len(dataset.samples)},
             reference,
         )
@@ -414,7 +410,7 @@ def _document(
     arena = int(info["arena_used"]) if info.get("arena_used", "").isdigit() else build.arena_bytes
     emulated = board.kind is BoardKind.EMULATED and board.emulator is not None
     provenance = Provenance(
-        firmware_sha256=_sha256(build.image),
+        firmware_sha256=sha256_file(build.image),
         model_sha256=model.source.sha256,
         toolchain=toolchain_version(board.core),
         runrules_id=rules.rules_id,

@@ -300,9 +300,16 @@ def test_an_injected_fetcher_replaces_the_network(project_root: Path, cache_dir:
             strict=True,
         )
     }
-    cache = DepsCache(
-        load_manifest(project_root / "deps.toml"), cache_dir, fetcher=lambda u, _t: archives[u]
-    )
+    requested: list[str] = []
+
+    def from_memory(url: str, output: Path, _timeout_s: float) -> None:
+        requested.append(url)
+        output.write_bytes(archives[url])
+
+    cache = DepsCache(load_manifest(project_root / "deps.toml"), cache_dir, downloader=from_memory)
     assert [o.action for o in cache.fetch()] == ["fetched", "fetched"]
     shutil.rmtree(cache_dir / "deps" / "beta")
     assert [o.action for o in cache.fetch()] == ["already cached", "fetched"]
+    assert len(requested) == 3
+    # The archives went through a scratch directory: only the verified trees stay in the cache.
+    assert sorted(p.name for p in cache_dir.iterdir()) == ["deps"]

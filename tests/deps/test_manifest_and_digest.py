@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from deps.fakes import ALPHA, ALPHA_TREE, BETA, sha256sum_listing, tree_sha256, write_manifest
+from tinybench.build.tflm import engine_version, tflm_commit
 from tinybench.deps import PathRules, load_manifest, pin_tree, tree_digest, tree_listing
 from tinybench.errors import ManifestError
+from tinybench.paths import Locations
 
-# The pins TFLM's download scripts name at the pinned TFLM commit (see ../shared/TFLM.md).
+# The pins TFLM's download scripts name at the pinned TFLM commit (see docs/tflm-engine.md).
 REAL_PINS = {
     "tflite-micro": ("tensorflow/tflite-micro", "90b983c2b3f1480642e040bbd2ddb37b998f3424"),
     "cmsis-nn": ("ARM-software/CMSIS-NN", "4ab83cc3cc98fb85ed6dafb55e8ca02f1628dcae"),
@@ -116,3 +118,19 @@ def test_digest_is_stable_across_write_order_times_and_modes(tmp_path: Path) -> 
     pin = pin_tree(first, ALPHA.paths)
     assert pin.tree_sha256 == tree_sha256(ALPHA.kept) == pin_tree(second, ALPHA.paths).tree_sha256
     assert (pin.files, pin.size_bytes) == (len(ALPHA.kept), sum(map(len, ALPHA.kept.values())))
+
+
+def test_the_tflm_engine_version_follows_the_commit_pinned_in_deps_toml(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    locations = Locations(repo_root, tmp_path, None, tmp_path / "cache")
+    pinned = REAL_PINS["tflite-micro"][1]
+    assert tflm_commit(locations) == pinned
+    assert engine_version(locations, "reference") == f"{pinned[:7]}+reference"
+    # A new pin is one edit of deps.toml: the version follows without a code change.
+    moved = "0123456789abcdef0123456789abcdef01234567"
+    (tmp_path / "deps.toml").write_text(
+        (repo_root / "deps.toml").read_text().replace(pinned, moved)
+    )
+    elsewhere = Locations(tmp_path, tmp_path, None, tmp_path / "cache")
+    assert engine_version(elsewhere, "cmsis-nn") == "0123456+cmsis-nn"

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from httpfake import FileServer
+from tinybench.download import Downloader
 from tinybench.errors import ChecksumError, ModelStoreError
 from tinybench.manifests.models import ModelManifest, load_model_manifest
 from tinybench.modelstore import ModelStore
+from tinybench.paths import locate
 
 
 @pytest.fixture()
@@ -136,3 +138,39 @@ def test_downloads_can_be_disabled(tmp_path: Path, kws01: ModelManifest) -> None
     store = ModelStore(search_dirs=(), cache_dir=tmp_path, allow_download=False)
     with pytest.raises(ModelStoreError, match=r"downloads are disabled; put kws01\.tflite"):
         store.path(kws01)
+
+
+def test_the_cache_is_the_platforms_user_cache_unless_overridden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    root = {"TINYBENCH_ROOT": str(tmp_path)}
+    assert locate(root).cache_dir == tmp_path / "xdg" / "tinybench"  # Linux: $XDG_CACHE_HOME
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    # Existing caches stay valid: the Linux default is where tinybench always kept it.
+    assert locate(root).cache_dir == tmp_path / "home" / ".cache" / "tinybench"
+    override = {**root, "TINYBENCH_CACHE_DIR": str(tmp_path / "mine")}
+    assert locate(override).cache_dir == tmp_path / "mine"
+
+
+def test_an_injected_downloader_replaces_the_network_and_a_bad_one_saves_nothing(
+    tmp_path: Path, kws01: ModelManifest, kws01_bytes: bytes
+) -> None:
+    calls: list[str] = []
+
+    def serve(good: bool) -> Downloader:
+        def downloader(url: str, output: Path, timeout_s: float) -> None:
+            calls.append(url)
+            assert timeout_s > 0
+            output.write_bytes(kws01_bytes if good else kws01_bytes[::-1])
+
+        return downloader
+
+    bad = ModelStore(search_dirs=(), cache_dir=tmp_path / "cache", downloader=serve(False))
+    with pytest.raises(ChecksumError, match=f"downloaded {len(kws01_bytes)} bytes"):
+        bad.path(kws01)
+    assert list((tmp_path / "cache" / "models").iterdir()) == []  # not even a temporary file
+    good = ModelStore(search_dirs=(), cache_dir=tmp_path / "cache", downloader=serve(True))
+    assert good.path(kws01).read_bytes() == kws01_bytes
+    assert calls == [kws01.source.url, kws01.source.url]

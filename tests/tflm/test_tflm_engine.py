@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from datagen import write_dataset
 from tinybench.build.firmware import FirmwareBuild, build_firmware
-from tinybench.build.tflm import TFLM_COMMIT, build_library, find_trees
+from tinybench.build.tflm import build_library, find_trees, tflm_commit
 from tinybench.cli import cli
 from tinybench.dut.emulator import QemuDut
 from tinybench.dut.session import DutSession
@@ -94,7 +94,7 @@ def test_the_firmware_reports_engine_version_and_arena_use(
         session.synchronize()
         info = session.info()
     assert info.get("engine") == "tflm"
-    assert info.get("engine_version") == f"{TFLM_COMMIT[:7]}+cmsis-nn"
+    assert info.get("engine_version") == f"{tflm_commit(project.locations)[:7]}+cmsis-nn"
     assert info.get("engine_status") == "ok"
     used = info.integer("arena_used")
     assert 20_000 < used <= info.integer("arena_bytes")
@@ -145,7 +145,8 @@ def test_reference_kernels_match_the_reference_too(tmp_path: Path) -> None:
     )  # fmt: skip
     assert "20 compared, 0 mismatches" in output
     document = json.loads((tmp_path / "r" / "results.json").read_text())
-    assert document["provenance"]["dut_info"]["engine_version"] == f"{TFLM_COMMIT[:7]}+reference"
+    version = document["provenance"]["dut_info"]["engine_version"]
+    assert version == f"{tflm_commit(locate())[:7]}+reference"
 
 
 @pytest.fixture(scope="module")

@@ -31,11 +31,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinybench.deps import dependency_dir
+from tinybench.deps import dependency_dir, load_manifest, manifest_path
 from tinybench.errors import TinybenchError
 from tinybench.paths import Locations
 
-TFLM_COMMIT = "90b983c2b3f1480642e040bbd2ddb37b998f3424"
+TFLM_DEPENDENCY = "tflite-micro"  # its commit is pinned in deps.toml, nowhere else
 KERNEL_SETS = ("cmsis-nn", "reference")
 DEFAULT_KERNELS = "cmsis-nn"
 CXX_RUNTIME_PACKAGE = "libstdc++-arm-none-eabi-newlib"
@@ -157,7 +157,7 @@ def find_trees(locations: Locations, kernels: str) -> TflmTrees:
     """The cached upstream trees; raises naming `tinybench deps fetch` when one is missing."""
     check_kernels(kernels)
     return TflmTrees(
-        tflite_micro=dependency_dir(locations, "tflite-micro"),
+        tflite_micro=dependency_dir(locations, TFLM_DEPENDENCY),
         cmsis_nn=dependency_dir(locations, "cmsis-nn"),
         flatbuffers=dependency_dir(locations, "flatbuffers"),
         gemmlowp=dependency_dir(locations, "gemmlowp"),
@@ -170,8 +170,13 @@ def check_kernels(kernels: str) -> None:
         raise TflmBuildError(f"unknown kernel set {kernels!r} (known: {', '.join(KERNEL_SETS)})")
 
 
-def engine_version(kernels: str) -> str:
-    return f"{TFLM_COMMIT[:7]}+{kernels}"
+def tflm_commit(locations: Locations) -> str:
+    """The pinned TF Lite Micro commit, read from deps.toml."""
+    return load_manifest(manifest_path(locations)).get(TFLM_DEPENDENCY).commit
+
+
+def engine_version(locations: Locations, kernels: str) -> str:
+    return f"{tflm_commit(locations)[:7]}+{kernels}"
 
 
 def check_cxx_runtime() -> None:
@@ -349,7 +354,7 @@ def build_library(
         _compile_command(src, obj, trees, kernels, arch)
         for src, obj in zip(sources, objects, strict=True)
     ]
-    version = engine_version(kernels)
+    version = engine_version(locations, kernels)
     flags = {
         "version": version,
         "kernels": kernels,
