@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up this checkout for tinybench, idempotently, and takes seconds when nothing is missing:
-#   1. Debian packages: the Arm toolchain, newlib and QEMU (plus gcc and python3-venv if absent;
-#      with --dev also chromium, which the report tests drive headless),
+#   1. Debian packages: the Arm toolchain, newlib and QEMU, git (it applies TFLM's flatbuffers
+#      patch), plus gcc and python3-venv if absent; with --dev also chromium, which the report
+#      tests drive headless, and clang-format, which checks the C style,
 #   2. a virtual environment in .venv,
 #   3. the tinybench package (editable), with the test tools when --dev is given.
 # Usage: bash scripts/setup.sh [--dev]
@@ -16,9 +17,9 @@ case "${1:-}" in
 esac
 
 # Debian packages: the firmware toolchain, the emulator, and a host C compiler for the host port.
-packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc libc6-dev)
-# The test suite also opens the HTML report in a headless browser.
-[ -n "$extras" ] && packages+=(chromium)
+packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc libc6-dev git)
+# The test suite also opens the HTML report in a headless browser and checks the C style.
+[ -n "$extras" ] && packages+=(chromium clang-format)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
