@@ -109,11 +109,15 @@ def build(
     output: Path,
     defines: Sequence[str] = (),
     extra_include_dirs: Sequence[Path] = (),
+    extra_flags: Sequence[str] = (),
 ) -> Path:
-    """Compiles and links harness + port + engine into `output`; returns it."""
+    """Compiles and links harness + port + engine into `output`; returns it.
+
+    `extra_flags` go to both compiling and linking (e.g. the sanitizers of a host build).
+    """
     t = TARGETS[target]
     output.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [t.cc, *t.cpu_flags, *COMMON]
+    cmd = [t.cc, *t.cpu_flags, *COMMON, *extra_flags]
     cmd += [f"-I{FIRMWARE / 'include'}", f"-I{FIRMWARE / 'harness'}"]
     cmd += [f"-I{d}" for d in (*t.include_dirs, *extra_include_dirs)]
     cmd += [f"-D{d}" for d in (*t.defines, *defines)]
@@ -135,7 +139,11 @@ def build(
 
 
 def build_test_double(
-    target: str, model: str, out_dir: Path, defines: Sequence[str] = ()
+    target: str,
+    model: str,
+    out_dir: Path,
+    defines: Sequence[str] = (),
+    extra_flags: Sequence[str] = (),
 ) -> Path:
     """Firmware with the TEST DOUBLE engine impersonating `model`."""
     suffix = "" if target == "host" else ".elf"
@@ -146,4 +154,5 @@ def build_test_double(
         [TEST_DOUBLE],
         out_dir / name,
         defines=(f"TB_DOUBLE_MODEL={DOUBLE_MODELS[model]}", *defines),
+        extra_flags=extra_flags,
     )
