@@ -61,7 +61,7 @@ def per_model(project: Project) -> None:
         f"{'model':6} {'wire B':>7} {'hex B (s)':>15} {'db bin B (s)':>15} {'db file s':>9} "
         f"{'instr/inference':>16} {'instr/MAC':>9} {'ref':>5}"
     )
-    macs = {"kws01": 2.66e6, "vww01": 7.49e6, "ic01": 12.50e6, "ad01": 0.26e6}  # DESIGN.md
+    macs = {"kws01": 2.66e6, "vww01": 7.49e6, "ic01": 12.50e6, "ad01": 0.26e6}  # docs/design.md
     for model_id in MODELS:
         model = project.model(model_id)
         build = build_firmware(project, BOARD, "native", model_id)

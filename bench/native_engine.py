@@ -134,7 +134,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--no-bisect", action="store_true", help="use the DESIGN.md arenas")
+    parser.add_argument("--no-bisect", action="store_true", help="use the arenas in docs/design.md")
     args = parser.parse_args()
     if shutil.which("arm-none-eabi-gcc") is None:
         print("arm-none-eabi-gcc is needed for the flash numbers", file=sys.stderr)
@@ -185,7 +185,7 @@ def main() -> int:
                 f"{tflm_arena:>9}{note or ' '} {ratio:>5.2f} {native_ms:>9.3f} {tflm_ms:>8.3f}"
             )
     print("bytes; arena = native plan peak vs smallest host tflite-micro arena"
-          + (" (* DESIGN.md constants)" if args.no_bisect else " (bisected)")
+          + (" (* docs/design.md constants)" if args.no_bisect else " (bisected)")
           + "; times = median host wall time per invoke")  # fmt: skip
     return 0
 

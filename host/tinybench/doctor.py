@@ -105,6 +105,14 @@ def run_checks(project: Project) -> list[Check]:
         _kws01_dataset(project),
         _tool("chromium (report tests)", ["chromium", "--version"], "chromium", required=False),
         _tool(
+            "clang-format (C style test)",
+            ["clang-format", "--version"],
+            "clang-format",
+            required=False,
+        ),
+        # `tinybench deps` applies TFLM's flatbuffers patch with `git apply`.
+        _tool("git (deps patch)", ["git", "--version"], "git", required=False),
+        _tool(
             "arm-none-eabi-g++ (tflm)",
             ["arm-none-eabi-g++", "--version"],
             "libstdc++-arm-none-eabi-newlib",

@@ -1,4 +1,4 @@
-"""The run directory's results: results.json (DESIGN.md keys) and results.txt (checker lines)."""
+"""Run directory results: results.json (keys in docs/design.md) and results.txt (checker lines)."""
 
 from __future__ import annotations
 

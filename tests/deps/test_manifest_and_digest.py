@@ -41,7 +41,7 @@ def test_repo_deps_toml_pins_the_five_trees_and_is_self_consistent(repo_root: Pa
     # The patch source comes first, so fetch and import have the patch when they need it.
     names = [d.name for d in manifest.dependencies]
     assert names.index("tflite-micro") < names.index("flatbuffers")
-    # What a minimal build needs is kept (TFLM.md), tests and examples are not.
+    # What a minimal build needs is kept (docs/tflm-engine.md), tests and examples are not.
     tflm = deps["tflite-micro"].listing
     assert "tensorflow/lite/micro/micro_interpreter.cc" in tflm
     assert "tensorflow/lite/micro/kernels/cmsis_nn/conv.cc" in tflm

@@ -14,7 +14,7 @@ from native_modelgen import NativeFactory, ReferenceFactory
 from tinybench.compiler.hostlib import HostEngine
 
 MODELS = ("kws01", "vww01", "ic01", "ad01")
-# Smallest arena the host (64-bit) tflite-micro interpreter accepts, measured (DESIGN.md).
+# Smallest arena the host (64-bit) tflite-micro interpreter accepts, measured (docs/design.md).
 TFLM_ARENA = {"kws01": 24_272, "vww01": 103_672, "ic01": 55_984, "ad01": 4_632}
 RANDOM_INPUTS = 200
 

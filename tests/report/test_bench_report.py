@@ -12,7 +12,7 @@ from tinybench.enginebench import model_macs
 
 
 def test_macs_are_counted_from_the_model(shared_dir: Path) -> None:
-    # DESIGN.md: kws01 2.66 M, vww01 7.49 M, ic01 12.50 M, ad01 0.26 M
+    # docs/design.md: kws01 2.66 M, vww01 7.49 M, ic01 12.50 M, ad01 0.26 M
     macs = {m: model_macs((shared_dir / "models" / f"{m}.tflite").read_bytes())
             for m in ("kws01", "vww01", "ic01", "ad01")}  # fmt: skip
     assert macs == {"kws01": 2_656_768, "vww01": 7_489_664, "ic01": 12_501_632, "ad01": 264_192}

@@ -1,6 +1,6 @@
 """What the standard runners send, byte for byte, against the QEMU firmware.
 
-The MLCommons runner (mlcommons/tiny benchmark/runner), as DESIGN.md records it:
+The MLCommons runner (mlcommons/tiny benchmark/runner), as docs/design.md records it:
 after opening the port it sleeps without flushing (so the boot banner is still
 waiting), sends `name` then `profile`, each written as the text and then `%`
 alone; per sample `db load N`, hex lines of 31 bytes (`db ` + 62 lowercase hex
