@@ -3,7 +3,8 @@
 Search order: the user's directory (TINYBENCH_MODELS_DIR), the shared reference
 data (../shared/models), the download cache. A file found anywhere must have the
 manifest's size and sha256; a mismatch is an error naming the file and the
-expected hash, not a reason to fall back silently to another copy.
+expected hash, not a reason to fall back silently to another copy. Downloads go through
+pooch (tinybench.download): checked against the manifest's sha256 before they get their name.
 """
 
 from __future__ import annotations
