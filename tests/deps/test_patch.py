@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -108,17 +106,9 @@ def test_the_users_git_configuration_does_not_change_the_result(
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
     patch = _diff("a\nb\n", "a  \nb\n", "w.txt")
     assert apply_patch(patch, {"w.txt": b"a\nb\n"}) == {"w.txt": b"a  \nb\n"}
-
-
-def test_an_enclosing_git_repository_does_not_limit_what_is_patched(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # git apply run inside a work tree only patches paths below the current directory; the
-    # scratch tree must never be taken for part of a repository (here TMPDIR is inside one).
-    repo = tmp_path / "repo"
-    (repo / ".git").mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    monkeypatch.setenv("TMPDIR", str(repo))
-    monkeypatch.setattr(tempfile, "tempdir", None)
-    files = {"include/beta.h": BETA_HEADER.encode()}
-    assert apply_patch(BETA_PATCH, files) == {"include/beta.h": BETA_HEADER_PATCHED.encode()}
+    # The same setting given through the environment, as `git -c` does for child processes.
+    monkeypatch.delenv("GIT_CONFIG_GLOBAL")
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "apply.whitespace")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "fix")
+    assert apply_patch(patch, {"w.txt": b"a\nb\n"}) == {"w.txt": b"a  \nb\n"}

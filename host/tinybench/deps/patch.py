@@ -6,8 +6,8 @@ exactly (it may land at another line than its header says, never with fuzz), CRL
 form feeds and "\\ No newline at end of file" are kept byte for byte, files may be created or
 deleted, and a path outside the tree ("../x", "/x") is refused before anything is written.
 
-The files are written to a private temporary directory, patched there and read back; git
-sees neither the user's repositories nor their git configuration.
+The files are written to a private temporary directory, patched there and read back; the
+user's git configuration is kept out.
 """
 
 from __future__ import annotations
@@ -25,17 +25,12 @@ from tinybench.deps.errors import PatchError
 GIT_TIMEOUT_S = 60.0
 
 
-def _git_environment(ceiling: Path) -> dict[str, str]:
-    """No enclosing repository (git apply inside a work tree would only patch paths below the
-    current directory), and no system or global config (apply.whitespace=fix would change
-    the result)."""
+def _git_environment() -> dict[str, str]:
+    """The user's git configuration must not change the result (apply.whitespace=fix would
+    rewrite lines), whether it comes from the config files or from GIT_CONFIG_* variables;
+    LC_ALL=C keeps git's messages, which our errors quote, in English."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(
-        GIT_CEILING_DIRECTORIES=str(ceiling),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_CONFIG_GLOBAL=os.devnull,
-        LC_ALL="C",
-    )
+    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, LC_ALL="C")
     return env
 
 
@@ -79,7 +74,7 @@ def apply_patch(
             result = subprocess.run(
                 [git, "apply", f"-p{strip}", "--whitespace=nowarn", str(patch_file)],
                 cwd=root,
-                env=_git_environment(Path(scratch)),
+                env=_git_environment(),
                 capture_output=True,
                 text=True,
                 timeout=GIT_TIMEOUT_S,
