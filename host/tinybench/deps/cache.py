@@ -300,18 +300,24 @@ class DepsCache:
         """The archive's bytes, downloaded into a scratch directory that is removed after."""
         try:
             self.cache_root.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(prefix=".download-", dir=self.cache_root) as scratch:
-                target = Path(scratch) / f"{dep.archive_dir_name}.zip"
-                return download(
-                    dep.url, target, None, self.downloader, DOWNLOAD_TIMEOUT_S
-                ).read_bytes()
-        except (DownloadFailed, OSError) as exc:
-            reason = exc.reason if isinstance(exc, DownloadFailed) else str(exc)
+            scratch = tempfile.TemporaryDirectory(prefix=".download-", dir=self.cache_root)
+        except OSError as exc:
             raise DepsError(
-                f"{dep.name}: the download of {dep.url} failed ({reason}); this machine may be "
+                f"{dep.name}: cannot write the cache at {self.cache_root}: {exc}"
+            ) from exc
+        try:
+            with scratch:
+                target = Path(scratch.name) / f"{dep.archive_dir_name}.zip"
+                saved = download(dep.url, target, None, self.downloader, DOWNLOAD_TIMEOUT_S)
+                return saved.read_bytes()
+        except DownloadFailed as exc:
+            raise DepsError(
+                f"{dep.name}: the download of {dep.url} failed ({exc.reason}); this machine may be "
                 f"offline: get that archive (or a checkout of {dep.repo} at {dep.commit}) "
                 f"elsewhere, unpack it into a directory and run `{IMPORT_COMMAND}`"
             ) from exc
+        except OSError as exc:
+            raise DepsError(f"{dep.name}: cannot keep the download of {dep.url}: {exc}") from exc
 
     # -- import --
 
