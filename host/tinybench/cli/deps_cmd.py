@@ -68,7 +68,8 @@ def import_command(project: Project, directory: Path) -> None:
 
     DIRECTORY is one repository tree, or a folder of them (named as GitHub's zips extract,
     e.g. tflite-micro-<commit>/, or by dependency name). Each tree is identified by matching
-    the pinned file hashes; flatbuffers gets TFLM's patch if it does not have it yet.
+    the pinned file hashes; flatbuffers gets TFLM's patch (applied with `git apply`) if it does
+    not have it yet.
     """
     _echo_outcomes(_cache(project).import_tree(directory))
 
