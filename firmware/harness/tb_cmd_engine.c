@@ -19,7 +19,9 @@ static uint8_t s_arena[TB_ARENA_BYTES] __attribute__((aligned(TB_ENGINE_ARENA_AL
 static tb_engine_status_t s_engine_status = TB_ENGINE_ERR_NOT_READY;
 static tb_tensor_view_t s_input;
 static tb_tensor_view_t s_output;
-static const tb_model_format_t *s_format;
+/* From the engine at init: how the host encodes an input and what results report. */
+static tb_input_format_t s_input_format = TB_INPUT_INT8;
+static tb_result_kind_t s_result_kind = TB_RESULT_SCORES;
 static int s_have_results;
 static float s_mse;
 
@@ -48,7 +50,7 @@ static void print_results(void)
     uint32_t i;
 
     tb_out_str("m-results-[");
-    if (s_format->result == TB_RESULT_MSE) {
+    if (s_result_kind == TB_RESULT_MSE) {
         tb_out_f3(s_mse);
     } else {
         for (i = 0u; i < s_output.bytes; i++) {
@@ -125,7 +127,7 @@ void tb_cmd_infer(char **argv, unsigned argc)
         tb_out_end();
         return;
     }
-    want = tb_model_input_bytes(s_format, s_input.bytes);
+    want = tb_model_input_bytes(s_input_format, s_input.bytes);
     if (tb_db_loaded() != want) {
         tb_out_str("e-[infer: loaded ");
         tb_out_u64(tb_db_loaded());
@@ -137,13 +139,13 @@ void tb_cmd_infer(char **argv, unsigned argc)
         tb_out_end();
         return;
     }
-    tb_model_convert_input(s_format, tb_db_data(), &s_input);
+    tb_model_convert_input(s_input_format, tb_db_data(), &s_input);
     status = tb_loadgen_run((uint32_t)n, (uint32_t)w, &ticks);
     if (status != TB_ENGINE_OK) {
         tb_out_error_arg("infer: invoke failed: ", status_text(status), "");
         return;
     }
-    if (s_format->result == TB_RESULT_MSE) {
+    if (s_result_kind == TB_RESULT_MSE) {
         if (s_output.bytes != s_input.bytes) {
             tb_latency_clear();
             tb_out_error("infer: output and input sizes differ; no MSE");
@@ -223,7 +225,13 @@ void tb_cmd_engine_init(void)
     const tb_model_info_t *model = tb_engine_model();
 
     s_have_results = 0;
-    s_format = tb_model_format(model != NULL ? model->id : NULL);
+    if (!tb_model_info_valid(model)) {
+        s_engine_status = TB_ENGINE_ERR_MODEL;
+        tb_out_error("engine init failed: the engine reports an unknown input format or result");
+        return;
+    }
+    s_input_format = (tb_input_format_t)model->input_format;
+    s_result_kind = (tb_result_kind_t)model->result_kind;
     s_engine_status = tb_engine_init(s_arena, sizeof(s_arena));
     if (s_engine_status == TB_ENGINE_OK) {
         s_engine_status = tb_engine_input(&s_input);

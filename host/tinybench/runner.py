@@ -74,7 +74,7 @@ class RunRequest:
     jobs: int = 1
     min_window_s: float | None = None  # performance: below the rules' minimum = non-compliant
     accuracy_run: Path | None = None  # performance: an accuracy run for the weighted throughput
-    kernels: str = "cmsis-nn"  # tflm engine: cmsis-nn or reference (native ignores it)
+    kernels: str | None = None  # kernel set; None: the engine's default (native: reference)
     timeouts: Timeouts = field(default_factory=Timeouts)
 
 
@@ -125,7 +125,7 @@ def load_resume_request(run_dir: Path, serial_port: str | None, jobs: int) -> Ru
         serial_port=serial_port,
         jobs=jobs,
         min_window_s=saved.get("min_window_s"),
-        kernels=saved.get("kernels", "cmsis-nn"),
+        kernels=saved.get("kernels") or None,
     )
 
 
@@ -142,7 +142,7 @@ def _record_request(
         "dataset": str(dataset_root.resolve()),
         "limit": request.limit,
         "min_window_s": request.min_window_s,
-        "kernels": request.kernels,
+        "kernels": build.kernels,  # the set the firmware was built with
         "firmware_sha256": firmware,
         "tinybench_version": __version__,
     }
@@ -441,6 +441,7 @@ def _document(
         model=model.model_id,
         board=board.board_id,
         engine=request.engine,
+        kernels=build.kernels,
         mode=request.mode,
         accuracy=accuracy,
         reference_check=check,
