@@ -12,8 +12,10 @@ import ctypes
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class HostEngineError(Exception):
@@ -101,6 +103,9 @@ class _View(ctypes.Structure):
     ]
 
 
+_HOOK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_uint32)
+
+
 class _ModelInfo(ctypes.Structure):
     _fields_ = [  # tb_model_info_t of engine.h
         ("id", ctypes.c_char_p),
@@ -158,6 +163,7 @@ class HostEngine:
 
     def __init__(self, library: Path, arena_extra: int = 0) -> None:
         self._lib = ctypes.CDLL(str(library))
+        self._hook: Any = None
         for fn in ("tb_engine_init", "tb_engine_input", "tb_engine_output", "tb_engine_invoke"):
             getattr(self._lib, fn).restype = ctypes.c_int
         self._lib.tb_engine_arena_required.restype = ctypes.c_size_t
@@ -187,6 +193,24 @@ class HostEngine:
             int(view.bytes), tuple(int(d) for d in view.dims[: view.rank]), float(view.scale),
             int(view.zero_point),
         )  # fmt: skip
+
+    @property
+    def arena_address(self) -> int:
+        """Address of the arena the engine was initialised with (16-byte aligned)."""
+        return self._arena_addr
+
+    def set_op_hook(self, hook: Callable[[int, str, int], None] | None) -> None:
+        """Calls hook(op_index, op_name, phase) before (0) and after (1) every op; None stops."""
+        if hook is None:
+            self._hook = None
+            self._lib.tb_engine_set_op_hook(None, None)
+            return
+
+        def forward(_context: int | None, index: int, name: bytes | None, phase: int) -> None:
+            hook(int(index), (name or b"").decode(), int(phase))
+
+        self._hook = _HOOK(forward)  # kept referenced while the engine may call it
+        self._lib.tb_engine_set_op_hook(self._hook, None)
 
     def set_input(self, data: bytes) -> None:
         if len(data) != self.input.bytes:
