@@ -105,6 +105,15 @@ def _emulator_version(program: str) -> str:
     return out.stdout.splitlines()[0] if out.stdout else program
 
 
+def _saved_kernels(saved: dict[str, Any]) -> str | None:
+    """The kernel set of a saved run; tinybench before 0.2 wrote the tflm default ("cmsis-nn")
+    for native runs too, which meant the native engine's only (reference) set."""
+    kernels = saved.get("kernels") or None
+    if saved.get("engine") == "native" and kernels == "cmsis-nn":
+        return None
+    return str(kernels) if kernels is not None else None
+
+
 def load_resume_request(run_dir: Path, serial_port: str | None, jobs: int) -> RunRequest:
     """The request of an interrupted run, from its run.json."""
     path = run_dir / RUN_FILE
@@ -125,7 +134,7 @@ def load_resume_request(run_dir: Path, serial_port: str | None, jobs: int) -> Ru
         serial_port=serial_port,
         jobs=jobs,
         min_window_s=saved.get("min_window_s"),
-        kernels=saved.get("kernels") or None,
+        kernels=_saved_kernels(saved),
     )
 
 

@@ -71,3 +71,26 @@ def test_the_builder_refuses_an_unknown_kernel_set_naming_the_directories(tmp_pa
     assert "unknown native kernel set 'dsp' (TINYBENCH_KERNELS); known: reference" in str(
         info.value
     )
+
+
+@pytest.mark.parametrize(
+    ("engine", "saved", "resumed"),
+    [
+        ("native", "cmsis-nn", None),  # written by tinybench < 0.2 for every native run
+        ("native", "reference", "reference"),
+        ("tflm", "cmsis-nn", "cmsis-nn"),
+        ("tflm", None, None),
+    ],
+)
+def test_a_resumed_run_keeps_its_kernel_set(
+    tmp_path: Path, engine: str, saved: str | None, resumed: str | None
+) -> None:
+    import json
+
+    from tinybench.runner import RUN_FILE, load_resume_request
+
+    record = {"model": "kws01", "board": "qemu-m4", "engine": engine, "mode": "accuracy"}
+    if saved is not None:
+        record["kernels"] = saved
+    (tmp_path / RUN_FILE).write_text(json.dumps(record))
+    assert load_resume_request(tmp_path, None, 1).kernels == resumed
