@@ -174,6 +174,20 @@ void tb_cmd_results(char **argv, unsigned argc)
     }
 }
 
+/* The model manifest's spelling of an input format. */
+static const char *input_format_name(tb_input_format_t format)
+{
+    switch (format) {
+    case TB_INPUT_UINT8_OFFSET:
+        return "uint8-offset128";
+    case TB_INPUT_FLOAT32:
+        return "float32";
+    case TB_INPUT_INT8:
+    default:
+        return "int8";
+    }
+}
+
 static void info_key(const char *key)
 {
     tb_out_char(',');
@@ -216,6 +230,10 @@ void tb_cmd_info(char **argv, unsigned argc)
     tb_out_u64(s_engine_status == TB_ENGINE_OK ? s_output.bytes : 0u);
     info_key("db_capacity");
     tb_out_u64(TB_DB_CAPACITY);
+    info_key("input_format");
+    tb_out_str(input_format_name(s_input_format));
+    info_key("result");
+    tb_out_str(s_result_kind == TB_RESULT_MSE ? "mse" : "scores");
     tb_out_char(']');
     tb_out_end();
 }

@@ -336,6 +336,7 @@ def test_ad01_float_input_is_quantized_half_away_from_zero_and_mse_reported(
     data = values.astype("<f4").tobytes()
     with host_dut(host_fw("ad01")) as dut:
         dut.read_until_ready()
+        assert dut.command("info")[0].endswith(",input_format=float32,result=mse]")
         assert hex_upload(dut, data) == ["m-load-done"]
         reply = dut.command("infer 1 0")
         raw = parse_raw(dut.command("results raw"))
@@ -426,6 +427,7 @@ def test_a_model_the_harness_never_heard_of_is_fed_as_its_engine_reports(
     with host_dut(host_fw("custom01")) as dut:
         dut.read_until_ready()
         assert dut.command("profile")[1] == "m-model-[custom01]"
+        assert dut.command("info")[0].endswith(",input_format=float32,result=scores]")
         # One byte per element (as for an int8 model) is refused: float32 needs 4.
         assert hex_upload(dut, bytes(spec.in_bytes)) == ["m-load-done"]
         assert any("expects 256" in line for line in dut.command("infer 1 0"))
