@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from native_modelgen import ReferenceFactory, residual_block
+from native_modelgen import ReferenceFactory, random_softmax, residual_block
 
 from tinybench.compiler import (
     KERNEL_SETS,
@@ -214,7 +214,8 @@ def test_the_engine_reports_the_input_format_and_result_kind_of_its_plan(
     tmp_path: Path,
     engine_objects: list[Path],
 ) -> None:
-    compile_model(residual_block(0), "m", tmp_path / "plan", io=io)
+    # A softmax keeps its input's size, as an autoencoder does (mse needs that).
+    compile_model(random_softmax(0), "m", tmp_path / "plan", io=io)
     assert _load(tmp_path / "plan", tmp_path / "build", engine_objects).model_io() == expected
 
 
@@ -229,3 +230,17 @@ def test_model_manifests_give_the_plan_its_input_format_and_result_kind(repo_roo
         "ic01": (InputFormat.UINT8_OFFSET, ResultKind.SCORES),
         "ad01": (InputFormat.FLOAT32, ResultKind.MSE),
     }
+
+
+def test_an_mse_result_needs_an_output_the_size_of_the_input(tmp_path: Path) -> None:
+    from tinybench.build.tflm import TflmBuildError, plan_files
+
+    io = ModelIO(InputFormat.FLOAT32, ResultKind.MSE)
+    tflite = residual_block(0)
+    model = analyze_model(tflite).model
+    assert model.tensors[model.inputs[0]].size != model.tensors[model.outputs[0]].size
+    with pytest.raises(CompileError, match="result kind mse compares the output with the input"):
+        compile_model(tflite, "m", tmp_path, io=io)
+    assert not (tmp_path / "tb_native_model.c").exists()
+    with pytest.raises(TflmBuildError, match="result kind mse compares the output"):
+        plan_files(tflite, "m", io)

@@ -87,8 +87,7 @@ def resolve_kernels(engine: str, kernels: str | None) -> str:
         others = [e for e in ENGINES if e != engine and chosen in kernel_sets(e)]
         hint = f"; {chosen} is a kernel set of --engine {others[0]}" if others else ""
         raise TinybenchError(
-            f"the {engine} engine has no kernel set {chosen!r} (its sets: {', '.join(known)})"
-            f"{hint}"
+            f"the {engine} engine has no kernel set {chosen!r} (its sets: {', '.join(known)}){hint}"
         )
     return chosen
 

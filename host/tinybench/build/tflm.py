@@ -473,6 +473,9 @@ def plan_files(
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise TflmBuildError(f"model {model_id} must have one input and one output tensor")
     input_bytes = model.tensors[model.inputs[0]].size
+    problem = io.problem(input_bytes, model.tensors[model.outputs[0]].size)
+    if problem is not None:
+        raise TflmBuildError(f"model {model_id}: {problem}")
     arena = estimate_arena(tflite)
     sha = hashlib.sha256(tflite).hexdigest()
     header = f"""\

@@ -106,6 +106,10 @@ def compile_model(
         raise CompileError(f"model id {model_id!r} must be 1-64 characters of [A-Za-z0-9_.-]")
     compiled = analyze_model(tflite, kernels, scratch)
     model = compiled.model
+    io = io or ModelIO()
+    problem = io.problem(model.tensors[model.inputs[0]].size, model.tensors[model.outputs[0]].size)
+    if problem is not None:
+        raise CompileError(f"model {model_id}: {problem}")
     sha = hashlib.sha256(tflite).hexdigest()
     offsets = compiled.arena.offsets
     inp = TensorSpec(offsets[model.inputs[0]], model.tensors[model.inputs[0]])

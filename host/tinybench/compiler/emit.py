@@ -46,6 +46,15 @@ class ModelIO:
     def of(cls, manifest: ModelManifest) -> ModelIO:
         return cls(manifest.input_format, manifest.result_kind)
 
+    def problem(self, input_elements: int, output_elements: int) -> str | None:
+        """Why a model with these tensor sizes cannot report this result kind, or None."""
+        if self.result_kind is ResultKind.MSE and input_elements != output_elements:
+            return (
+                f"result kind mse compares the output with the input, but the model has "
+                f"{input_elements} input and {output_elements} output elements"
+            )
+        return None
+
 
 @dataclass(frozen=True)
 class TensorSpec:
