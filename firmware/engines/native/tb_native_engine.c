@@ -30,10 +30,12 @@ const char *tb_engine_version(void)
 {
     static char version[40];
     if (version[0] == '\0') {
+        const char *part = TB_NATIVE_ENGINE_VERSION "+";
         const char *set = tb_native_kernel_set();
-        size_t n = sizeof(TB_NATIVE_ENGINE_VERSION) - 1u;
-        memcpy(version, TB_NATIVE_ENGINE_VERSION, n);
-        version[n++] = '+';
+        size_t n = 0u;
+        while (*part != '\0') {
+            version[n++] = *part++;
+        }
         while (*set != '\0' && n < sizeof(version) - 1u) {
             version[n++] = *set++;
         }
