@@ -245,7 +245,7 @@ void tb_cmd_engine_init(void)
     s_have_results = 0;
     if (!tb_model_info_valid(model)) {
         s_engine_status = TB_ENGINE_ERR_MODEL;
-        tb_out_error("engine init failed: the engine reports an unknown input format or result");
+        tb_out_error("engine init failed: input format or result kind not supported");
         return;
     }
     s_input_format = (tb_input_format_t)model->input_format;

@@ -6,8 +6,13 @@
 
 int tb_model_info_valid(const tb_model_info_t *info)
 {
-    return info != NULL && info->input_format <= (uint32_t)TB_INPUT_FLOAT32 &&
-           info->result_kind <= (uint32_t)TB_RESULT_MSE;
+    if (info == NULL || info->input_format > (uint32_t)TB_INPUT_FLOAT32 ||
+        info->result_kind > (uint32_t)TB_RESULT_MSE) {
+        return 0;
+    }
+    /* The MSE compares the output with the float32 input still in the db buffer. */
+    return info->result_kind != (uint32_t)TB_RESULT_MSE ||
+           info->input_format == (uint32_t)TB_INPUT_FLOAT32;
 }
 
 uint32_t tb_model_input_bytes(tb_input_format_t format, uint32_t tensor_bytes)

@@ -11,7 +11,10 @@
 
 #include "engine.h"
 
-/* 1 when the engine reported a format and a result kind this harness knows. */
+/*
+ * 1 when the engine reported a format and a result kind this harness knows,
+ * in a combination it can run (an MSE result needs float32 input).
+ */
 int tb_model_info_valid(const tb_model_info_t *info);
 
 /* Bytes the db buffer must hold for an input tensor of tensor_bytes elements. */

@@ -440,14 +440,18 @@ def test_a_model_the_harness_never_heard_of_is_fed_as_its_engine_reports(
     assert got == pytest.approx(expected_results(spec, data), abs=0.00051)
 
 
+@pytest.mark.parametrize(
+    ("model", "reported"),
+    [("kws01", 7), ("ad01", 0)],  # no such format; an MSE result over an int8 input
+)
 def test_an_engine_reporting_an_unknown_input_format_is_not_run(
-    build_double: Callable[..., Path],
+    build_double: Callable[..., Path], model: str, reported: int
 ) -> None:
-    exe = build_double("host", "kws01", ("TB_DOUBLE_INPUT_FORMAT=7",))
+    exe = build_double("host", model, (f"TB_DOUBLE_INPUT_FORMAT={reported}",))
     with host_dut(exe) as dut:
         boot = dut.read_until_ready()
-        assert any("unknown input format" in line for line in boot), boot
-        assert hex_upload(dut, bytes(490)) == ["m-load-done"]
+        assert "e-[engine init failed: input format or result kind not supported]" in boot, boot
+        assert hex_upload(dut, bytes(SPECS[model].in_bytes)) == ["m-load-done"]
         reply = dut.command("infer 1 0")
     assert is_error(reply)
     assert any("engine not ready: model inconsistent" in line for line in reply), reply

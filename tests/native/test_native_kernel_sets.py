@@ -244,3 +244,7 @@ def test_an_mse_result_needs_an_output_the_size_of_the_input(tmp_path: Path) -> 
     assert not (tmp_path / "tb_native_model.c").exists()
     with pytest.raises(TflmBuildError, match="result kind mse compares the output"):
         plan_files(tflite, "m", io)
+    with pytest.raises(CompileError, match="the float32 input, but the input format is int8"):
+        compile_model(
+            random_softmax(0), "m", tmp_path, io=ModelIO(InputFormat.INT8, ResultKind.MSE)
+        )

@@ -48,6 +48,11 @@ class ModelIO:
 
     def problem(self, input_elements: int, output_elements: int) -> str | None:
         """Why a model with these tensor sizes cannot report this result kind, or None."""
+        if self.result_kind is ResultKind.MSE and self.input_format is not InputFormat.FLOAT32:
+            return (
+                f"result kind mse compares the output with the float32 input, but the input "
+                f"format is {self.input_format.value}"
+            )
         if self.result_kind is ResultKind.MSE and input_elements != output_elements:
             return (
                 f"result kind mse compares the output with the input, but the model has "
