@@ -32,10 +32,10 @@ from elftools.elf.elffile import ELFFile
 
 from tinybench.compiler import compile_model
 from tinybench.compiler.hostlib import (
-    ENGINE_SOURCES,
     HostEngine,
     build_host_engine,
     engine_dir,
+    engine_sources,
     include_dir,
 )
 
@@ -143,9 +143,9 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="tb-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        engine_objs = arm_objects([engine_dir() / s for s in ENGINE_SOURCES], tmp, "-Os")
+        engine_objs = arm_objects(engine_sources("reference"), tmp, "-Os")
         engine_flash = sum(flash_bytes(o) for o in engine_objs)
-        print(f"engine code (cortex-m4, -Os, 6 kernels + runner): {engine_flash} B flash")
+        print(f"engine code (cortex-m4, -Os, reference kernels + runner): {engine_flash} B flash")
         header = (
             f"{'model':6} {'ops':>3} {'weights':>8} {'plan flash':>10} {'total flash':>11} "
             f"{'arena':>7} {'tflm arena':>10} {'ratio':>5} {'native ms':>9} {'tflm ms':>8}"

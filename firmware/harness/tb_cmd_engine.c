@@ -19,7 +19,9 @@ static uint8_t s_arena[TB_ARENA_BYTES] __attribute__((aligned(TB_ENGINE_ARENA_AL
 static tb_engine_status_t s_engine_status = TB_ENGINE_ERR_NOT_READY;
 static tb_tensor_view_t s_input;
 static tb_tensor_view_t s_output;
-static const tb_model_format_t *s_format;
+/* From the engine at init: how the host encodes an input and what results report. */
+static tb_input_format_t s_input_format = TB_INPUT_INT8;
+static tb_result_kind_t s_result_kind = TB_RESULT_SCORES;
 static int s_have_results;
 static float s_mse;
 
@@ -48,7 +50,7 @@ static void print_results(void)
     uint32_t i;
 
     tb_out_str("m-results-[");
-    if (s_format->result == TB_RESULT_MSE) {
+    if (s_result_kind == TB_RESULT_MSE) {
         tb_out_f3(s_mse);
     } else {
         for (i = 0u; i < s_output.bytes; i++) {
@@ -125,7 +127,7 @@ void tb_cmd_infer(char **argv, unsigned argc)
         tb_out_end();
         return;
     }
-    want = tb_model_input_bytes(s_format, s_input.bytes);
+    want = tb_model_input_bytes(s_input_format, s_input.bytes);
     if (tb_db_loaded() != want) {
         tb_out_str("e-[infer: loaded ");
         tb_out_u64(tb_db_loaded());
@@ -137,13 +139,13 @@ void tb_cmd_infer(char **argv, unsigned argc)
         tb_out_end();
         return;
     }
-    tb_model_convert_input(s_format, tb_db_data(), &s_input);
+    tb_model_convert_input(s_input_format, tb_db_data(), &s_input);
     status = tb_loadgen_run((uint32_t)n, (uint32_t)w, &ticks);
     if (status != TB_ENGINE_OK) {
         tb_out_error_arg("infer: invoke failed: ", status_text(status), "");
         return;
     }
-    if (s_format->result == TB_RESULT_MSE) {
+    if (s_result_kind == TB_RESULT_MSE) {
         if (s_output.bytes != s_input.bytes) {
             tb_latency_clear();
             tb_out_error("infer: output and input sizes differ; no MSE");
@@ -169,6 +171,20 @@ void tb_cmd_results(char **argv, unsigned argc)
         print_results_raw();
     } else {
         print_results();
+    }
+}
+
+/* The model manifest's spelling of an input format. */
+static const char *input_format_name(tb_input_format_t format)
+{
+    switch (format) {
+    case TB_INPUT_UINT8_OFFSET:
+        return "uint8-offset128";
+    case TB_INPUT_FLOAT32:
+        return "float32";
+    case TB_INPUT_INT8:
+    default:
+        return "int8";
     }
 }
 
@@ -214,6 +230,10 @@ void tb_cmd_info(char **argv, unsigned argc)
     tb_out_u64(s_engine_status == TB_ENGINE_OK ? s_output.bytes : 0u);
     info_key("db_capacity");
     tb_out_u64(TB_DB_CAPACITY);
+    info_key("input_format");
+    tb_out_str(input_format_name(s_input_format));
+    info_key("result");
+    tb_out_str(s_result_kind == TB_RESULT_MSE ? "mse" : "scores");
     tb_out_char(']');
     tb_out_end();
 }
@@ -223,7 +243,13 @@ void tb_cmd_engine_init(void)
     const tb_model_info_t *model = tb_engine_model();
 
     s_have_results = 0;
-    s_format = tb_model_format(model != NULL ? model->id : NULL);
+    if (!tb_model_info_valid(model)) {
+        s_engine_status = TB_ENGINE_ERR_MODEL;
+        tb_out_error("engine init failed: input format or result kind not supported");
+        return;
+    }
+    s_input_format = (tb_input_format_t)model->input_format;
+    s_result_kind = (tb_result_kind_t)model->result_kind;
     s_engine_status = tb_engine_init(s_arena, sizeof(s_arena));
     if (s_engine_status == TB_ENGINE_OK) {
         s_engine_status = tb_engine_input(&s_input);

@@ -1,35 +1,23 @@
-/* tb_model.c - model id -> input format table, input conversion, MSE. */
+/* tb_model.c - input conversion and MSE, for the format the engine reports. */
 #include "tb_model.h"
 
 #include <math.h>
 #include <string.h>
 
-static const tb_model_format_t k_formats[] = {
-    { "kws01", TB_INPUT_INT8, TB_RESULT_SCORES },
-    { "vww01", TB_INPUT_UINT8_OFFSET, TB_RESULT_SCORES },
-    { "ic01", TB_INPUT_UINT8_OFFSET, TB_RESULT_SCORES },
-    { "ad01", TB_INPUT_FLOAT32, TB_RESULT_MSE },
-};
-
-static const tb_model_format_t k_default = { "unknown", TB_INPUT_INT8, TB_RESULT_SCORES };
-
-const tb_model_format_t *tb_model_format(const char *id)
+int tb_model_info_valid(const tb_model_info_t *info)
 {
-    size_t i;
-
-    if (id != NULL) {
-        for (i = 0u; i < sizeof(k_formats) / sizeof(k_formats[0]); i++) {
-            if (strcmp(id, k_formats[i].id) == 0) {
-                return &k_formats[i];
-            }
-        }
+    if (info == NULL || info->input_format > (uint32_t)TB_INPUT_FLOAT32 ||
+        info->result_kind > (uint32_t)TB_RESULT_MSE) {
+        return 0;
     }
-    return &k_default;
+    /* The MSE compares the output with the float32 input still in the db buffer. */
+    return info->result_kind != (uint32_t)TB_RESULT_MSE ||
+           info->input_format == (uint32_t)TB_INPUT_FLOAT32;
 }
 
-uint32_t tb_model_input_bytes(const tb_model_format_t *format, uint32_t tensor_bytes)
+uint32_t tb_model_input_bytes(tb_input_format_t format, uint32_t tensor_bytes)
 {
-    return format->input == TB_INPUT_FLOAT32 ? tensor_bytes * 4u : tensor_bytes;
+    return format == TB_INPUT_FLOAT32 ? tensor_bytes * 4u : tensor_bytes;
 }
 
 int8_t tb_model_quantize(float x, float scale, int32_t zero_point)
@@ -59,12 +47,12 @@ static float float_at(const uint8_t *src, uint32_t index)
     return value;
 }
 
-void tb_model_convert_input(const tb_model_format_t *format, const uint8_t *src,
+void tb_model_convert_input(tb_input_format_t format, const uint8_t *src,
                             const tb_tensor_view_t *input)
 {
     uint32_t i;
 
-    switch (format->input) {
+    switch (format) {
     case TB_INPUT_UINT8_OFFSET:
         for (i = 0u; i < input->bytes; i++) {
             input->data[i] = (int8_t)(src[i] ^ 0x80u);

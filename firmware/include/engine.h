@@ -41,10 +41,30 @@ typedef struct {
     int32_t zero_point;
 } tb_tensor_view_t;
 
-/* What the firmware reports about its model (info line, profile). */
+/*
+ * How the host encodes one input in the db buffer; the harness converts it
+ * into the int8 input tensor. Written into the engine's model by the host
+ * (native: the compiled plan; tflm: the embedded model's header) from the
+ * model manifest, so the harness knows no model ids.
+ */
+typedef enum {
+    TB_INPUT_INT8 = 0,         /* bytes are the int8 tensor as is */
+    TB_INPUT_UINT8_OFFSET = 1, /* uint8 values; tensor = value - 128 */
+    TB_INPUT_FLOAT32 = 2       /* little-endian float32; quantized on the device */
+} tb_input_format_t;
+
+/* What `m-results-[...]` reports. */
+typedef enum {
+    TB_RESULT_SCORES = 0, /* the dequantized outputs */
+    TB_RESULT_MSE = 1     /* mse(dequantized output, float32 input): autoencoders */
+} tb_result_kind_t;
+
+/* What the firmware reports about its model (info line, profile) and how it is fed. */
 typedef struct {
-    const char *id;          /* "kws01", "vww01", "ic01", "ad01" */
+    const char *id;          /* "kws01", "vww01", "ic01", "ad01" or a user's model id */
     const char *sha256;      /* 64 lowercase hex digits of the .tflite file */
+    uint32_t input_format;   /* a tb_input_format_t */
+    uint32_t result_kind;    /* a tb_result_kind_t */
 } tb_model_info_t;
 
 /* Called before (phase 0) and after (phase 1) every op when set; NULL disables it. */

@@ -130,6 +130,7 @@ def results_document(
     model: str,
     board: str,
     engine: str,
+    kernels: str,
     mode: str,
     accuracy: AccuracySummary | None,
     reference_check: dict[str, Any],
@@ -151,6 +152,7 @@ def results_document(
         "model": model,
         "board": board,
         "engine": engine,
+        "kernels": kernels,  # the engine's kernel set the firmware was built with
         "mode": mode,
         "accuracy": accuracy_doc,
         "reference_check": reference_check,

@@ -74,7 +74,7 @@ class RunRequest:
     jobs: int = 1
     min_window_s: float | None = None  # performance: below the rules' minimum = non-compliant
     accuracy_run: Path | None = None  # performance: an accuracy run for the weighted throughput
-    kernels: str = "cmsis-nn"  # tflm engine: cmsis-nn or reference (native ignores it)
+    kernels: str | None = None  # kernel set; None: the engine's default (native: reference)
     timeouts: Timeouts = field(default_factory=Timeouts)
 
 
@@ -101,6 +101,15 @@ def _emulator_version(program: str) -> str:
     return out.stdout.splitlines()[0] if out.stdout else program
 
 
+def _saved_kernels(saved: dict[str, Any]) -> str | None:
+    """The kernel set of a saved run; tinybench before 0.2 wrote the tflm default ("cmsis-nn")
+    for native runs too, which meant the native engine's only (reference) set."""
+    kernels = saved.get("kernels") or None
+    if saved.get("engine") == "native" and kernels == "cmsis-nn":
+        return None
+    return str(kernels) if kernels is not None else None
+
+
 def load_resume_request(run_dir: Path, serial_port: str | None, jobs: int) -> RunRequest:
     """The request of an interrupted run, from its run.json."""
     path = run_dir / RUN_FILE
@@ -121,7 +130,7 @@ def load_resume_request(run_dir: Path, serial_port: str | None, jobs: int) -> Ru
         serial_port=serial_port,
         jobs=jobs,
         min_window_s=saved.get("min_window_s"),
-        kernels=saved.get("kernels", "cmsis-nn"),
+        kernels=_saved_kernels(saved),
     )
 
 
@@ -138,7 +147,7 @@ def _record_request(
         "dataset": str(dataset_root.resolve()),
         "limit": request.limit,
         "min_window_s": request.min_window_s,
-        "kernels": request.kernels,
+        "kernels": build.kernels,  # the set the firmware was built with
         "firmware_sha256": firmware,
         "tinybench_version": __version__,
     }
@@ -437,6 +446,7 @@ def _document(
         model=model.model_id,
         board=board.board_id,
         engine=request.engine,
+        kernels=build.kernels,
         mode=request.mode,
         accuracy=accuracy,
         reference_check=check,

@@ -1,6 +1,8 @@
 """Python mirror of the TEST DOUBLE engine and of the harness's input formats.
 
-Keep in sync with c/tb_engine_test_double.c (shapes, quantization, function).
+Keep in sync with c/tb_engine_test_double.c (shapes, quantization, input format, result kind,
+function). The harness learns the format and the result kind from the engine, so the mirror
+decides by those, never by the model id.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import numpy as np
 @dataclass(frozen=True)
 class DoubleSpec:
     model: str
+    input_format: str  # "int8", "uint8-offset128" or "float32" (manifest spelling)
+    result_kind: str  # "scores" or "mse"
     in_bytes: int
     in_scale: float
     in_zero_point: int
@@ -24,14 +28,19 @@ class DoubleSpec:
 
     @property
     def upload_bytes(self) -> int:
-        return self.in_bytes * 4 if self.model == "ad01" else self.in_bytes
+        return self.in_bytes * 4 if self.input_format == "float32" else self.in_bytes
 
 
 SPECS = {
-    "kws01": DoubleSpec("kws01", 490, 0.5, -3, 12, 1.0 / 256, -128),
-    "vww01": DoubleSpec("vww01", 27648, 1.0 / 128, 0, 2, 1.0 / 256, -128),
-    "ic01": DoubleSpec("ic01", 3072, 1.0 / 128, 0, 10, 1.0 / 256, -128),
-    "ad01": DoubleSpec("ad01", 640, 0.5, 3, 640, 0.5, 3),
+    "kws01": DoubleSpec("kws01", "int8", "scores", 490, 0.5, -3, 12, 1.0 / 256, -128),
+    "vww01": DoubleSpec(
+        "vww01", "uint8-offset128", "scores", 27648, 1.0 / 128, 0, 2, 1.0 / 256, -128
+    ),
+    "ic01": DoubleSpec(
+        "ic01", "uint8-offset128", "scores", 3072, 1.0 / 128, 0, 10, 1.0 / 256, -128
+    ),
+    "ad01": DoubleSpec("ad01", "float32", "mse", 640, 0.5, 3, 640, 0.5, 3),
+    "custom01": DoubleSpec("custom01", "float32", "scores", 64, 0.25, -5, 64, 0.25, -5),
 }
 
 
@@ -44,9 +53,9 @@ def quantize_ad01(values: np.ndarray, scale: float, zero_point: int) -> np.ndarr
 
 def input_tensor(spec: DoubleSpec, upload: bytes) -> np.ndarray:
     """The int8 input tensor the harness builds from the uploaded bytes."""
-    if spec.model == "kws01":
+    if spec.input_format == "int8":
         return np.frombuffer(upload, dtype=np.int8).copy()
-    if spec.model in ("vww01", "ic01"):
+    if spec.input_format == "uint8-offset128":
         return (np.frombuffer(upload, dtype=np.uint8).astype(np.int16) - 128).astype(np.int8)
     values = np.frombuffer(upload, dtype="<f4")
     return quantize_ad01(values, spec.in_scale, spec.in_zero_point)
@@ -70,7 +79,7 @@ def dequantize(spec: DoubleSpec, raw: np.ndarray) -> np.ndarray:
 def expected_results(spec: DoubleSpec, upload: bytes) -> list[float]:
     raw = raw_output(spec, input_tensor(spec, upload))
     deq = dequantize(spec, raw)
-    if spec.model == "ad01":
+    if spec.result_kind == "mse":
         x = np.frombuffer(upload, dtype="<f4").astype(np.float64)
         return [float(np.mean((deq.astype(np.float64) - x) ** 2))]
     return [float(v) for v in deq]
@@ -103,7 +112,7 @@ def parse_raw(lines: list[str]) -> bytes:
 
 
 def random_upload(spec: DoubleSpec, rng: np.random.Generator) -> bytes:
-    if spec.model == "ad01":
+    if spec.input_format == "float32":
         return rng.uniform(-70.0, 70.0, spec.in_bytes).astype("<f4").tobytes()
     return rng.integers(0, 256, spec.upload_bytes, dtype=np.uint8).tobytes()
 

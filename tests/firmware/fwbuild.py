@@ -19,7 +19,7 @@ TEST_C = Path(__file__).resolve().parent / "c"
 TEST_DOUBLE = TEST_C / "tb_engine_test_double.c"
 
 # Model ids the test double can impersonate (-DTB_DOUBLE_MODEL=<index>).
-DOUBLE_MODELS = {"kws01": 0, "vww01": 1, "ic01": 2, "ad01": 3}
+DOUBLE_MODELS = {"kws01": 0, "vww01": 1, "ic01": 2, "ad01": 3, "custom01": 4}
 
 WARNINGS = (
     "-Wall",

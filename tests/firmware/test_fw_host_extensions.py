@@ -172,6 +172,7 @@ def test_info_line_reports_board_counter_engine_arena_and_model(dut: PipeLink) -
     assert re.fullmatch(r"[0-9a-f]{64}", info["model_sha256"])
     assert info["input_bytes"] == "490" and info["output_bytes"] == "12"
     assert info["db_capacity"] == "27648"
+    assert info["input_format"] == "int8" and info["result"] == "scores"
     assert "cpu_hz" in info
 
 

@@ -336,6 +336,7 @@ def test_ad01_float_input_is_quantized_half_away_from_zero_and_mse_reported(
     data = values.astype("<f4").tobytes()
     with host_dut(host_fw("ad01")) as dut:
         dut.read_until_ready()
+        assert dut.command("info")[0].endswith(",input_format=float32,result=mse]")
         assert hex_upload(dut, data) == ["m-load-done"]
         reply = dut.command("infer 1 0")
         raw = parse_raw(dut.command("results raw"))
@@ -412,3 +413,45 @@ def test_ad01_non_finite_inputs_give_explicit_results(host_fw: Callable[[str], P
         raw = parse_raw(dut.command("results raw"))
     assert list(np.frombuffer(raw[:3], dtype=np.int8)) == [3, 127, -128]  # NaN -> zero point
     assert "m-results-[nan]" in reply  # the MSE against a NaN input
+
+
+def test_a_model_the_harness_never_heard_of_is_fed_as_its_engine_reports(
+    host_fw: Callable[[str], Path],
+) -> None:
+    # custom01: float32 input with scores, a combination no built-in model has; the harness
+    # learns it from tb_engine_model() alone (there is no model table to edit).
+    from double_model import input_tensor, parse_raw
+
+    spec = SPECS["custom01"]
+    data = random_upload(spec, np.random.default_rng(12))
+    with host_dut(host_fw("custom01")) as dut:
+        dut.read_until_ready()
+        assert dut.command("profile")[1] == "m-model-[custom01]"
+        assert dut.command("info")[0].endswith(",input_format=float32,result=scores]")
+        # One byte per element (as for an int8 model) is refused: float32 needs 4.
+        assert hex_upload(dut, bytes(spec.in_bytes)) == ["m-load-done"]
+        assert any("expects 256" in line for line in dut.command("infer 1 0"))
+        assert hex_upload(dut, data) == ["m-load-done"]
+        reply = dut.command("infer 1 0")
+        raw = parse_raw(dut.command("results raw"))
+    assert raw == input_tensor(spec, data).tobytes()
+    got = parse_results(reply)
+    assert len(got) == 64
+    assert got == pytest.approx(expected_results(spec, data), abs=0.00051)
+
+
+@pytest.mark.parametrize(
+    ("model", "reported"),
+    [("kws01", 7), ("ad01", 0)],  # no such format; an MSE result over an int8 input
+)
+def test_an_engine_reporting_an_unknown_input_format_is_not_run(
+    build_double: Callable[..., Path], model: str, reported: int
+) -> None:
+    exe = build_double("host", model, (f"TB_DOUBLE_INPUT_FORMAT={reported}",))
+    with host_dut(exe) as dut:
+        boot = dut.read_until_ready()
+        assert "e-[engine init failed: input format or result kind not supported]" in boot, boot
+        assert hex_upload(dut, bytes(SPECS[model].in_bytes)) == ["m-load-done"]
+        reply = dut.command("infer 1 0")
+    assert is_error(reply)
+    assert any("engine not ready: model inconsistent" in line for line in reply), reply

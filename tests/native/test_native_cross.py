@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tinybench.compiler import compile_model
-from tinybench.compiler.hostlib import ENGINE_SOURCES, engine_dir, include_dir
+from tinybench.compiler.hostlib import engine_dir, engine_sources, include_dir
 
 ARM_CC = "arm-none-eabi-gcc"
 CPU_FLAGS = {
@@ -31,7 +31,7 @@ def kws01_plan(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 def test_engine_and_plan_compile_for_cortex_m(cpu: str, kws01_plan: Path, tmp_path: Path) -> None:
     if shutil.which(ARM_CC) is None:
         pytest.skip(f"{ARM_CC} is not installed (apt-get install gcc-arm-none-eabi)")
-    sources = [engine_dir() / name for name in ENGINE_SOURCES]
+    sources = engine_sources("reference")
     sources.append(kws01_plan / "tb_native_model.c")
     for source in sources:
         includes = ["-I", str(include_dir()), "-I", str(engine_dir())]

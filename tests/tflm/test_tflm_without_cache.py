@@ -37,7 +37,11 @@ def test_an_unknown_kernel_set_is_refused_by_the_cli() -> None:
     result = CliRunner().invoke(
         cli, ["build", "--engine", "tflm", "--model", "kws01", "--kernels", "fast"]
     )
-    assert result.exit_code == 2 and "cmsis-nn" in result.output
+    assert result.exit_code == 1, result.output
+    assert "Error: the tflm engine has no kernel set 'fast' (its sets: cmsis-nn, reference)" in (
+        result.output
+    )
+    assert "Traceback" not in result.output
 
 
 def test_a_toolchain_without_cxx_headers_names_the_debian_package(
@@ -50,3 +54,27 @@ def test_a_toolchain_without_cxx_headers_names_the_debian_package(
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
     with pytest.raises(TflmBuildError, match="libstdc\\+\\+-arm-none-eabi-newlib"):
         check_cxx_runtime()
+
+
+@pytest.mark.parametrize(
+    ("model_id", "input_format", "result_kind"),
+    [
+        ("kws01", "TB_INPUT_INT8", "TB_RESULT_SCORES"),
+        ("vww01", "TB_INPUT_UINT8_OFFSET", "TB_RESULT_SCORES"),
+        ("ad01", "TB_INPUT_FLOAT32", "TB_RESULT_MSE"),
+    ],
+)
+def test_the_embedded_model_carries_its_manifests_input_format_and_result_kind(
+    tmp_path: Path, shared_dir: Path, model_id: str, input_format: str, result_kind: str
+) -> None:
+    from tinybench.build.tflm import PLAN_HEADER, write_plan
+    from tinybench.paths import locate
+    from tinybench.project import Project
+
+    manifest = Project(locate()).model(model_id)
+    tflite = (shared_dir / "models" / manifest.source.file_name).read_bytes()
+    write_plan(tflite, manifest, tmp_path)
+    header = (tmp_path / PLAN_HEADER).read_text()
+    assert f"#define TB_TFLM_INPUT_FORMAT {input_format}\n" in header
+    assert f"#define TB_TFLM_RESULT_KIND {result_kind}\n" in header
+    assert '#include "engine.h"' in header

@@ -4,7 +4,9 @@
  * The host compiler decided every tensor's place in the arena; this file only
  * checks the plan against the arena it is given and calls the kernels in
  * order. The planner keeps the input tensor live across the whole plan, so an
- * invoke never overwrites the input.
+ * invoke never overwrites the input. The kernels come from one kernel set
+ * (a directory beside this file, chosen by the build); this file is the same
+ * for every set.
  */
 #include <string.h>
 
@@ -12,7 +14,7 @@
 #include "tb_native_kernels.h"
 #include "tb_native_plan.h"
 
-#define TB_NATIVE_ENGINE_VERSION "0.1.0"
+#define TB_NATIVE_ENGINE_VERSION "0.2.0"
 
 static uint8_t *g_arena;
 static tb_engine_op_hook_t g_hook;
@@ -23,9 +25,23 @@ const char *tb_engine_name(void)
     return "native";
 }
 
+/* "<engine version>+<kernel set>", e.g. "0.2.0+reference"; longer set names are cut. */
 const char *tb_engine_version(void)
 {
-    return TB_NATIVE_ENGINE_VERSION;
+    static char version[40];
+    if (version[0] == '\0') {
+        const char *part = TB_NATIVE_ENGINE_VERSION "+";
+        const char *set = tb_native_kernel_set();
+        size_t n = 0u;
+        while (*part != '\0') {
+            version[n++] = *part++;
+        }
+        while (*set != '\0' && n < sizeof(version) - 1u) {
+            version[n++] = *set++;
+        }
+        version[n] = '\0';
+    }
+    return version;
 }
 
 const tb_model_info_t *tb_engine_model(void)
@@ -33,6 +49,8 @@ const tb_model_info_t *tb_engine_model(void)
     static tb_model_info_t info;
     info.id = tb_native_plan.model_id;
     info.sha256 = tb_native_plan.model_sha256;
+    info.input_format = tb_native_plan.input_format;
+    info.result_kind = tb_native_plan.result_kind;
     return &info;
 }
 
@@ -52,18 +70,55 @@ static int tensor_fits(const tb_native_tensor_t *t)
            t->bytes <= tb_native_plan.arena_bytes - t->offset && t->rank <= TB_ENGINE_MAX_RANK;
 }
 
+uint32_t tb_native_op_scratch_bytes(const tb_native_op_t *op)
+{
+    switch ((tb_native_op_kind_t)op->kind) {
+    case TB_NATIVE_OP_CONV_2D:
+        return tb_native_conv_scratch_bytes(op->params.conv);
+    case TB_NATIVE_OP_DEPTHWISE_CONV_2D:
+        return tb_native_depthwise_conv_scratch_bytes(op->params.conv);
+    case TB_NATIVE_OP_FULLY_CONNECTED:
+        return tb_native_fully_connected_scratch_bytes(op->params.fc);
+    case TB_NATIVE_OP_AVERAGE_POOL_2D:
+        return tb_native_avg_pool_scratch_bytes(op->params.pool);
+    case TB_NATIVE_OP_MAX_POOL_2D:
+        return tb_native_max_pool_scratch_bytes(op->params.pool);
+    case TB_NATIVE_OP_ADD:
+        return tb_native_add_scratch_bytes(op->params.add);
+    case TB_NATIVE_OP_SOFTMAX:
+        return tb_native_softmax_scratch_bytes(op->params.softmax);
+    case TB_NATIVE_OP_RESHAPE:
+    default:
+        return 0u;
+    }
+}
+
+/* An op's scratch lies inside the arena and is at least what the linked kernel set asks. */
+static int scratch_fits(const tb_native_op_t *op)
+{
+    if (op->scratch_bytes == 0u) {
+        return tb_native_op_scratch_bytes(op) == 0u;
+    }
+    return op->scratch_offset <= tb_native_plan.arena_bytes &&
+           op->scratch_bytes <= tb_native_plan.arena_bytes - op->scratch_offset &&
+           op->scratch_bytes >= tb_native_op_scratch_bytes(op);
+}
+
 static int plan_is_consistent(void)
 {
     uint32_t i;
     if (tb_native_plan.version != TB_NATIVE_PLAN_VERSION || tb_native_plan.ops == 0 ||
         tb_native_plan.op_count == 0 || !tensor_fits(&tb_native_plan.input) ||
-        !tensor_fits(&tb_native_plan.output)) {
+        !tensor_fits(&tb_native_plan.output) ||
+        tb_native_plan.input_format > (uint32_t)TB_INPUT_FLOAT32 ||
+        tb_native_plan.result_kind > (uint32_t)TB_RESULT_MSE) {
         return 0;
     }
     for (i = 0; i < tb_native_plan.op_count; ++i) {
         const tb_native_op_t *op = &tb_native_plan.ops[i];
         if (op->input[0] >= tb_native_plan.arena_bytes || op->input[1] >= tb_native_plan.arena_bytes ||
-            op->output >= tb_native_plan.arena_bytes || op->params.conv == 0) {
+            op->output >= tb_native_plan.arena_bytes || op->params.conv == 0 ||
+            !scratch_fits(op)) {
             return 0;
         }
     }
@@ -122,26 +177,27 @@ static int run_op(const tb_native_op_t *op)
     const int8_t *in0 = (const int8_t *)(g_arena + op->input[0]);
     const int8_t *in1 = (const int8_t *)(g_arena + op->input[1]);
     int8_t *out = (int8_t *)(g_arena + op->output);
+    void *scratch = op->scratch_bytes != 0u ? (void *)(g_arena + op->scratch_offset) : 0;
     switch ((tb_native_op_kind_t)op->kind) {
     case TB_NATIVE_OP_CONV_2D:
-        return tb_native_conv_s8(op->params.conv, in0, out);
+        return tb_native_conv_s8(op->params.conv, in0, out, scratch);
     case TB_NATIVE_OP_DEPTHWISE_CONV_2D:
-        return tb_native_depthwise_conv_s8(op->params.conv, in0, out);
+        return tb_native_depthwise_conv_s8(op->params.conv, in0, out, scratch);
     case TB_NATIVE_OP_FULLY_CONNECTED:
-        return tb_native_fully_connected_s8(op->params.fc, in0, out);
+        return tb_native_fully_connected_s8(op->params.fc, in0, out, scratch);
     case TB_NATIVE_OP_AVERAGE_POOL_2D:
-        return tb_native_avg_pool_s8(op->params.pool, in0, out);
+        return tb_native_avg_pool_s8(op->params.pool, in0, out, scratch);
     case TB_NATIVE_OP_MAX_POOL_2D:
-        return tb_native_max_pool_s8(op->params.pool, in0, out);
+        return tb_native_max_pool_s8(op->params.pool, in0, out, scratch);
     case TB_NATIVE_OP_ADD:
-        return tb_native_add_s8(op->params.add, in0, in1, out);
+        return tb_native_add_s8(op->params.add, in0, in1, out, scratch);
     case TB_NATIVE_OP_RESHAPE:
         if (out != in0) {
             memmove(out, in0, (size_t)op->params.reshape->bytes);
         }
         return 0;
     case TB_NATIVE_OP_SOFTMAX:
-        return tb_native_softmax_s8(op->params.softmax, in0, out);
+        return tb_native_softmax_s8(op->params.softmax, in0, out, scratch);
     default:
         return -1;
     }

@@ -9,19 +9,27 @@
  * arrays referenced from per-op parameter structs. Quantization conventions
  * follow TF Lite: input_offset = -input zero point, output_offset = output
  * zero point, (multiplier, shift) pairs as produced by QuantizeMultiplier
- * (shift > 0 is a left shift).
+ * (shift > 0 is a left shift). An op may own a scratch buffer in the arena,
+ * placed by the host planner from the kernel set's size query and live only
+ * while that op runs (see tb_native_kernels.h).
  */
 #ifndef TB_NATIVE_PLAN_H
 #define TB_NATIVE_PLAN_H
 
 #include <stdint.h>
 
+#include "engine.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Bumped whenever the structs below change; the generated plan records it. */
-#define TB_NATIVE_PLAN_VERSION 1u
+/*
+ * Bumped whenever the structs below change; the generated plan records it and
+ * the engine refuses any other version. 2: per-op scratch buffers, the model's
+ * input format and result kind.
+ */
+#define TB_NATIVE_PLAN_VERSION 2u
 
 #if defined(__GNUC__) || defined(__clang__)
 #define TB_NATIVE_ALIGNED(n) __attribute__((aligned(n)))
@@ -113,6 +121,8 @@ typedef struct {
     const char *name;              /* TF Lite builtin name, for the op hook */
     uint32_t input[2];             /* arena offsets of the activation inputs (input[1]: ADD only) */
     uint32_t output;               /* arena offset of the output */
+    uint32_t scratch_offset;       /* arena offset of this op's scratch (live for this op only) */
+    uint32_t scratch_bytes;        /* >= the kernel set's query for the params; 0: none */
     union {
         const tb_native_conv_t *conv;
         const tb_native_fc_t *fc;
@@ -136,6 +146,8 @@ typedef struct {
     uint32_t version;              /* TB_NATIVE_PLAN_VERSION of the compiler that wrote it */
     const char *model_id;
     const char *model_sha256;
+    uint32_t input_format;         /* tb_input_format_t of engine.h, from the model manifest */
+    uint32_t result_kind;          /* tb_result_kind_t of engine.h */
     uint32_t arena_bytes;          /* the planner's peak, a multiple of 16 */
     uint32_t op_count;
     const tb_native_op_t *ops;

@@ -147,7 +147,9 @@ const char *tb_engine_version(void)
 
 const tb_model_info_t *tb_engine_model(void)
 {
-    static const tb_model_info_t info = { tb_tflm_model_id, tb_tflm_model_sha256 };
+    static const tb_model_info_t info = { tb_tflm_model_id, tb_tflm_model_sha256,
+                                          static_cast<uint32_t>(TB_TFLM_INPUT_FORMAT),
+                                          static_cast<uint32_t>(TB_TFLM_RESULT_KIND) };
     return &info;
 }
 

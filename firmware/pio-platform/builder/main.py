@@ -111,6 +111,28 @@ if env.subst("$PIOENV").endswith("-tflm"):
     env.Prepend(LIBS=["tflm"])
     env.Depends("$BUILD_DIR/${PROGNAME}${PROGSUFFIX}", os.path.join(lib_dir, "libtflm.a"))
 
+# --- The native engine's kernel set (owned with firmware/engines/native) ---------------------
+# As TF Lite Micro selects kernels/<set>/ at build time: the environment's source filter takes
+# only the engine core (engines/native/*.c); the set named by TINYBENCH_KERNELS (default
+# `reference`) is one directory beside it, compiled here. The known sets are the directories,
+# so adding a set needs no edit of this file or of platformio.ini.
+if env.subst("$PIOENV").endswith("-native"):
+    native_dir = os.path.join(project_dir, "firmware", "engines", "native")
+    known_sets = sorted(
+        name for name in os.listdir(native_dir) if os.path.isdir(os.path.join(native_dir, name))
+    )
+    kernel_set = os.environ.get("TINYBENCH_KERNELS", "") or "reference"
+    if kernel_set not in known_sets:
+        sys.stderr.write(
+            "tinybench: unknown native kernel set %r (TINYBENCH_KERNELS); known: %s\n"
+            % (kernel_set, ", ".join(known_sets))
+        )
+        env.Exit(1)
+    env.BuildSources(
+        os.path.join("$BUILD_DIR", "kernels-" + kernel_set), os.path.join(native_dir, kernel_set)
+    )
+# --- end of the kernel-set block ------------------------------------------------------------
+
 env.BuildSources(os.path.join("$BUILD_DIR", "model"), plan_dir)
 
 Default([env.BuildProgram()])

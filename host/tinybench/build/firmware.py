@@ -1,12 +1,14 @@
-"""Builds one firmware image: a board, an engine and a model.
+"""Builds one firmware image: a board, an engine, a kernel set and a model.
 
 The model is compiled on the host (native engine) into a C plan under
-build/models/<model>/, which is regenerated only when the model or the compiler
+build/models/<model>-<kernels>/ (the plan holds the kernel set's scratch sizes), which is
+regenerated only when the model, its manifest's input format / result kind or the compiler
 changed; for the tflm engine the model is embedded as is (build/tflm/models/<model>/)
 and upstream TF Lite Micro is built once per core and kernel set into
 <cache>/tflm-lib/<cpu>-<kernels>-<hash>/libtflm.a (see tinybench.build.tflm). Then PlatformIO
-builds the `<board>-<engine>` environment with a build directory per model, so
-switching models keeps every build cached and a rebuild with nothing changed is a
+builds the `<board>-<engine>` environment with a build directory per model x engine x kernel
+set (the native set reaches the builder as TINYBENCH_KERNELS), so switching models or sets
+keeps every build cached, never reuses a wrong image, and a rebuild with nothing changed is a
 no-op.
 """
 
@@ -23,6 +25,7 @@ from tinybench.errors import TinybenchError
 from tinybench.project import Project
 
 ENGINES = ("native", "tflm")
+DEFAULT_KERNELS = {"native": "reference", "tflm": "cmsis-nn"}
 _COMPILER_DIR = Path(__file__).resolve().parent.parent / "compiler"
 
 
@@ -35,7 +38,7 @@ class FirmwareBuild:
     image: Path  # the ELF (or the host executable)
     plan_dir: Path
     arena_bytes: int
-    kernels: str = ""  # tflm: the kernel set ("cmsis-nn" or "reference"); "" for native
+    kernels: str = ""  # the kernel set (native: reference; tflm: cmsis-nn or reference)
 
 
 def _compiler_fingerprint() -> str:
@@ -63,38 +66,60 @@ def environments(project_root: Path) -> list[str]:
     return [s.removeprefix("env:") for s in parser.sections() if s.startswith("env:")]
 
 
-def _compile_native_plan(project: Project, model_id: str) -> tuple[Path, int]:
-    from tinybench.compiler import compile_model
+def kernel_sets(engine: str) -> tuple[str, ...]:
+    """The kernel sets an engine can be built with."""
+    if engine == "native":
+        from tinybench.compiler import KERNEL_SETS
+
+        return KERNEL_SETS
+    from tinybench.build.tflm import KERNEL_SETS as TFLM_KERNEL_SETS
+
+    return TFLM_KERNEL_SETS
+
+
+def resolve_kernels(engine: str, kernels: str | None) -> str:
+    """The kernel set to build: `kernels`, or the engine's default when None or empty."""
+    if engine not in ENGINES:
+        raise TinybenchError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+    chosen = kernels or DEFAULT_KERNELS[engine]
+    known = kernel_sets(engine)
+    if chosen not in known:
+        others = [e for e in ENGINES if e != engine and chosen in kernel_sets(e)]
+        hint = f"; {chosen} is a kernel set of --engine {others[0]}" if others else ""
+        raise TinybenchError(
+            f"the {engine} engine has no kernel set {chosen!r} (its sets: {', '.join(known)}){hint}"
+        )
+    return chosen
+
+
+def _compile_native_plan(project: Project, model_id: str, kernels: str) -> tuple[Path, int]:
+    from tinybench.compiler import ModelIO, compile_model
 
     manifest = project.model(model_id)
+    io = ModelIO.of(manifest)
     tflite = project.model_store().read(manifest)
-    plan_dir = project.locations.project_root / "build" / "models" / model_id
+    plan_dir = project.locations.project_root / "build" / "models" / f"{model_id}-{kernels}"
     stamp = plan_dir / "stamp.txt"
-    key = f"{manifest.source.sha256} {_compiler_fingerprint()}"
+    key = (
+        f"{manifest.source.sha256} {kernels} {io.input_format.value} {io.result_kind.value} "
+        f"{_compiler_fingerprint()}"
+    )
     if stamp.is_file() and stamp.read_text().split("\n")[0] == key:
         return plan_dir, int(stamp.read_text().split("\n")[1])
     # Compile into a scratch directory and copy only changed files, so that PlatformIO
     # (which compares file signatures) rebuilds nothing when the output is the same.
-    scratch = plan_dir.parent / f".{model_id}.new"
-    scratch.mkdir(parents=True, exist_ok=True)
-    result = compile_model(tflite, model_id, scratch)
+    staging = plan_dir.parent / f".{plan_dir.name}.new"
+    staging.mkdir(parents=True, exist_ok=True)
+    result = compile_model(tflite, model_id, staging, kernels=kernels, io=io)
     plan_dir.mkdir(parents=True, exist_ok=True)
     for path in result.paths:
         target = plan_dir / path.name
         if not target.is_file() or target.read_bytes() != path.read_bytes():
             target.write_bytes(path.read_bytes())
         path.unlink()
-    scratch.rmdir()
+    staging.rmdir()
     stamp.write_text(f"{key}\n{result.arena_bytes}\n")
     return plan_dir, result.arena_bytes
-
-
-def _tflm_kernels(kernels: str | None) -> str:
-    from tinybench.build.tflm import DEFAULT_KERNELS, check_kernels
-
-    chosen = kernels or DEFAULT_KERNELS
-    check_kernels(chosen)
-    return chosen
 
 
 def _prepare_tflm(project: Project, board_id: str, model_id: str, kernels: str) -> dict[str, str]:
@@ -105,7 +130,7 @@ def _prepare_tflm(project: Project, board_id: str, model_id: str, kernels: str) 
     manifest = project.model(model_id)
     tflite = project.model_store().read(manifest)
     plan_dir = project.locations.project_root / "build" / "tflm" / "models" / model_id
-    plan = tflm.write_plan(tflite, model_id, plan_dir)
+    plan = tflm.write_plan(tflite, manifest, plan_dir)
     arena = -(-plan.arena_bytes // 16) * 16
     return {
         "TINYBENCH_PLAN_DIR": str(plan_dir),
@@ -118,12 +143,11 @@ def _prepare_tflm(project: Project, board_id: str, model_id: str, kernels: str) 
 def build_firmware(
     project: Project, board_id: str, engine: str, model_id: str, kernels: str | None = None
 ) -> FirmwareBuild:
-    """Builds `<board>-<engine>` for the model. `kernels` picks the tflm kernel set
-    (default cmsis-nn); the native engine ignores it."""
+    """Builds `<board>-<engine>` for the model with a kernel set of the engine (None: the
+    engine's default, see DEFAULT_KERNELS); a set the engine does not have is refused."""
     board = project.board(board_id)
     project.model(model_id)  # an unknown model fails here, before any work
-    if engine not in ENGINES:
-        raise TinybenchError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+    kernel_set = resolve_kernels(engine, kernels)
     root = project.locations.project_root
     env_name = f"{board.board_id}-{engine}"
     available = environments(root)
@@ -132,20 +156,22 @@ def build_firmware(
             f"no firmware environment {env_name} in platformio.ini "
             f"(available: {', '.join(sorted(available))})"
         )
-    kernel_set = ""
     if engine == "tflm":
-        kernel_set = _tflm_kernels(kernels)
         extra = _prepare_tflm(project, board.board_id, model_id, kernel_set)
         plan_dir = Path(extra["TINYBENCH_PLAN_DIR"])
         arena_bytes = int(extra["TINYBENCH_ARENA_BYTES"])
         # One PlatformIO build directory per kernel set, so switching sets relinks only.
         build_dir = root / "build" / "pio" / f"{model_id}-tflm-{kernel_set}"
     else:
-        plan_dir, arena_bytes = _compile_native_plan(project, model_id)
-        build_dir = root / "build" / "pio" / model_id
+        plan_dir, arena_bytes = _compile_native_plan(project, model_id, kernel_set)
+        build_dir = root / "build" / "pio" / f"{model_id}-native-{kernel_set}"
         # The arena is rounded up to the engine's alignment; the harness allocates exactly that.
         arena = -(-arena_bytes // 16) * 16
-        extra = {"TINYBENCH_PLAN_DIR": str(plan_dir), "TINYBENCH_ARENA_BYTES": str(arena)}
+        extra = {
+            "TINYBENCH_PLAN_DIR": str(plan_dir),
+            "TINYBENCH_ARENA_BYTES": str(arena),
+            "TINYBENCH_KERNELS": kernel_set,
+        }
     Pio.for_project(root).run(env_name, build_dir, extra)
     suffix = "" if board.core == "host" else ".elf"
     image = build_dir / env_name / f"firmware{suffix}"

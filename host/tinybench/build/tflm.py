@@ -30,10 +30,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tinybench.deps import dependency_dir, load_manifest, manifest_path
 from tinybench.errors import TinybenchError
 from tinybench.paths import Locations
+
+if TYPE_CHECKING:
+    from tinybench.compiler.emit import ModelIO
+    from tinybench.manifests.models import ModelManifest
 
 TFLM_DEPENDENCY = "tflite-micro"  # its commit is pinned in deps.toml, nowhere else
 KERNEL_SETS = ("cmsis-nn", "reference")
@@ -449,10 +454,16 @@ def _c_bytes(data: bytes) -> str:
     return "\n".join(lines)
 
 
-def plan_files(tflite: bytes, model_id: str) -> tuple[dict[str, str], TflmPlan]:
-    """The generated sources of one model (name -> text) and what they contain."""
+def plan_files(
+    tflite: bytes, model_id: str, io: ModelIO | None = None
+) -> tuple[dict[str, str], TflmPlan]:
+    """The generated sources of one model (name -> text) and what they contain. `io` (input
+    format and result kind, from the model manifest) goes into the header, where the adapter
+    reads it for tb_engine_model(); default int8 input, scores."""
+    from tinybench.compiler.emit import INPUT_FORMAT_C, RESULT_KIND_C, ModelIO
     from tinybench.compiler.model import read_model
 
+    io = io or ModelIO()
     model = read_model(tflite)
     ops: list[str] = []
     for op in model.operators:
@@ -467,6 +478,9 @@ def plan_files(tflite: bytes, model_id: str) -> tuple[dict[str, str], TflmPlan]:
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise TflmBuildError(f"model {model_id} must have one input and one output tensor")
     input_bytes = model.tensors[model.inputs[0]].size
+    problem = io.problem(input_bytes, model.tensors[model.outputs[0]].size)
+    if problem is not None:
+        raise TflmBuildError(f"model {model_id}: {problem}")
     arena = estimate_arena(tflite)
     sha = hashlib.sha256(tflite).hexdigest()
     header = f"""\
@@ -476,9 +490,14 @@ def plan_files(tflite: bytes, model_id: str) -> tuple[dict[str, str], TflmPlan]:
 
 #include <stdint.h>
 
+#include "engine.h"
+
 #define TB_TFLM_OP_COUNT {len(ops)}u
 #define TB_TFLM_INPUT_BYTES {input_bytes}u
 #define TB_TFLM_ARENA_BYTES {arena}u
+/* How the harness feeds the model and reports results (from the model manifest). */
+#define TB_TFLM_INPUT_FORMAT {INPUT_FORMAT_C[io.input_format]}
+#define TB_TFLM_RESULT_KIND {RESULT_KIND_C[io.result_kind]}
 
 #ifdef __cplusplus
 extern "C" {{
@@ -528,10 +547,13 @@ bool tb_tflm_register_ops(TbTflmOpResolver &resolver)
     return files, plan
 
 
-def write_plan(tflite: bytes, model_id: str, plan_dir: Path) -> TflmPlan:
-    """Writes the plan directory, touching only files whose contents changed (so PlatformIO,
-    which compares signatures, rebuilds nothing when the model did not change)."""
-    files, plan = plan_files(tflite, model_id)
+def write_plan(tflite: bytes, manifest: ModelManifest, plan_dir: Path) -> TflmPlan:
+    """Writes the plan directory of the manifest's model, touching only files whose contents
+    changed (so PlatformIO, which compares signatures, rebuilds nothing when the model did not
+    change)."""
+    from tinybench.compiler.emit import ModelIO
+
+    files, plan = plan_files(tflite, manifest.model_id, ModelIO.of(manifest))
     plan_dir.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         path = plan_dir / name

@@ -8,8 +8,7 @@ from typing import Any
 
 import click
 
-from tinybench.build.firmware import ENGINES
-from tinybench.build.tflm import DEFAULT_KERNELS, KERNEL_SETS
+from tinybench.build.firmware import ENGINES, resolve_kernels
 from tinybench.errors import TinybenchError
 from tinybench.project import Project
 from tinybench.results import checker_lines
@@ -52,10 +51,9 @@ def _summary(document: dict[str, Any]) -> list[str]:
 @click.option("--engine", type=click.Choice(ENGINES), default="native", show_default=True)
 @click.option(
     "--kernels",
-    type=click.Choice(KERNEL_SETS),
-    default=DEFAULT_KERNELS,
-    show_default=True,
-    help="Kernel set of the tflm engine (ignored by native).",
+    metavar="SET",
+    help="Kernel set: native has reference (default); tflm has cmsis-nn (default) and "
+    "reference. A set the engine does not have is an error.",
 )
 @click.option(
     "--mode",
@@ -109,7 +107,7 @@ def run_command(
     model_id: str,
     board_id: str,
     engine: str,
-    kernels: str,
+    kernels: str | None,
     mode: str,
     dataset_dir: Path | None,
     limit: int | None,
@@ -132,7 +130,8 @@ def run_command(
     else:
         request = RunRequest(
             model_id, board_id, engine, mode, dataset_dir, limit, out_dir, serial_port,
-            jobs=jobs, min_window_s=min_window_s, accuracy_run=accuracy_run, kernels=kernels,
+            jobs=jobs, min_window_s=min_window_s, accuracy_run=accuracy_run,
+            kernels=resolve_kernels(engine, kernels),
         )  # fmt: skip
     if sys.stderr.isatty():
         label = f"{model_id} on {request.board_id}"

@@ -4,8 +4,10 @@
 
 reads the model with the TF Lite schema bundled in tflite-micro, refuses anything the native
 engine cannot run bit-exactly (CompileError), computes every op parameter as TF Lite Micro does,
-plans the activation arena on the host and writes `tb_native_model.h` / `tb_native_model.c`
-for firmware/engines/native.
+plans the activation arena (and each op's scratch, sized for the chosen kernel set) on the host
+and writes `tb_native_model.h` / `tb_native_model.c` for firmware/engines/native. The plan also
+records the model's input format and result kind (`ModelIO`, from the model manifest), which
+the harness reads through engine.h.
 """
 
 from __future__ import annotations
@@ -15,19 +17,28 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinybench.compiler.emit import HEADER_NAME, SOURCE_NAME, TensorSpec, emit_c
+from tinybench.compiler.emit import HEADER_NAME, SOURCE_NAME, ModelIO, TensorSpec, emit_c
 from tinybench.compiler.errors import CompileError
 from tinybench.compiler.lower import SUPPORTED_OPS, LoweredOp, lower_model
 from tinybench.compiler.model import Model, read_model
 from tinybench.compiler.planner import ArenaPlan, PlanOp, check_plan, plan_arena
+from tinybench.compiler.scratch import (
+    DEFAULT_KERNEL_SET,
+    KERNEL_SETS,
+    ScratchQuery,
+    scratch_query,
+)
 
 __all__ = [
+    "DEFAULT_KERNEL_SET",
     "HEADER_NAME",
+    "KERNEL_SETS",
     "SOURCE_NAME",
     "SUPPORTED_OPS",
     "CompileError",
     "CompileResult",
     "CompiledModel",
+    "ModelIO",
     "analyze_model",
     "compile_model",
 ]
@@ -42,6 +53,7 @@ class CompileResult:
     op_count: int
     header_path: Path
     source_path: Path
+    kernels: str = DEFAULT_KERNEL_SET  # the kernel set whose scratch sizes the plan holds
 
     @property
     def paths(self) -> tuple[Path, Path]:
@@ -64,30 +76,48 @@ class CompiledModel:
 _MODEL_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
-def analyze_model(tflite: bytes) -> CompiledModel:
-    """Parse, check, lower and plan a model without writing anything."""
+def analyze_model(
+    tflite: bytes, kernels: str = DEFAULT_KERNEL_SET, scratch: ScratchQuery | None = None
+) -> CompiledModel:
+    """Parse, check, lower and plan a model without writing anything. Each op's scratch comes
+    from the kernel set's query, or from `scratch` when given (tests plan nonzero sizes)."""
+    query = scratch if scratch is not None else scratch_query(kernels)
     model = read_model(tflite)
     ops = lower_model(model)
     sizes = {t.index: t.size for t in model.tensors if t.data is None}
-    plan_ops = [PlanOp(op.inputs, op.output, op.struct == "reshape") for op in ops]
+    plan_ops = [PlanOp(op.inputs, op.output, op.struct == "reshape", query(op)) for op in ops]
     arena = plan_arena(plan_ops, sizes, model.inputs[0], model.outputs[0])
     check_plan(arena)
     return CompiledModel(model, tuple(ops), arena)
 
 
-def compile_model(tflite: bytes, model_id: str, out_dir: Path) -> CompileResult:
-    """Compile a .tflite model into the native engine's C plan in out_dir."""
+def compile_model(
+    tflite: bytes,
+    model_id: str,
+    out_dir: Path,
+    *,
+    kernels: str = DEFAULT_KERNEL_SET,
+    io: ModelIO | None = None,
+    scratch: ScratchQuery | None = None,
+) -> CompileResult:
+    """Compile a .tflite model into the native engine's C plan in out_dir, for a kernel set
+    and with the harness's input format and result kind (`io`, default int8 in, scores out)."""
     if not _MODEL_ID.match(model_id):
         raise CompileError(f"model id {model_id!r} must be 1-64 characters of [A-Za-z0-9_.-]")
-    compiled = analyze_model(tflite)
+    compiled = analyze_model(tflite, kernels, scratch)
     model = compiled.model
+    io = io or ModelIO()
+    problem = io.problem(model.tensors[model.inputs[0]].size, model.tensors[model.outputs[0]].size)
+    if problem is not None:
+        raise CompileError(f"model {model_id}: {problem}")
     sha = hashlib.sha256(tflite).hexdigest()
     offsets = compiled.arena.offsets
     inp = TensorSpec(offsets[model.inputs[0]], model.tensors[model.inputs[0]])
     outp = TensorSpec(offsets[model.outputs[0]], model.tensors[model.outputs[0]])
     header, source = emit_c(
-        Path(out_dir), model_id, sha, list(compiled.ops), offsets, compiled.arena.peak, inp, outp
-    )
+        Path(out_dir), model_id, sha, list(compiled.ops), offsets, compiled.arena.peak, inp, outp,
+        compiled.arena.scratch, io,
+    )  # fmt: skip
     return CompileResult(
         model_id=model_id,
         sha256=sha,
@@ -96,4 +126,5 @@ def compile_model(tflite: bytes, model_id: str, out_dir: Path) -> CompileResult:
         op_count=len(compiled.ops),
         header_path=header,
         source_path=source,
+        kernels=kernels,
     )

@@ -9,8 +9,9 @@ import numpy as np
 
 from tinybench.compiler.lower import ConstArray, LoweredOp
 from tinybench.compiler.model import Tensor
+from tinybench.manifests.models import InputFormat, ModelManifest, ResultKind
 
-PLAN_VERSION = 1  # must equal TB_NATIVE_PLAN_VERSION in tb_native_plan.h
+PLAN_VERSION = 2  # must equal TB_NATIVE_PLAN_VERSION in tb_native_plan.h
 HEADER_NAME = "tb_native_model.h"
 SOURCE_NAME = "tb_native_model.c"
 
@@ -22,6 +23,42 @@ _STRUCT_TYPES = {
     "softmax": "tb_native_softmax_t",
     "reshape": "tb_native_reshape_t",
 }
+
+
+# The engine.h enumerators for a manifest's input format and result kind (the tflm embed step
+# writes the same names).
+INPUT_FORMAT_C = {
+    InputFormat.INT8: "TB_INPUT_INT8",
+    InputFormat.UINT8_OFFSET: "TB_INPUT_UINT8_OFFSET",
+    InputFormat.FLOAT32: "TB_INPUT_FLOAT32",
+}
+RESULT_KIND_C = {ResultKind.SCORES: "TB_RESULT_SCORES", ResultKind.MSE: "TB_RESULT_MSE"}
+
+
+@dataclass(frozen=True)
+class ModelIO:
+    """How the harness feeds the model and reports its result (from the model manifest)."""
+
+    input_format: InputFormat = InputFormat.INT8
+    result_kind: ResultKind = ResultKind.SCORES
+
+    @classmethod
+    def of(cls, manifest: ModelManifest) -> ModelIO:
+        return cls(manifest.input_format, manifest.result_kind)
+
+    def problem(self, input_elements: int, output_elements: int) -> str | None:
+        """Why a model with these tensor sizes cannot report this result kind, or None."""
+        if self.result_kind is ResultKind.MSE and self.input_format is not InputFormat.FLOAT32:
+            return (
+                f"result kind mse compares the output with the float32 input, but the input "
+                f"format is {self.input_format.value}"
+            )
+        if self.result_kind is ResultKind.MSE and input_elements != output_elements:
+            return (
+                f"result kind mse compares the output with the input, but the model has "
+                f"{input_elements} input and {output_elements} output elements"
+            )
+        return None
 
 
 @dataclass(frozen=True)
@@ -70,8 +107,13 @@ def emit_c(
     arena_bytes: int,
     model_input: TensorSpec,
     model_output: TensorSpec,
+    scratch: dict[int, tuple[int, int]] | None = None,
+    io: ModelIO | None = None,
 ) -> tuple[Path, Path]:
-    """Write the plan header and source into out_dir; return their paths."""
+    """Write the plan header and source into out_dir; return their paths. `scratch` maps an
+    op index to its scratch buffer (arena offset, bytes); ops without one get (0, 0)."""
+    scratch = scratch or {}
+    io = io or ModelIO()
     out_dir.mkdir(parents=True, exist_ok=True)
     guard = "TB_NATIVE_MODEL_H"
     inp, outp = model_input.tensor, model_output.tensor
@@ -112,12 +154,14 @@ def emit_c(
             + "\n};\n\n"
         )
     rows = []
-    for op in ops:
+    for position, op in enumerate(ops):
         in0 = offsets[op.inputs[0]]
         in1 = offsets[op.inputs[1]] if len(op.inputs) > 1 else 0
+        scratch_offset, scratch_bytes = scratch.get(position, (0, 0))
         rows.append(
             f'    {{ .kind = {op.kind}, .name = "{op.name}", '
             f".input = {{ {in0}u, {in1}u }}, .output = {offsets[op.output]}u, "
+            f".scratch_offset = {scratch_offset}u, .scratch_bytes = {scratch_bytes}u, "
             f".params = {{ .{op.struct} = &op{op.index}_params }} }},"
         )
     table = "\n".join(rows)
@@ -127,6 +171,8 @@ def emit_c(
         f"    .version = {PLAN_VERSION}u,\n"
         "    .model_id = TB_NATIVE_MODEL_ID,\n"
         "    .model_sha256 = TB_NATIVE_MODEL_SHA256,\n"
+        f"    .input_format = {INPUT_FORMAT_C[io.input_format]},\n"
+        f"    .result_kind = {RESULT_KIND_C[io.result_kind]},\n"
         "    .arena_bytes = TB_NATIVE_ARENA_BYTES,\n"
         f"    .op_count = {len(ops)}u,\n"
         "    .ops = ops,\n"

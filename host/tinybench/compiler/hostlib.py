@@ -1,7 +1,9 @@
 """Building the native engine with a compiled plan for the host, and running it via ctypes.
 
 Used by the tests (bit-exactness against tflite-micro) and by bench/native_engine.py. Needs a
-host C compiler (`cc`/`gcc`).
+host C compiler (`cc`/`gcc`). The sources are every `.c` of the engine core
+(firmware/engines/native/) plus every `.c` of one kernel set's directory beneath it, the same
+split the firmware build makes.
 """
 
 from __future__ import annotations
@@ -10,23 +12,26 @@ import ctypes
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class HostEngineError(Exception):
     """Building or running the native engine on the host failed."""
 
 
-ENGINE_SOURCES = (
-    "tb_native_engine.c",
-    "tb_native_conv.c",
-    "tb_native_fully_connected.c",
-    "tb_native_pool.c",
-    "tb_native_add.c",
-    "tb_native_softmax.c",
+WARNINGS = (
+    "-std=c99",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-pedantic",
+    "-Wshadow",
+    "-Wmissing-prototypes",
+    "-Wstrict-prototypes",
 )
-WARNINGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic")
 
 
 def repo_root() -> Path:
@@ -39,6 +44,25 @@ def engine_dir() -> Path:
 
 def include_dir() -> Path:
     return repo_root() / "firmware" / "include"
+
+
+def kernel_sets() -> tuple[str, ...]:
+    """The kernel sets the firmware has: the directories beside the engine core."""
+    return tuple(sorted(d.name for d in engine_dir().iterdir() if d.is_dir()))
+
+
+def kernel_set_dir(kernels: str) -> Path:
+    if kernels not in kernel_sets():
+        raise HostEngineError(
+            f"unknown native kernel set {kernels!r} (known: {', '.join(kernel_sets())})"
+        )
+    return engine_dir() / kernels
+
+
+def engine_sources(kernels: str = "reference") -> list[Path]:
+    """The engine core's sources, then the kernel set's."""
+    core = sorted(engine_dir().glob("*.c"))
+    return core + sorted(kernel_set_dir(kernels).glob("*.c"))
 
 
 def host_cc() -> str:
@@ -54,14 +78,16 @@ def _run(cmd: list[str]) -> None:
         raise HostEngineError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
 
 
-def build_engine_objects(build_dir: Path, opt: str = "-O2") -> list[Path]:
-    """Compile the engine sources once (position independent) into build_dir."""
+def build_engine_objects(
+    build_dir: Path, opt: str = "-O2", kernels: str = "reference"
+) -> list[Path]:
+    """Compile the engine core and one kernel set once (position independent) into build_dir."""
     build_dir.mkdir(parents=True, exist_ok=True)
     objects = []
-    for name in ENGINE_SOURCES:
-        obj = build_dir / (name[:-2] + ".o")
-        _run([host_cc(), *WARNINGS, opt, "-fPIC", "-I", str(include_dir()), "-c",
-              str(engine_dir() / name), "-o", str(obj)])  # fmt: skip
+    for source in engine_sources(kernels):
+        obj = build_dir / (source.stem + ".o")
+        _run([host_cc(), *WARNINGS, opt, "-fPIC", "-I", str(include_dir()), "-I",
+              str(engine_dir()), "-c", str(source), "-o", str(obj)])  # fmt: skip
         objects.append(obj)
     return objects
 
@@ -77,6 +103,53 @@ class _View(ctypes.Structure):
     ]
 
 
+_HOOK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_uint32)
+
+
+class _ModelInfo(ctypes.Structure):
+    _fields_ = [  # tb_model_info_t of engine.h
+        ("id", ctypes.c_char_p),
+        ("sha256", ctypes.c_char_p),
+        ("input_format", ctypes.c_uint32),
+        ("result_kind", ctypes.c_uint32),
+    ]
+
+
+class _PlanOp(ctypes.Structure):
+    _fields_ = [  # tb_native_op_t of tb_native_plan.h
+        ("kind", ctypes.c_uint32),
+        ("name", ctypes.c_char_p),
+        ("input", ctypes.c_uint32 * 2),
+        ("output", ctypes.c_uint32),
+        ("scratch_offset", ctypes.c_uint32),
+        ("scratch_bytes", ctypes.c_uint32),
+        ("params", ctypes.c_void_p),
+    ]
+
+
+class _PlanHead(ctypes.Structure):
+    _fields_ = [  # the leading fields of tb_native_plan_t
+        ("version", ctypes.c_uint32),
+        ("model_id", ctypes.c_char_p),
+        ("model_sha256", ctypes.c_char_p),
+        ("input_format", ctypes.c_uint32),
+        ("result_kind", ctypes.c_uint32),
+        ("arena_bytes", ctypes.c_uint32),
+        ("op_count", ctypes.c_uint32),
+        ("ops", ctypes.POINTER(_PlanOp)),
+    ]
+
+
+@dataclass(frozen=True)
+class OpScratch:
+    """One op's scratch: what the plan reserved and what the linked kernel set asks."""
+
+    name: str
+    offset: int
+    planned: int
+    queried: int
+
+
 @dataclass(frozen=True)
 class TensorInfo:
     bytes: int
@@ -90,6 +163,7 @@ class HostEngine:
 
     def __init__(self, library: Path, arena_extra: int = 0) -> None:
         self._lib = ctypes.CDLL(str(library))
+        self._hook: Any = None
         for fn in ("tb_engine_init", "tb_engine_input", "tb_engine_output", "tb_engine_invoke"):
             getattr(self._lib, fn).restype = ctypes.c_int
         self._lib.tb_engine_arena_required.restype = ctypes.c_size_t
@@ -120,6 +194,24 @@ class HostEngine:
             int(view.zero_point),
         )  # fmt: skip
 
+    @property
+    def arena_address(self) -> int:
+        """Address of the arena the engine was initialised with (16-byte aligned)."""
+        return self._arena_addr
+
+    def set_op_hook(self, hook: Callable[[int, str, int], None] | None) -> None:
+        """Calls hook(op_index, op_name, phase) before (0) and after (1) every op; None stops."""
+        if hook is None:
+            self._hook = None
+            self._lib.tb_engine_set_op_hook(None, None)
+            return
+
+        def forward(_context: int | None, index: int, name: bytes | None, phase: int) -> None:
+            hook(int(index), (name or b"").decode(), int(phase))
+
+        self._hook = _HOOK(forward)  # kept referenced while the engine may call it
+        self._lib.tb_engine_set_op_hook(self._hook, None)
+
     def set_input(self, data: bytes) -> None:
         if len(data) != self.input.bytes:
             raise ValueError(f"input has {len(data)} bytes, the model takes {self.input.bytes}")
@@ -141,16 +233,38 @@ class HostEngine:
         self.invoke()
         return self.get_output()
 
-    def _model_info(self) -> tuple[str, str]:
-        self._lib.tb_engine_model.restype = ctypes.POINTER(ctypes.c_char_p * 2)
-        info = self._lib.tb_engine_model().contents
-        return (info[0] or b"").decode(), (info[1] or b"").decode()
+    def _model_info(self) -> _ModelInfo:
+        self._lib.tb_engine_model.restype = ctypes.POINTER(_ModelInfo)
+        info: _ModelInfo = self._lib.tb_engine_model().contents
+        return info
 
     def model_id(self) -> str:
-        return self._model_info()[0]
+        return (self._model_info().id or b"").decode()
 
     def model_sha256(self) -> str:
-        return self._model_info()[1]
+        return (self._model_info().sha256 or b"").decode()
+
+    def model_io(self) -> tuple[int, int]:
+        """(input_format, result_kind) as the engine reports them (engine.h enumerators)."""
+        info = self._model_info()
+        return int(info.input_format), int(info.result_kind)
+
+    def version(self) -> str:
+        self._lib.tb_engine_version.restype = ctypes.c_char_p
+        return (self._lib.tb_engine_version() or b"").decode()
+
+    def op_scratch(self) -> list[OpScratch]:
+        """Every op's planned scratch next to the linked kernel set's own query."""
+        head = _PlanHead.in_dll(self._lib, "tb_native_plan")
+        query = self._lib.tb_native_op_scratch_bytes
+        query.restype = ctypes.c_uint32
+        query.argtypes = [ctypes.POINTER(_PlanOp)]
+        ops = []
+        for i in range(head.op_count):
+            op = head.ops[i]
+            ops.append(OpScratch((op.name or b"").decode(), int(op.scratch_offset),
+                                 int(op.scratch_bytes), int(query(ctypes.byref(op)))))  # fmt: skip
+        return ops
 
     def arena_used(self) -> int:
         self._lib.tb_engine_arena_used.restype = ctypes.c_size_t
@@ -158,12 +272,17 @@ class HostEngine:
 
 
 def build_host_engine(
-    plan_dir: Path, build_dir: Path, objects: list[Path] | None = None, opt: str = "-O2"
+    plan_dir: Path,
+    build_dir: Path,
+    objects: list[Path] | None = None,
+    opt: str = "-O2",
+    kernels: str = "reference",
 ) -> Path:
-    """Link the engine with the plan in plan_dir into a shared library; return its path."""
+    """Link the engine (core + kernel set, or the prebuilt `objects`) with the plan in plan_dir
+    into a shared library; return its path."""
     build_dir.mkdir(parents=True, exist_ok=True)
     if objects is None:
-        objects = build_engine_objects(build_dir / "engine", opt)
+        objects = build_engine_objects(build_dir / "engine", opt, kernels)
     plan_obj = build_dir / "tb_native_model.o"
     _run([host_cc(), *WARNINGS, "-O1", "-fPIC", "-I", str(engine_dir()), "-I", str(include_dir()),
           "-c", str(plan_dir / "tb_native_model.c"), "-o", str(plan_obj)])  # fmt: skip

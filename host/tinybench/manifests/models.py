@@ -37,6 +37,13 @@ class Metric(Enum):
     AUC = "auc"
 
 
+class ResultKind(Enum):
+    """What the device reports per inference (`m-results-[...]`)."""
+
+    SCORES = "scores"  # the dequantized output tensor
+    MSE = "mse"  # one value: mse(dequantized output, float32 input), for autoencoders
+
+
 @dataclass(frozen=True)
 class TensorSpec:
     shape: tuple[int, ...]
@@ -87,6 +94,11 @@ class ModelManifest:
     metric: Metric
     quality_target: float
     manifest_path: Path
+
+    @property
+    def result_kind(self) -> ResultKind:
+        """An AUC-scored model is an autoencoder scored by reconstruction error; others score."""
+        return ResultKind.MSE if self.metric is Metric.AUC else ResultKind.SCORES
 
     @property
     def wire_bytes(self) -> int:

@@ -5,8 +5,12 @@
  * tests recompute in Python:
  *   classifiers (kws01, vww01, ic01): out[k] = (int8)(sum of (uint8)in[i] over
  *     i % n_out == k, modulo 256)
- *   ad01: out[i] = in[i] (identity; output quantization = input quantization)
- * Select the model with -DTB_DOUBLE_MODEL=0 (kws01), 1 (vww01), 2 (ic01), 3 (ad01).
+ *   ad01, custom01: out[i] = in[i] (identity; output quantization = input
+ *     quantization)
+ * Like a real engine it reports each model's input format and result kind;
+ * custom01 (float32 input, scores) is a model the harness has never heard of.
+ * Select the model with -DTB_DOUBLE_MODEL=0 (kws01), 1 (vww01), 2 (ic01),
+ * 3 (ad01), 4 (custom01).
  */
 #include "engine.h"
 
@@ -18,6 +22,8 @@
 
 typedef struct {
     const char *id;
+    tb_input_format_t input_format;
+    tb_result_kind_t result_kind;
     uint32_t in_bytes;
     int32_t in_dims[TB_ENGINE_MAX_RANK];
     uint32_t in_rank;
@@ -28,18 +34,33 @@ typedef struct {
     int32_t out_zero_point;
 } tb_double_spec_t;
 
-static const tb_double_spec_t k_specs[4] = {
-    { "kws01", 490u, { 1, 49, 10, 1 }, 4u, 0.5f, -3, 12u, 1.0f / 256.0f, -128 },
-    { "vww01", 27648u, { 1, 96, 96, 3 }, 4u, 1.0f / 128.0f, 0, 2u, 1.0f / 256.0f, -128 },
-    { "ic01", 3072u, { 1, 32, 32, 3 }, 4u, 1.0f / 128.0f, 0, 10u, 1.0f / 256.0f, -128 },
-    { "ad01", 640u, { 1, 640, 0, 0 }, 2u, 0.5f, 3, 640u, 0.5f, 3 },
+static const tb_double_spec_t k_specs[5] = {
+    { "kws01", TB_INPUT_INT8, TB_RESULT_SCORES, 490u, { 1, 49, 10, 1 }, 4u, 0.5f, -3, 12u,
+      1.0f / 256.0f, -128 },
+    { "vww01", TB_INPUT_UINT8_OFFSET, TB_RESULT_SCORES, 27648u, { 1, 96, 96, 3 }, 4u,
+      1.0f / 128.0f, 0, 2u, 1.0f / 256.0f, -128 },
+    { "ic01", TB_INPUT_UINT8_OFFSET, TB_RESULT_SCORES, 3072u, { 1, 32, 32, 3 }, 4u,
+      1.0f / 128.0f, 0, 10u, 1.0f / 256.0f, -128 },
+    { "ad01", TB_INPUT_FLOAT32, TB_RESULT_MSE, 640u, { 1, 640, 0, 0 }, 2u, 0.5f, 3, 640u, 0.5f,
+      3 },
+    { "custom01", TB_INPUT_FLOAT32, TB_RESULT_SCORES, 64u, { 1, 64, 0, 0 }, 2u, 0.25f, -5, 64u,
+      0.25f, -5 },
 };
 
 static const tb_double_spec_t *const k_spec = &k_specs[TB_DOUBLE_MODEL];
 
+/* -DTB_DOUBLE_INPUT_FORMAT=N reports format N instead (tests of an engine gone wrong). */
+#ifdef TB_DOUBLE_INPUT_FORMAT
+#define TB_DOUBLE_REPORTED_FORMAT ((uint32_t)(TB_DOUBLE_INPUT_FORMAT))
+#else
+#define TB_DOUBLE_REPORTED_FORMAT ((uint32_t)k_specs[TB_DOUBLE_MODEL].input_format)
+#endif
+
 static const tb_model_info_t k_model = {
     k_specs[TB_DOUBLE_MODEL].id,
-    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+    TB_DOUBLE_REPORTED_FORMAT,
+    (uint32_t)k_specs[TB_DOUBLE_MODEL].result_kind,
 };
 
 /*

@@ -51,12 +51,28 @@ static int pool_s8(const tb_native_pool_t *p, const int8_t *input, int8_t *outpu
     return 0;
 }
 
-int tb_native_avg_pool_s8(const tb_native_pool_t *p, const int8_t *input, int8_t *output)
+uint32_t tb_native_avg_pool_scratch_bytes(const tb_native_pool_t *p)
 {
+    (void)p;
+    return 0u;
+}
+
+int tb_native_avg_pool_s8(const tb_native_pool_t *p, const int8_t *input, int8_t *output,
+                          void *scratch)
+{
+    (void)scratch;
     return pool_s8(p, input, output, POOL_AVERAGE);
 }
 
-int tb_native_max_pool_s8(const tb_native_pool_t *p, const int8_t *input, int8_t *output)
+uint32_t tb_native_max_pool_scratch_bytes(const tb_native_pool_t *p)
 {
+    (void)p;
+    return 0u;
+}
+
+int tb_native_max_pool_s8(const tb_native_pool_t *p, const int8_t *input, int8_t *output,
+                          void *scratch)
+{
+    (void)scratch;
     return pool_s8(p, input, output, POOL_MAX);
 }

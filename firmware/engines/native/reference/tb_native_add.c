@@ -8,10 +8,17 @@ static int32_t scale_down(int32_t x, int32_t multiplier, int32_t shift)
     return tb_fx_div_pot(tb_fx_mul_high(x, multiplier), -shift);
 }
 
+uint32_t tb_native_add_scratch_bytes(const tb_native_add_t *p)
+{
+    (void)p;
+    return 0u;
+}
+
 int tb_native_add_s8(const tb_native_add_t *p, const int8_t *input1, const int8_t *input2,
-                     int8_t *output)
+                     int8_t *output, void *scratch)
 {
     int32_t i;
+    (void)scratch; /* the reference kernels need none */
     if (p->left_shift < 0 || p->left_shift > 30 || p->input1_shift > 0 || p->input2_shift > 0 ||
         p->output_shift > 0) {
         return -1;

@@ -77,11 +77,19 @@ static void conv_pixel_full(const tb_native_conv_t *p, const int8_t *patch, int8
  * filter lies inside the input (exact integer sums, so the result is identical); pixels whose
  * window is clipped by the padding take the general path.
  */
-int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *output)
+uint32_t tb_native_conv_scratch_bytes(const tb_native_conv_t *p)
+{
+    (void)p;
+    return 0u;
+}
+
+int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *output,
+                      void *scratch)
 {
     int32_t b, oy, ox, oc;
     const int32_t row_len = p->k_w * p->in_c;
     const int32_t filter_stride = p->k_h * row_len;
+    (void)scratch; /* the reference kernels need none */
     if (p->stride_h <= 0 || p->stride_w <= 0 || p->weights == 0 || p->multiplier == 0 ||
         p->shift == 0) {
         return -1;
@@ -154,9 +162,17 @@ static void depthwise_pixel_m1(const tb_native_conv_t *p, const int8_t *in_batch
     }
 }
 
-int tb_native_depthwise_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *output)
+uint32_t tb_native_depthwise_conv_scratch_bytes(const tb_native_conv_t *p)
+{
+    (void)p;
+    return 0u;
+}
+
+int tb_native_depthwise_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *output,
+                                void *scratch)
 {
     int32_t b, oy, ox, ic, m;
+    (void)scratch; /* the reference kernels need none */
     if (p->stride_h <= 0 || p->stride_w <= 0 || p->depth_multiplier <= 0 || p->weights == 0 ||
         p->multiplier == 0 || p->shift == 0 || p->out_c != p->in_c * p->depth_multiplier) {
         return -1;

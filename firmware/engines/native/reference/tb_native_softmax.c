@@ -78,9 +78,17 @@ static int32_t one_over_one_plus_x(int32_t a)
     return tb_fx_sat_shl(x, 1);
 }
 
-int tb_native_softmax_s8(const tb_native_softmax_t *p, const int8_t *input, int8_t *output)
+uint32_t tb_native_softmax_scratch_bytes(const tb_native_softmax_t *p)
+{
+    (void)p;
+    return 0u;
+}
+
+int tb_native_softmax_s8(const tb_native_softmax_t *p, const int8_t *input, int8_t *output,
+                         void *scratch)
 {
     int32_t row, c;
+    (void)scratch; /* the reference kernels need none */
     if (p->depth <= 0 || p->input_left_shift < 0 || p->input_left_shift > 31) {
         return -1;
     }

@@ -2,9 +2,17 @@
 #include "tb_native_fixedpoint.h"
 #include "tb_native_kernels.h"
 
-int tb_native_fully_connected_s8(const tb_native_fc_t *p, const int8_t *input, int8_t *output)
+uint32_t tb_native_fully_connected_scratch_bytes(const tb_native_fc_t *p)
+{
+    (void)p;
+    return 0u;
+}
+
+int tb_native_fully_connected_s8(const tb_native_fc_t *p, const int8_t *input, int8_t *output,
+                                 void *scratch)
 {
     int32_t b, o, i;
+    (void)scratch; /* the reference kernels need none */
     if (p->weights == 0 || p->multiplier == 0 || p->shift == 0) {
         return -1;
     }
