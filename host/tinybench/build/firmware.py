@@ -20,6 +20,8 @@ from pathlib import Path
 
 from tinybench.build.pio import Pio
 from tinybench.errors import TinybenchError
+from tinybench.manifests.custom_model import build_key
+from tinybench.manifests.models import ModelManifest
 from tinybench.project import Project
 
 ENGINES = ("native", "tflm")
@@ -63,19 +65,19 @@ def environments(project_root: Path) -> list[str]:
     return [s.removeprefix("env:") for s in parser.sections() if s.startswith("env:")]
 
 
-def _compile_native_plan(project: Project, model_id: str) -> tuple[Path, int]:
+def _compile_native_plan(project: Project, manifest: ModelManifest) -> tuple[Path, int]:
     from tinybench.compiler import compile_model
 
-    manifest = project.model(model_id)
-    tflite = project.model_store().read(manifest)
-    plan_dir = project.locations.project_root / "build" / "models" / model_id
+    model_id = manifest.model_id
+    tflite = project.model_bytes(manifest)
+    plan_dir = project.locations.project_root / "build" / "models" / build_key(manifest)
     stamp = plan_dir / "stamp.txt"
     key = f"{manifest.source.sha256} {_compiler_fingerprint()}"
     if stamp.is_file() and stamp.read_text().split("\n")[0] == key:
         return plan_dir, int(stamp.read_text().split("\n")[1])
     # Compile into a scratch directory and copy only changed files, so that PlatformIO
     # (which compares file signatures) rebuilds nothing when the output is the same.
-    scratch = plan_dir.parent / f".{model_id}.new"
+    scratch = plan_dir.parent / f".{plan_dir.name}.new"
     scratch.mkdir(parents=True, exist_ok=True)
     result = compile_model(tflite, model_id, scratch)
     plan_dir.mkdir(parents=True, exist_ok=True)
@@ -97,15 +99,16 @@ def _tflm_kernels(kernels: str | None) -> str:
     return chosen
 
 
-def _prepare_tflm(project: Project, board_id: str, model_id: str, kernels: str) -> dict[str, str]:
+def _prepare_tflm(
+    project: Project, board_id: str, manifest: ModelManifest, kernels: str
+) -> dict[str, str]:
     """Builds (or reuses) libtflm.a and writes the model's plan directory."""
     from tinybench.build import tflm
 
     library = tflm.build_library(project.locations, board_id, kernels)
-    manifest = project.model(model_id)
-    tflite = project.model_store().read(manifest)
-    plan_dir = project.locations.project_root / "build" / "tflm" / "models" / model_id
-    plan = tflm.write_plan(tflite, model_id, plan_dir)
+    tflite = project.model_bytes(manifest)
+    plan_dir = project.locations.project_root / "build" / "tflm" / "models" / build_key(manifest)
+    plan = tflm.write_plan(tflite, manifest.model_id, plan_dir)
     arena = -(-plan.arena_bytes // 16) * 16
     return {
         "TINYBENCH_PLAN_DIR": str(plan_dir),
@@ -116,12 +119,19 @@ def _prepare_tflm(project: Project, board_id: str, model_id: str, kernels: str) 
 
 
 def build_firmware(
-    project: Project, board_id: str, engine: str, model_id: str, kernels: str | None = None
+    project: Project,
+    board_id: str,
+    engine: str,
+    model: ModelManifest | str,
+    kernels: str | None = None,
 ) -> FirmwareBuild:
-    """Builds `<board>-<engine>` for the model. `kernels` picks the tflm kernel set
-    (default cmsis-nn); the native engine ignores it."""
+    """Builds `<board>-<engine>` for the model: a resolved manifest (a catalogue model or the
+    user's own file), or a catalogue id. `kernels` picks the tflm kernel set (default
+    cmsis-nn); the native engine ignores it."""
     board = project.board(board_id)
-    project.model(model_id)  # an unknown model fails here, before any work
+    # An unknown model fails here, before any work.
+    manifest = project.model(model) if isinstance(model, str) else model
+    model_id = manifest.model_id
     if engine not in ENGINES:
         raise TinybenchError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
     root = project.locations.project_root
@@ -135,14 +145,14 @@ def build_firmware(
     kernel_set = ""
     if engine == "tflm":
         kernel_set = _tflm_kernels(kernels)
-        extra = _prepare_tflm(project, board.board_id, model_id, kernel_set)
+        extra = _prepare_tflm(project, board.board_id, manifest, kernel_set)
         plan_dir = Path(extra["TINYBENCH_PLAN_DIR"])
         arena_bytes = int(extra["TINYBENCH_ARENA_BYTES"])
         # One PlatformIO build directory per kernel set, so switching sets relinks only.
-        build_dir = root / "build" / "pio" / f"{model_id}-tflm-{kernel_set}"
+        build_dir = root / "build" / "pio" / f"{build_key(manifest)}-tflm-{kernel_set}"
     else:
-        plan_dir, arena_bytes = _compile_native_plan(project, model_id)
-        build_dir = root / "build" / "pio" / model_id
+        plan_dir, arena_bytes = _compile_native_plan(project, manifest)
+        build_dir = root / "build" / "pio" / build_key(manifest)
         # The arena is rounded up to the engine's alignment; the harness allocates exactly that.
         arena = -(-arena_bytes // 16) * 16
         extra = {"TINYBENCH_PLAN_DIR": str(plan_dir), "TINYBENCH_ARENA_BYTES": str(arena)}
