@@ -66,7 +66,7 @@ def environments(project_root: Path) -> list[str]:
 
 
 def _compile_native_plan(project: Project, manifest: ModelManifest) -> tuple[Path, int]:
-    from tinybench.compiler import compile_model
+    from tinybench.compiler import CompileError, compile_model
 
     model_id = manifest.model_id
     tflite = project.model_bytes(manifest)
@@ -79,7 +79,13 @@ def _compile_native_plan(project: Project, manifest: ModelManifest) -> tuple[Pat
     # (which compares file signatures) rebuilds nothing when the output is the same.
     scratch = plan_dir.parent / f".{plan_dir.name}.new"
     scratch.mkdir(parents=True, exist_ok=True)
-    result = compile_model(tflite, model_id, scratch)
+    try:
+        result = compile_model(tflite, model_id, scratch)
+    except CompileError as exc:  # names the op and the reason; say which model and what to try
+        raise CompileError(
+            f"the native engine cannot run {manifest.source.file_name}: {exc} "
+            "(the tflm engine may run it: --engine tflm)"
+        ) from exc
     plan_dir.mkdir(parents=True, exist_ok=True)
     for path in result.paths:
         target = plan_dir / path.name
