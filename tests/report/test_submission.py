@@ -16,7 +16,6 @@ from tinybench.submission import SubmissionError, plan_submission, write_submiss
 
 from .rundirs import write_auc_run, write_json, write_performance_run, write_top1_run
 
-
 RULES: RuleSet = Project(locate()).rules()
 
 
