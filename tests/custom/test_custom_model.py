@@ -198,3 +198,25 @@ def test_bench_measures_a_custom_model(mynet: Path, tmp_path: Path) -> None:
         ("mynet", "native", 1)
     ]
     assert rows[0]["instructions"] > 0 and rows[0]["arena_bytes"] > 0
+
+
+def test_an_interrupted_custom_model_run_resumes_with_its_file_and_options(
+    mynet: Path, dataset: Path, tmp_path: Path
+) -> None:
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    base = ["run", str(mynet), "--dataset", str(dataset), "--board", "host", "--classes", "3"]
+    for run_dir in (whole, cut):
+        code, output = _invoke([*base, "--out", str(run_dir)])
+        assert code == 0, output
+    # Make `cut` an interrupted run: no results yet, only the first four samples journaled.
+    (cut / "results.json").unlink()
+    journal = (cut / "samples.jsonl").read_text().splitlines(keepends=True)
+    (cut / "samples.jsonl").write_text("".join(journal[:4]))
+    assert json.loads((cut / "run.json").read_text())["model_options"]["classes"] == 3
+    code, output = _invoke(["run", str(mynet), "--resume", str(cut)])
+    assert code == 0, output
+    finished = [json.loads((d / "results.json").read_text()) for d in (whole, cut)]
+    assert finished[0]["accuracy"] == finished[1]["accuracy"]
+    assert finished[1]["reference_check"]["compared"] == len(LABELS)
+    lines = (cut / "samples.jsonl").read_text().splitlines()
+    assert [json.loads(line)["index"] for line in lines] == list(range(len(LABELS)))
