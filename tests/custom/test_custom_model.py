@@ -220,3 +220,26 @@ def test_an_interrupted_custom_model_run_resumes_with_its_file_and_options(
     assert finished[1]["reference_check"]["compared"] == len(LABELS)
     lines = (cut / "samples.jsonl").read_text().splitlines()
     assert [json.loads(line)["index"] for line in lines] == list(range(len(LABELS)))
+
+
+def test_input_format_option_changes_how_samples_are_read(
+    mynet: Path, dataset: Path, tmp_path: Path
+) -> None:
+    """uint8-offset128 samples are the int8 ones + 128: the reference sees the same tensors."""
+    shifted = tmp_path / "shifted"
+    shifted.mkdir()
+    for item in dataset.iterdir():
+        data = item.read_bytes()
+        if item.suffix == ".bin":
+            data = bytes((b + 128) % 256 for b in data)
+        (shifted / item.name).write_bytes(data)
+    outputs = []
+    for args in (["--dataset", str(dataset)],
+                 ["--dataset", str(shifted), "--input-format", "uint8-offset128"],
+                 ["--dataset", str(shifted)]):  # fmt: skip
+        out = tmp_path / f"ref{len(outputs)}.json"
+        code, output = _invoke(["reference", str(mynet), *args, "--out", str(out)])
+        assert code == 0, output
+        outputs.append([s.raw_outputs for s in read_reference(out)[1]])
+    assert outputs[0] == outputs[1]
+    assert outputs[0] != outputs[2]  # read as int8, the shifted bytes are other inputs

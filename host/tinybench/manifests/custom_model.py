@@ -40,6 +40,7 @@ from tinybench.manifests.models import (
 )
 
 MODEL_SUFFIX = ".tflite"
+DEFAULT_LABEL_FILE = "y_labels.csv"  # the official layout: `file,classes,label` lines
 CUSTOM_METRICS = (Metric.TOP1.value,)
 if TYPE_CHECKING:
     from tinybench.compiler.model import Tensor
@@ -143,10 +144,12 @@ def _read_manifest(path: Path, options: CustomModelOptions) -> _Choices:
     top = FieldReader(load_toml(manifest) if manifest.is_file() else {}, "", problems)
     title = top.string("title", default=path.stem)
     input_format = top.string("input_format", default=InputFormat.INT8.value)
+    classes: int | None = None
+    label_file = DEFAULT_LABEL_FILE
     ds = top.optional_table("dataset")
-    classes = ds.integer("classes", minimum=2) if ds is not None and ds.has("classes") else None
-    label_file = ds.string("label_file", default="y_labels.csv") if ds is not None else ""
     if ds is not None:
+        classes = ds.integer("classes", minimum=2) if ds.has("classes") else None
+        label_file = ds.string("label_file", default=DEFAULT_LABEL_FILE)
         ds.finish()
     quality = top.optional_table("quality")
     metric = Metric.TOP1.value
@@ -164,7 +167,7 @@ def _read_manifest(path: Path, options: CustomModelOptions) -> _Choices:
         input_format=options.input_format or input_format,
         metric=options.metric or metric,
         classes=options.classes if options.classes is not None else classes,
-        label_file=label_file or "y_labels.csv",
+        label_file=label_file,
         target=target,
     )
 
