@@ -2,8 +2,9 @@
 
 The CLI only parses options; this module owns the order of the steps and the run
 directory:
-- run.json: what was asked (model, board, engine, mode, dataset, limit) and the firmware's
-  sha256, so that `--resume DIR` continues exactly that run;
+- run.json: what was asked (model id or file, board, engine, mode, dataset, limit, rules
+  file, custom-model options) and the firmware's and rules' sha256, so that `--resume DIR`
+  continues exactly that run;
 - samples.jsonl: the journal, one line per finished sample (accuracy mode);
 - transcript.txt (or transcript-<k>.txt per DUT with --jobs): every byte on the links;
 - reference.json: the host reference outputs; results.json and results.txt at the end.
@@ -134,7 +135,7 @@ def load_resume_request(run_dir: Path, serial_port: str | None, jobs: int) -> Ru
 
 
 def _record_request(
-    run_dir: Path, request: RunRequest, dataset_root: Path, build: FirmwareBuild
+    run_dir: Path, request: RunRequest, dataset_root: Path, build: FirmwareBuild, rules: RuleSet
 ) -> None:
     """Writes run.json, or checks that a resumed run is still the same run."""
     firmware = _sha256(build.image)
@@ -150,6 +151,7 @@ def _record_request(
         "kernels": request.kernels,
         "rules_file": str(request.rules_file.resolve()) if request.rules_file else None,
         "model_options": asdict(request.model_options),
+        "rules_sha256": rules.sha256,
         "firmware_sha256": firmware,
         "tinybench_version": __version__,
     }
@@ -160,6 +162,11 @@ def _record_request(
             raise TinybenchError(
                 f"cannot resume {run_dir}: the firmware changed since the run started "
                 f"({saved.get('firmware_sha256', '?')[:12]} -> {firmware[:12]}); start a new run"
+            )
+        if saved.get("rules_sha256", rules.sha256) != rules.sha256:
+            raise TinybenchError(
+                f"cannot resume {run_dir}: the run rules {rules.path} changed since the run "
+                "started; start a new run"
             )
         return
     write_atomic(path, json.dumps(wanted, indent=2) + "\n")
@@ -297,7 +304,7 @@ def run_benchmark(
     mark = time.monotonic()
     build = build_firmware(project, board.board_id, request.engine, model, request.kernels)
     timings["build"] = time.monotonic() - mark
-    _record_request(run_dir, request, root, build)
+    _record_request(run_dir, request, root, build, rules)
 
     config = WorkerConfig(
         board=board,

@@ -88,3 +88,30 @@ def test_rules_asking_for_more_inputs_than_the_data_set_has_are_refused(
                          "3", "--rules", str(rules), "--out", str(tmp_path / "p")])  # fmt: skip
     assert code == 1
     assert "performance mode needs 4 distinct inputs (run rules mlperf-tiny 1.0)" in output
+
+
+def test_a_resumed_run_keeps_its_rules_file_and_refuses_an_edited_one(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    rules = _rules_copy(repo_root, tmp_path, {"infer_count = 1 ": "infer_count = 2 "})
+    run_dir = tmp_path / "r"
+    code, output = _run(["run", "kws01", "--board", "host", "--limit", "4", "--rules",
+                         str(rules), "--out", str(run_dir)])  # fmt: skip
+    assert code == 0, output
+
+    def interrupt() -> None:  # as if stopped after two samples
+        (run_dir / "results.json").unlink()
+        journal = (run_dir / "samples.jsonl").read_text().splitlines(keepends=True)
+        (run_dir / "samples.jsonl").write_text("".join(journal[:2]))
+        (run_dir / "transcript.txt").unlink()
+
+    interrupt()
+    code, output = _run(["run", "kws01", "--resume", str(run_dir)])
+    assert code == 0, output
+    transcript = (run_dir / "transcript.txt").read_text()
+    assert transcript.count("> infer 2 0%") == 2 and "> infer 1 0%" not in transcript
+    interrupt()
+    rules.write_text(rules.read_text().replace("infer_count = 2 ", "infer_count = 3 "))
+    code, output = _run(["run", "kws01", "--resume", str(run_dir)])
+    assert code == 1
+    assert f"the run rules {rules.resolve()} changed since the run started" in output
