@@ -7,7 +7,6 @@ floats of `m-results` can tie where the int8 values do not), else the floats.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,9 +80,11 @@ def run_sample(
     manifest: ModelManifest,
     sample: SampleInput,
     reference: ReferenceSample | None,
-    infer_count: int = 1,
-    warmup_count: int = 0,
+    infer_count: int,
+    warmup_count: int,
 ) -> SampleOutcome:
+    """One sample with `infer infer_count warmup_count` per inference (the rule set's counts:
+    no defaults here, so a caller cannot silently run other counts than the rules')."""
     raw_available = "results-raw" in session.extensions
     raws: list[bytes] = []
     floats: list[tuple[float, ...]] = []
@@ -115,22 +116,6 @@ def run_sample(
         score=score,
         reference_match=match,
     )
-
-
-def run_accuracy(
-    session: DutSession,
-    manifest: ModelManifest,
-    samples: Iterable[SampleInput],
-    references: dict[str, ReferenceSample],
-    on_sample: Callable[[SampleOutcome], None] | None = None,
-) -> list[SampleOutcome]:
-    outcomes: list[SampleOutcome] = []
-    for sample in samples:
-        outcome = run_sample(session, manifest, sample, references.get(sample.name))
-        outcomes.append(outcome)
-        if on_sample is not None:
-            on_sample(outcome)
-    return outcomes
 
 
 def summarize(manifest: ModelManifest, outcomes: list[SampleOutcome]) -> AccuracySummary:
