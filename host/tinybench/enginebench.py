@@ -76,9 +76,10 @@ def measure(
     project: Project, model_id: str, board_id: str, label: str, engine: str, kernels: str,
     inputs: int, seed: int,
 ) -> BenchRow:  # fmt: skip
-    manifest = project.model(model_id)
-    model_path = project.model_store().path(manifest)
-    build = build_firmware(project, board_id, engine, model_id, kernels or None)
+    """One row; model_id is a catalogue id or the path of the user's own .tflite file."""
+    manifest = project.resolve_model(model_id)
+    model_path = project.model_path(manifest)
+    build = build_firmware(project, board_id, engine, manifest, kernels or None)
     reference = ReferenceInterpreter(manifest, model_path)
     wires = random_wire_inputs(manifest, inputs, seed)
     counts: list[float] = []
@@ -98,7 +99,7 @@ def measure(
     size = image_size(build.image)
     mean = statistics.fmean(counts)
     return BenchRow(
-        model=model_id, board=board_id, engine=label, instructions=mean,
+        model=manifest.model_id, board=board_id, engine=label, instructions=mean,
         instructions_spread=max(counts) - min(counts),
         instructions_per_mac=mean / model_macs(model_path.read_bytes()),
         arena_bytes=info.integer("arena_used"), flash_bytes=size.flash_bytes,

@@ -2,8 +2,9 @@
 
 The CLI only parses options; this module owns the order of the steps and the run
 directory:
-- run.json: what was asked (model, board, engine, mode, dataset, limit) and the firmware's
-  sha256, so that `--resume DIR` continues exactly that run;
+- run.json: what was asked (model id or file, board, engine, mode, dataset, limit, rules
+  file, custom-model options) and the firmware's and rules' sha256, so that `--resume DIR`
+  continues exactly that run;
 - samples.jsonl: the journal, one line per finished sample (accuracy mode);
 - transcript.txt (or transcript-<k>.txt per DUT with --jobs): every byte on the links;
 - reference.json: the host reference outputs; results.json and results.txt at the end.
@@ -14,11 +15,9 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import threading
 import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,21 +25,23 @@ from typing import Any
 from tinybench import __version__
 from tinybench.build.firmware import FirmwareBuild, build_firmware, toolchain_version
 from tinybench.datasets import Dataset, open_dataset
-from tinybench.dut.session import DutSession, Timeouts
-from tinybench.dut.worker import DutWorker, WorkerConfig
+from tinybench.dut.session import Timeouts
+from tinybench.dut.worker import WorkerConfig
 from tinybench.elfsize import image_size
 from tinybench.errors import RuleViolation, TinybenchError
 from tinybench.hashing import sha256_file
 from tinybench.journal import Journal
 from tinybench.manifests.boards import BoardKind, BoardManifest
+from tinybench.manifests.custom_model import CustomModelOptions, is_model_path
 from tinybench.manifests.models import ModelManifest
 from tinybench.manifests.runrules import RuleSet
-from tinybench.modes.accuracy import SampleInput, SampleOutcome, run_sample, summarize
-from tinybench.modes.performance import PerformanceInput, PerformanceOutcome, run_performance
+from tinybench.modes.accuracy import summarize
+from tinybench.modes.performance import PerformanceOutcome, run_performance, select_inputs
+from tinybench.modes.shards import Workers, run_accuracy_shards
 from tinybench.project import Project
 from tinybench.reference import (
     ReferenceInterpreter,
-    ReferenceSample,
+    ReferenceSummary,
     interpreter_version,
     iterate_dataset,
     run_reference,
@@ -63,7 +64,7 @@ RUN_FILE = "run.json"
 
 @dataclass(frozen=True)
 class RunRequest:
-    model_id: str
+    model_id: str  # a catalogue id, or the path of the user's own .tflite file
     board_id: str
     engine: str
     mode: str
@@ -76,6 +77,8 @@ class RunRequest:
     accuracy_run: Path | None = None  # performance: an accuracy run for the weighted throughput
     kernels: str | None = None  # kernel set; None: the engine's default (native: reference)
     timeouts: Timeouts = field(default_factory=Timeouts)
+    rules_file: Path | None = None  # a rules file instead of runrules/mlperf-tiny.toml
+    model_options: CustomModelOptions = field(default_factory=CustomModelOptions)
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,9 @@ class RunOutcome:
 Progress = Callable[[int, int], None]
 
 
-def default_run_dir(request: RunRequest) -> Path:
+def default_run_dir(request: RunRequest, model_id: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    name = f"{request.model_id}-{request.board_id}-{request.engine}-{request.mode}-{stamp}"
+    name = f"{model_id}-{request.board_id}-{request.engine}-{request.mode}-{stamp}"
     return Path("runs") / name
 
 
@@ -131,16 +134,19 @@ def load_resume_request(run_dir: Path, serial_port: str | None, jobs: int) -> Ru
         jobs=jobs,
         min_window_s=saved.get("min_window_s"),
         kernels=_saved_kernels(saved),
+        rules_file=Path(saved["rules_file"]) if saved.get("rules_file") else None,
+        model_options=CustomModelOptions(**saved.get("model_options", {})),
     )
 
 
 def _record_request(
-    run_dir: Path, request: RunRequest, dataset_root: Path, build: FirmwareBuild
+    run_dir: Path, request: RunRequest, dataset_root: Path, build: FirmwareBuild, rules: RuleSet
 ) -> None:
     """Writes run.json, or checks that a resumed run is still the same run."""
     firmware = sha256_file(build.image)
+    model = request.model_id
     wanted = {
-        "model": request.model_id,
+        "model": str(Path(model).resolve()) if is_model_path(model) else model,
         "board": request.board_id,
         "engine": request.engine,
         "mode": request.mode,
@@ -148,6 +154,9 @@ def _record_request(
         "limit": request.limit,
         "min_window_s": request.min_window_s,
         "kernels": build.kernels,  # the set the firmware was built with
+        "rules_file": str(request.rules_file.resolve()) if request.rules_file else None,
+        "model_options": asdict(request.model_options),
+        "rules_sha256": rules.sha256,
         "firmware_sha256": firmware,
         "tinybench_version": __version__,
     }
@@ -159,104 +168,20 @@ def _record_request(
                 f"cannot resume {run_dir}: the firmware changed since the run started "
                 f"({saved.get('firmware_sha256', '?')[:12]} -> {firmware[:12]}); start a new run"
             )
+        if saved.get("rules_sha256", rules.sha256) != rules.sha256:
+            raise TinybenchError(
+                f"cannot resume {run_dir}: the run rules {rules.path} changed since the run "
+                "started; start a new run"
+            )
         return
     write_atomic(path, json.dumps(wanted, indent=2) + "\n")
-
-
-class _Workers:
-    """The DUTs of one run (one, or one per job), closed together."""
-
-    def __init__(self, config: WorkerConfig, jobs: int, run_dir: Path) -> None:
-        names = ["transcript.txt"] if jobs == 1 else [f"transcript-{k}.txt" for k in range(jobs)]
-        self.workers = [DutWorker(replace(config, transcript=run_dir / n)) for n in names]
-
-    def close(self) -> None:
-        for worker in self.workers:
-            worker.close()
-
-    @property
-    def restarts(self) -> int:
-        return sum(w.restarts for w in self.workers)
-
-
-def _accuracy(
-    workers: _Workers,
-    model: ModelManifest,
-    dataset: Dataset,
-    references: dict[str, ReferenceSample],
-    journal: Journal,
-    progress: Progress | None,
-) -> None:
-    done = journal.done()
-    by_index = {s.index: s for s in dataset.samples}
-    for outcome in journal.outcomes():
-        sample = by_index.get(outcome.index)
-        if sample is None or sample.file_name != outcome.name:
-            raise TinybenchError(
-                f"{journal.path}: sample {outcome.index} is {outcome.name}, but the dataset "
-                "has another file there: the dataset changed; start a new run"
-            )
-    pending = deque(s for s in dataset.samples if s.index not in done)
-    total = len(dataset.samples)
-    lock = threading.Lock()
-    failures: list[BaseException] = []
-
-    def work(worker: DutWorker) -> None:
-        try:
-            while True:
-                with lock:
-                    if not pending or failures:
-                        return
-                    sample = pending.popleft()
-                item = SampleInput(
-                    sample.index, sample.file_name, sample.label, tuple(dataset.inferences(sample))
-                )
-                reference = references.get(sample.file_name)
-
-                def step(
-                    session: DutSession,
-                    item: SampleInput = item,
-                    reference: ReferenceSample | None = reference,
-                ) -> SampleOutcome:
-                    return run_sample(session, model, item, reference)
-
-                journal.append(worker.call(step))
-                if progress is not None:
-                    progress(len(journal.done()), total)
-        except BaseException as exc:  # reported by the caller, after the other workers stop
-            with lock:
-                failures.append(exc)
-
-    if len(workers.workers) == 1:
-        work(workers.workers[0])
-    else:
-        threads = [threading.Thread(target=work, args=(w,)) for w in workers.workers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    if failures:
-        raise failures[0]
-
-
-def _performance_inputs(
-    model: ModelManifest, dataset: Dataset, count: int
-) -> list[PerformanceInput]:
-    inputs: list[PerformanceInput] = []
-    for sample in dataset.samples:
-        wire = dataset.inferences(sample)[0]
-        if all(wire != i.wire for i in inputs):
-            inputs.append(PerformanceInput(sample.file_name, wire))
-        if len(inputs) == count:
-            break
-    return inputs
 
 
 def _window_reference_check(
     project: Project, model: ModelManifest, performance: PerformanceOutcome
 ) -> dict[str, Any]:
     """Each window's last output against the reference for that window's input."""
-    interpreter = ReferenceInterpreter(model, project.model_store().path(model))
+    interpreter = ReferenceInterpreter(model, project.model_path(model))
     compared, mismatched = 0, []
     for window, wire in zip(performance.windows, performance.inputs, strict=True):
         if window.raw_output is None:
@@ -282,6 +207,75 @@ def _accuracy_of(run_dir: Path | None) -> float | None:
     return float(value)
 
 
+def reference_step(
+    project: Project,
+    model: ModelManifest,
+    samples: Iterable[tuple[str, int | None, list[bytes]]],
+    total: int,
+    source: dict[str, object],
+    out_file: Path | None,
+    progress: Progress | None = None,
+) -> ReferenceSummary:
+    """The host reference over the samples, written to out_file (reference.json of a run)."""
+    model_path = project.model_path(model)
+    interpreter = ReferenceInterpreter(model, model_path)
+    summary = run_reference(interpreter, model, samples, total, progress)
+    if out_file is not None:
+        write_reference(out_file, model, sha256_file(model_path), source, summary)
+    return summary
+
+
+def check_port(board: BoardManifest, serial_port: str | None) -> None:
+    """`--port` is a physical board's serial port; any other board refuses it, never ignores it."""
+    if serial_port is None or board.kind is BoardKind.PHYSICAL:
+        return
+    how = "an emulator tinybench starts" if board.kind is BoardKind.EMULATED else "a host process"
+    raise TinybenchError(
+        f"--port {serial_port}: --port names the serial port (or pyserial URL) of a physical "
+        f"board; {board.board_id} is {board.kind.value} ({how}), so it has no port to give"
+    )
+
+
+def _performance(
+    workers: Workers,
+    model: ModelManifest,
+    dataset: Dataset,
+    rules: RuleSet,
+    request: RunRequest,
+    progress: Progress | None,
+) -> PerformanceOutcome:
+    timed = rules.performance
+    worker = workers.workers[0]
+    worker.session  # noqa: B018 - starts the DUT, which reads its info line
+    hz_text = worker.info.get("counter_hz", "")
+    counter_hz = int(hz_text) if hz_text.isdigit() else None
+    min_window = request.min_window_s or timed.min_window_s
+    firsts = ((s.file_name, dataset.inferences(s)[0]) for s in dataset.samples)
+    inputs = select_inputs(firsts, timed.windows)
+    if len(inputs) < timed.windows:
+        raise RuleViolation(
+            f"performance mode needs {timed.windows} distinct inputs (run rules "
+            f"{rules.rules_id} {rules.version}); {dataset.root} offers {len(inputs)}"
+        )
+    done_windows = [0]
+
+    def on_window(_: object) -> None:
+        done_windows[0] += 1
+        if progress is not None:
+            progress(done_windows[0], len(inputs))
+
+    return run_performance(
+        worker.call,
+        inputs,
+        timed.windows,
+        timed.warmup_count,
+        min_window,
+        counter_hz,
+        timed.min_window_s,
+        on_window,
+    )
+
+
 def run_benchmark(
     project: Project, request: RunRequest, progress: Progress | None = None
 ) -> RunOutcome:
@@ -290,17 +284,18 @@ def run_benchmark(
             "--mode energy needs a power monitor and the IO manager; it is not available yet"
         )
     started = time.monotonic()
-    model = project.model(request.model_id)
     board = project.board(request.board_id)
-    rules = project.rules()
-    rules.check_model(model)
+    check_port(board, request.serial_port)
+    model = project.resolve_model(request.model_id, request.model_options)
+    rules = project.rules(request.rules_file) if request.rules_file else project.rules()
+    project.check_model_rules(model, rules)
     if request.jobs > 1 and board.kind is BoardKind.PHYSICAL:
         raise TinybenchError("--jobs needs emulated or host boards (one board has one port)")
     if request.jobs > 1 and request.mode != "accuracy":
         raise TinybenchError("--jobs shards accuracy runs only")
-    root = request.dataset_dir or project.locations.dataset_dir(model.dataset.dataset_id)
+    root = project.dataset_root(model, request.dataset_dir)
     dataset = open_dataset(model.dataset, root).limited(request.limit)
-    run_dir = request.out_dir or default_run_dir(request)
+    run_dir = request.out_dir or default_run_dir(request, model.model_id)
     if (run_dir / "results.json").exists():
         raise TinybenchError(f"{run_dir} already holds a finished run; choose another --out")
     resuming = (run_dir / RUN_FILE).exists()
@@ -312,9 +307,9 @@ def run_benchmark(
 
     timings: dict[str, float] = {}
     mark = time.monotonic()
-    build = build_firmware(project, board.board_id, request.engine, model.model_id, request.kernels)
+    build = build_firmware(project, board.board_id, request.engine, model, request.kernels)
     timings["build"] = time.monotonic() - mark
-    _record_request(run_dir, request, root, build)
+    _record_request(run_dir, request, root, build, rules)
 
     config = WorkerConfig(
         board=board,
@@ -326,58 +321,30 @@ def run_benchmark(
     )
     if request.mode == "accuracy":
         mark = time.monotonic()
-        model_path = project.model_store().path(model)
-        interpreter = ReferenceInterpreter(model, model_path)
-        reference = run_reference(
-            interpreter, model, iterate_dataset(dataset), len(dataset.samples)
-        )
-        write_reference(
+        source: dict[str, object] = {
+            "kind": "dataset",
+            "path": str(root.resolve()),
+            "samples": len(dataset.samples),
+        }
+        reference = reference_step(
+            project, model, iterate_dataset(dataset), len(dataset.samples), source,
             run_dir / "reference.json",
-            model,
-            sha256_file(model_path),
-            {"kind": "dataset", "path": str(root.resolve()), "samples": len(dataset.samples)},
-            reference,
-        )
+        )  # fmt: skip
         references = {s.name: s for s in reference.samples}
         timings["reference"] = time.monotonic() - mark
 
-    workers = _Workers(config, request.jobs, run_dir)
+    workers = Workers(config, request.jobs, run_dir)
     mark = time.monotonic()
     journal: Journal | None = None
     performance: PerformanceOutcome | None = None
     try:
         if request.mode == "accuracy":
             journal = Journal(run_dir / "samples.jsonl")
-            _accuracy(workers, model, dataset, references, journal, progress)
-        else:
-            worker = workers.workers[0]
-            worker.session  # noqa: B018 - starts the DUT, which reads its info line
-            hz_text = worker.info.get("counter_hz", "")
-            counter_hz = int(hz_text) if hz_text.isdigit() else None
-            min_window = request.min_window_s or rules.performance.min_window_s
-            inputs = _performance_inputs(model, dataset, rules.performance.windows)
-            if len(inputs) < rules.performance.windows:
-                raise RuleViolation(
-                    f"performance mode needs {rules.performance.windows} distinct inputs; "
-                    f"{root} offers {len(inputs)}"
-                )
-            done_windows = [0]
-
-            def on_window(_: object) -> None:
-                done_windows[0] += 1
-                if progress is not None:
-                    progress(done_windows[0], len(inputs))
-
-            performance = run_performance(
-                worker.call,
-                inputs,
-                rules.performance.windows,
-                rules.performance.warmup_count,
-                min_window,
-                counter_hz,
-                rules.performance.min_window_s,
-                on_window,
+            run_accuracy_shards(
+                workers, model, dataset, references, journal, rules.accuracy, progress
             )
+        else:
+            performance = _performance(workers, model, dataset, rules, request, progress)
         info = workers.workers[0].info
         timings["upload"] = sum(w.stats.upload_s for w in workers.workers)
         timings["inference"] = sum(w.stats.infer_s for w in workers.workers)
@@ -442,7 +409,7 @@ def _document(
         perf_block = single_inference_latency(outcomes, counter_hz)
         accuracy = summarize(model, outcomes)
         check = reference_check_block(accuracy)
-    return results_document(
+    document = results_document(
         model=model.model_id,
         board=board.board_id,
         engine=request.engine,
@@ -456,3 +423,8 @@ def _document(
         quality_target=model.quality_target,
         wall_time_s=timings,
     )
+    # Which rules file drove the run: `submission` accepts only the rule set's own file.
+    document["provenance"]["runrules_sha256"] = rules.sha256
+    if request.rules_file is not None:
+        document["provenance"]["runrules_file"] = str(request.rules_file.resolve())
+    return document

@@ -33,6 +33,7 @@ from typing import Any
 
 from tinybench.errors import TinybenchError
 from tinybench.manifests.boards import BoardKind, BoardManifest
+from tinybench.manifests.runrules import RuleSet, TimedRules
 from tinybench.report.rundir import read_results
 from tinybench.results import checker_lines, write_atomic
 
@@ -87,7 +88,57 @@ class SubmissionFiles:
     notes: tuple[str, ...]
 
 
-def _placed(run_dir: Path) -> PlacedRun:
+def _check_rules_identity(run_dir: Path, results: dict[str, Any], rules: RuleSet) -> None:
+    """The run was made under this rule set: same id and version, and (when results.json
+    records it) the same rules file, so a run under an edited copy is not submitted."""
+    provenance = _block(results, "provenance")
+    ran = (provenance.get("runrules"), provenance.get("runrules_version"))
+    if ran != (rules.rules_id, rules.version):
+        raise SubmissionError(
+            f"{run_dir}: the run followed run rules {ran[0]} {ran[1]}, not "
+            f"{rules.rules_id} {rules.version} ({rules.path})"
+        )
+    digest = provenance.get("runrules_sha256")
+    if digest is not None and digest != rules.sha256:
+        used = provenance.get("runrules_file", "another rules file")
+        raise SubmissionError(
+            f"{run_dir}: the run followed {used} (sha256 {str(digest)[:12]}), not the rules "
+            f"file {rules.path} (sha256 {rules.sha256[:12]}); submit with --rules that file, "
+            "or run again under these rules"
+        )
+
+
+def _check_windows(run_dir: Path, mode: str, block: dict[str, Any], timed: TimedRules) -> None:
+    """A timed run meets the rules' window count, minimum window and warm-ups, window by window."""
+    if block.get("compliant") is not True:
+        raise SubmissionError(
+            f"{run_dir}: the {mode} run is not compliant with the run rules "
+            "(results.json does not say compliant: true); it cannot be submitted"
+        )
+    windows = block.get("windows")
+    windows = [w for w in windows if isinstance(w, dict)] if isinstance(windows, list) else []
+    inputs = {w.get("input") for w in windows}
+    if len(inputs) < timed.windows:
+        raise SubmissionError(
+            f"{run_dir}: the {mode} run has {len(inputs)} distinct inputs; the run rules "
+            f"require {timed.windows}"
+        )
+    for window in windows:
+        elapsed = window.get("elapsed_s")
+        if not isinstance(elapsed, (int, float)) or elapsed < timed.min_window_s:
+            raise SubmissionError(
+                f"{run_dir}: the window of {window.get('input')} lasted {elapsed} s; the run "
+                f"rules require at least {timed.min_window_s} s"
+            )
+        warmups = window.get("warmup_count")
+        if not isinstance(warmups, int) or warmups < timed.warmup_count:
+            raise SubmissionError(
+                f"{run_dir}: the window of {window.get('input')} had {warmups} warm-up "
+                f"inferences; the run rules require {timed.warmup_count}"
+            )
+
+
+def _placed(run_dir: Path, rules: RuleSet) -> PlacedRun:
     results = read_results(run_dir)
     model = results.get("model")
     mode = results.get("mode")
@@ -98,18 +149,16 @@ def _placed(run_dir: Path) -> PlacedRun:
         )
     if mode not in MODE_FOLDERS:
         raise SubmissionError(f"{run_dir}: mode {mode!r} is not one of {', '.join(MODE_FOLDERS)}")
+    _check_rules_identity(run_dir, results, rules)
     if mode != "accuracy":
         block = results.get("energy") if mode == "energy" and results.get("energy") else None
-        block = block if isinstance(block, dict) else results.get("performance")
-        if not isinstance(block, dict) or block.get("compliant") is not True:
-            raise SubmissionError(
-                f"{run_dir}: the {mode} run is not compliant with the run rules "
-                "(results.json does not say compliant: true); it cannot be submitted"
-            )
-    if mode == "accuracy" and _limited(run_dir) is not None:
+        block = block if isinstance(block, dict) else _block(results, "performance")
+        timed = rules.energy if mode == "energy" else rules.performance
+        _check_windows(run_dir, str(mode), block, timed)
+    if mode == "accuracy" and rules.accuracy.every_sample and _limited(run_dir) is not None:
         raise SubmissionError(
             f"{run_dir}: the accuracy run covers only the first {_limited(run_dir)} samples "
-            "(--limit); the run rules require every sample"
+            f"(--limit); run rules {rules.rules_id} {rules.version} require every sample"
         )
     return PlacedRun(run_dir, results, BENCHMARK_FOLDERS[str(model)], str(mode))
 
@@ -234,8 +283,11 @@ def plan_submission(
     submitter: str | None = None,
     division: str = "closed",
     board_lookup: BoardLookup | None = None,
+    *,
+    rules: RuleSet,
 ) -> SubmissionPlan:
-    """Check everything before anything is written: a refused submission writes no file."""
+    """Check everything before anything is written: a refused submission writes no file.
+    Compliance is judged by `rules`, the rule set the runs claim to follow."""
     if not run_dirs:
         raise SubmissionError("no run directories given")
     if not _SYSTEM_NAME.match(system):
@@ -244,7 +296,7 @@ def plan_submission(
         )
     if division not in DIVISIONS:
         raise SubmissionError(f"division {division!r} must be one of {', '.join(DIVISIONS)}")
-    runs = [_placed(d) for d in run_dirs]
+    runs = [_placed(d, rules) for d in run_dirs]
     claimed: dict[Path, Path] = {}
     for run in runs:
         if run.relative_dir in claimed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ from tinybench.manifests.boards import (
     load_board_manifests,
 )
 from tinybench.manifests.models import load_model_manifest, load_model_manifests
-from tinybench.manifests.runrules import load_rule_set
+from tinybench.manifests.runrules import AccuracyRules, load_rule_set, parse_rule_set
+from tinybench.paths import locate
+from tinybench.project import Project
 
 from .helpers import copy_project_data, edit
 
@@ -77,14 +80,36 @@ def test_emulator_on_a_physical_board_is_refused(tmp_path: Path, repo_root: Path
         load_board_manifest(root / "boards", "nucleo-l4r5zi")
 
 
-def test_mlperf_tiny_rules_load(repo_root: Path) -> None:
+def test_mlperf_tiny_rules_hold_the_published_values(repo_root: Path) -> None:
+    """The runner and `submission` take these counts from the file (tests/session/
+    test_run_rules.py shows an edited copy changing the run), so the file must keep the
+    MLPerf Tiny values: infer 1 0 on every sample, 5 inputs x >= 10 s, 10 warm-ups."""
     rules = load_rule_set(repo_root / "runrules")
     assert (rules.rules_id, rules.version) == ("mlperf-tiny", "1.0")
-    assert (rules.accuracy.infer_count, rules.accuracy.warmup_count) == (1, 0)
-    assert rules.performance.windows == 5 and rules.performance.min_window_s == 10.0
+    assert rules.accuracy == AccuracyRules(infer_count=1, warmup_count=0, every_sample=True)
+    assert (rules.performance.windows, rules.performance.min_window_s) == (5, 10.0)
+    assert rules.performance.warmup_count == 10
     assert rules.energy.windows == 5 and rules.energy.min_window_s == 10.0
     assert rules.target("kws01").target == 0.90
     assert rules.target("ad01").metric.value == "auc"
+
+
+def test_an_edited_rules_file_is_told_apart_by_its_digest(tmp_path: Path, repo_root: Path) -> None:
+    root = copy_project_data(repo_root, tmp_path)
+    original = load_rule_set(root / "runrules")
+    edit(root / "runrules" / "mlperf-tiny.toml", "infer_count = 1 ", "infer_count = 3 ")
+    edited = Project(replace(locate(), project_root=root)).rules(
+        root / "runrules" / "mlperf-tiny.toml"
+    )
+    assert edited.accuracy.infer_count == 3 and edited.version == original.version
+    assert edited.sha256 != original.sha256
+
+
+def test_a_rules_file_must_be_named_after_its_id(tmp_path: Path, repo_root: Path) -> None:
+    copy = tmp_path / "my-rules.toml"
+    copy.write_text((repo_root / "runrules" / "mlperf-tiny.toml").read_text())
+    with pytest.raises(ManifestError, match="id: is 'mlperf-tiny' but the file is named my-rules"):
+        parse_rule_set(copy)
 
 
 def test_every_model_agrees_with_the_rules(repo_root: Path) -> None:

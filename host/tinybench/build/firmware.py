@@ -22,6 +22,8 @@ from pathlib import Path
 
 from tinybench.build.pio import Pio
 from tinybench.errors import TinybenchError
+from tinybench.manifests.custom_model import build_key
+from tinybench.manifests.models import ModelManifest
 from tinybench.project import Project
 
 ENGINES = ("native", "tflm")
@@ -92,13 +94,16 @@ def resolve_kernels(engine: str, kernels: str | None) -> str:
     return chosen
 
 
-def _compile_native_plan(project: Project, model_id: str, kernels: str) -> tuple[Path, int]:
-    from tinybench.compiler import ModelIO, compile_model
+def _compile_native_plan(
+    project: Project, manifest: ModelManifest, kernels: str
+) -> tuple[Path, int]:
+    from tinybench.compiler import CompileError, ModelIO, compile_model
 
-    manifest = project.model(model_id)
+    model_id = manifest.model_id
     io = ModelIO.of(manifest)
-    tflite = project.model_store().read(manifest)
-    plan_dir = project.locations.project_root / "build" / "models" / f"{model_id}-{kernels}"
+    tflite = project.model_bytes(manifest)
+    models_dir = project.locations.project_root / "build" / "models"
+    plan_dir = models_dir / f"{build_key(manifest)}-{kernels}"
     stamp = plan_dir / "stamp.txt"
     key = (
         f"{manifest.source.sha256} {kernels} {io.input_format.value} {io.result_kind.value} "
@@ -110,7 +115,13 @@ def _compile_native_plan(project: Project, model_id: str, kernels: str) -> tuple
     # (which compares file signatures) rebuilds nothing when the output is the same.
     staging = plan_dir.parent / f".{plan_dir.name}.new"
     staging.mkdir(parents=True, exist_ok=True)
-    result = compile_model(tflite, model_id, staging, kernels=kernels, io=io)
+    try:
+        result = compile_model(tflite, model_id, staging, kernels=kernels, io=io)
+    except CompileError as exc:  # names the op and the reason; say which model and what to try
+        raise CompileError(
+            f"the native engine cannot run {manifest.source.file_name}: {exc} "
+            "(the tflm engine may run it: --engine tflm)"
+        ) from exc
     plan_dir.mkdir(parents=True, exist_ok=True)
     for path in result.paths:
         target = plan_dir / path.name
@@ -122,14 +133,15 @@ def _compile_native_plan(project: Project, model_id: str, kernels: str) -> tuple
     return plan_dir, result.arena_bytes
 
 
-def _prepare_tflm(project: Project, board_id: str, model_id: str, kernels: str) -> dict[str, str]:
+def _prepare_tflm(
+    project: Project, board_id: str, manifest: ModelManifest, kernels: str
+) -> dict[str, str]:
     """Builds (or reuses) libtflm.a and writes the model's plan directory."""
     from tinybench.build import tflm
 
     library = tflm.build_library(project.locations, board_id, kernels)
-    manifest = project.model(model_id)
-    tflite = project.model_store().read(manifest)
-    plan_dir = project.locations.project_root / "build" / "tflm" / "models" / model_id
+    tflite = project.model_bytes(manifest)
+    plan_dir = project.locations.project_root / "build" / "tflm" / "models" / build_key(manifest)
     plan = tflm.write_plan(tflite, manifest, plan_dir)
     arena = -(-plan.arena_bytes // 16) * 16
     return {
@@ -141,12 +153,19 @@ def _prepare_tflm(project: Project, board_id: str, model_id: str, kernels: str) 
 
 
 def build_firmware(
-    project: Project, board_id: str, engine: str, model_id: str, kernels: str | None = None
+    project: Project,
+    board_id: str,
+    engine: str,
+    model: ModelManifest | str,
+    kernels: str | None = None,
 ) -> FirmwareBuild:
-    """Builds `<board>-<engine>` for the model with a kernel set of the engine (None: the
-    engine's default, see DEFAULT_KERNELS); a set the engine does not have is refused."""
+    """Builds `<board>-<engine>` for the model: a resolved manifest (a catalogue model or the
+    user's own file), or a catalogue id, with a kernel set of the engine (None: the engine's
+    default, see DEFAULT_KERNELS); a set the engine does not have is refused."""
     board = project.board(board_id)
-    project.model(model_id)  # an unknown model fails here, before any work
+    # An unknown model fails here, before any work.
+    manifest = project.model(model) if isinstance(model, str) else model
+    model_id = manifest.model_id
     kernel_set = resolve_kernels(engine, kernels)
     root = project.locations.project_root
     env_name = f"{board.board_id}-{engine}"
@@ -157,14 +176,14 @@ def build_firmware(
             f"(available: {', '.join(sorted(available))})"
         )
     if engine == "tflm":
-        extra = _prepare_tflm(project, board.board_id, model_id, kernel_set)
+        extra = _prepare_tflm(project, board.board_id, manifest, kernel_set)
         plan_dir = Path(extra["TINYBENCH_PLAN_DIR"])
         arena_bytes = int(extra["TINYBENCH_ARENA_BYTES"])
         # One PlatformIO build directory per kernel set, so switching sets relinks only.
-        build_dir = root / "build" / "pio" / f"{model_id}-tflm-{kernel_set}"
+        build_dir = root / "build" / "pio" / f"{build_key(manifest)}-tflm-{kernel_set}"
     else:
-        plan_dir, arena_bytes = _compile_native_plan(project, model_id, kernel_set)
-        build_dir = root / "build" / "pio" / f"{model_id}-native-{kernel_set}"
+        plan_dir, arena_bytes = _compile_native_plan(project, manifest, kernel_set)
+        build_dir = root / "build" / "pio" / f"{build_key(manifest)}-native-{kernel_set}"
         # The arena is rounded up to the engine's alignment; the harness allocates exactly that.
         arena = -(-arena_bytes // 16) * 16
         extra = {

@@ -41,7 +41,8 @@ def cli(ctx: click.Context) -> None:
     """tinybench: TinyML benchmarks in the MLPerf Tiny tradition.
 
     Models, boards and run rules are read from the project's models/, boards/ and
-    runrules/ directories. Environment: TINYBENCH_SHARED_DIR (reference data, default
+    runrules/ directories; run, build, reference and bench also take the path of your
+    own .tflite file as the model. Environment: TINYBENCH_SHARED_DIR (reference data, default
     ../shared), TINYBENCH_MODELS_DIR (your .tflite files, searched first),
     TINYBENCH_CACHE_DIR (downloads, default ~/.cache/tinybench).
     """

@@ -7,15 +7,16 @@ from pathlib import Path
 import click
 
 from tinybench.enginebench import ENGINE_CONFIGS, run_bench, table, write_bench
+from tinybench.manifests.custom_model import is_model_path
 from tinybench.project import Project
 
 ALL_MODELS = ("kws01", "vww01", "ic01", "ad01")
 ALL_BOARDS = ("qemu-m4", "qemu-m7", "qemu-m55")
 
 
-def _split(value: str, allowed: tuple[str, ...], what: str) -> list[str]:
+def _split(value: str, allowed: tuple[str, ...], what: str, paths: bool = False) -> list[str]:
     items = [v for v in value.split(",") if v]
-    unknown = [v for v in items if v not in allowed]
+    unknown = [v for v in items if v not in allowed and not (paths and is_model_path(v))]
     if unknown:
         raise click.BadParameter(
             f"unknown {what} {', '.join(unknown)} (known: {', '.join(allowed)})"
@@ -24,7 +25,8 @@ def _split(value: str, allowed: tuple[str, ...], what: str) -> list[str]:
 
 
 @click.command("bench")
-@click.option("--models", default=",".join(ALL_MODELS), show_default=True)
+@click.option("--models", default=",".join(ALL_MODELS), show_default=True,
+              help="Comma-separated catalogue ids or paths of your own .tflite files.")  # fmt: skip
 @click.option("--boards", default=",".join(ALL_BOARDS), show_default=True)
 @click.option("--engines", default=",".join(c[0] for c in ENGINE_CONFIGS), show_default=True)
 @click.option("--inputs", type=click.IntRange(min=1), default=3, show_default=True,
@@ -38,7 +40,8 @@ def bench_command(project: Project, models: str, boards: str, engines: str, inpu
     model x engine x emulated core, and the ratio to tflm with CMSIS-NN; writes bench.json
     and bench.txt. `tinybench report DIR` on that directory plots it."""
     rows = run_bench(
-        project, _split(models, ALL_MODELS, "model"), _split(boards, ALL_BOARDS, "board"),
+        project, _split(models, ALL_MODELS, "model", paths=True),
+        _split(boards, ALL_BOARDS, "board"),
         _split(engines, tuple(c[0] for c in ENGINE_CONFIGS), "engine"), inputs,
         progress=lambda text: click.echo(f"measuring {text}", err=True),
     )  # fmt: skip

@@ -4,28 +4,42 @@ from __future__ import annotations
 
 import click
 
-from tinybench.build.firmware import ENGINES, build_firmware
+from tinybench.build.firmware import build_firmware
+from tinybench.cli.options import (
+    MODEL_HELP,
+    board_option,
+    custom_model_options,
+    engine_option,
+    kernels_option,
+    model_options,
+)
 from tinybench.project import Project
 
 
-@click.command("build")
-@click.option("--board", "board_id", default="qemu-m4", show_default=True, help="Board id.")
-@click.option("--engine", type=click.Choice(ENGINES), default="native", show_default=True)
-@click.option("--model", "model_id", required=True, help="Model id (kws01, vww01, ic01, ad01).")
+@click.command("build", epilog=MODEL_HELP)
+@board_option
+@engine_option
 @click.option(
-    "--kernels",
-    metavar="SET",
-    help="Kernel set: native has reference (default); tflm has cmsis-nn (default) and "
-    "reference. A set the engine does not have is an error.",
+    "--model", "model_id", required=True, help="Model id (kws01, vww01, ic01, ad01) or a .tflite."
 )
+@kernels_option
+@custom_model_options
 @click.pass_obj
 def build_command(
-    project: Project, board_id: str, engine: str, model_id: str, kernels: str | None
+    project: Project,
+    board_id: str,
+    engine: str,
+    model_id: str,
+    kernels: str | None,
+    input_format: str | None,
+    metric: str | None,
+    classes: int | None,
 ) -> None:
     """Build the firmware image and print its path.
 
     The native engine's C plan is regenerated only when the model or the compiler
     changed; PlatformIO rebuilds only what changed.
     """
-    build = build_firmware(project, board_id, engine, model_id, kernels)
+    model = project.resolve_model(model_id, model_options(input_format, metric, classes))
+    build = build_firmware(project, board_id, engine, model, kernels)
     click.echo(str(build.image))

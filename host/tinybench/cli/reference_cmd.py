@@ -3,33 +3,30 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
+from tinybench.cli.options import (
+    MODEL_HELP,
+    custom_model_options,
+    dataset_option,
+    limit_option,
+    model_argument,
+    model_options,
+)
 from tinybench.datasets import open_dataset
 from tinybench.errors import TinybenchError
-from tinybench.modelstore import sha256_file
 from tinybench.project import Project
-from tinybench.reference import (
-    ReferenceInterpreter,
-    iterate_dataset,
-    iterate_random,
-    run_reference,
-    summary_lines,
-    write_reference,
-)
+from tinybench.reference import ReferenceSummary, iterate_dataset, iterate_random, summary_lines
+from tinybench.runner import reference_step
 
 
-@click.command("reference")
-@click.argument("model_id", metavar="MODEL")
-@click.option(
-    "--dataset",
-    "dataset_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Dataset directory (default: the shared reference set for MODEL).",
-)
-@click.option("--limit", type=click.IntRange(min=1), help="Only the first N samples.")
+@click.command("reference", epilog=MODEL_HELP)
+@model_argument
+@dataset_option
+@limit_option
 @click.option(
     "--random",
     "random_count",
@@ -43,6 +40,7 @@ from tinybench.reference import (
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write per-sample raw int8 outputs and predictions to this JSON file.",
 )
+@custom_model_options
 @click.pass_obj
 def reference_command(
     project: Project,
@@ -52,6 +50,9 @@ def reference_command(
     random_count: int | None,
     seed: int,
     out_file: Path | None,
+    input_format: str | None,
+    metric: str | None,
+    classes: int | None,
 ) -> None:
     """Run MODEL in the tflite-micro interpreter on every sample and print its score.
 
@@ -61,32 +62,32 @@ def reference_command(
         raise TinybenchError(
             "--random runs generated inputs: it cannot be combined with --dataset or --limit"
         )
-    model = project.model(model_id)
-    project.rules().check_model(model)
-    model_path = project.model_store().path(model)
-    interpreter = ReferenceInterpreter(model, model_path)
+    model = project.resolve_model(model_id, model_options(input_format, metric, classes))
+    project.check_model_rules(model, project.rules())
 
+    samples: Iterator[tuple[str, int | None, list[bytes]]]
     source: dict[str, object]
     if random_count is not None:
         samples = iterate_random(model, random_count, seed)
         total = random_count
         source = {"kind": "random", "count": random_count, "seed": seed}
     else:
-        root = dataset_dir or project.locations.dataset_dir(model.dataset.dataset_id)
+        root = project.dataset_root(model, dataset_dir)
         dataset = open_dataset(model.dataset, root).limited(limit)
         samples = iterate_dataset(dataset)
         total = len(dataset.samples)
         source = {"kind": "dataset", "path": str(root.resolve()), "samples": total}
 
+    summary: ReferenceSummary
     if sys.stderr.isatty():
-        with click.progressbar(length=total, label=f"{model_id} reference", file=sys.stderr) as bar:
-            summary = run_reference(
-                interpreter, model, samples, total, lambda _d, _t: bar.update(1)
+        label = f"{model.model_id} reference"
+        with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+            summary = reference_step(
+                project, model, samples, total, source, out_file, lambda _d, _t: bar.update(1)
             )
     else:
-        summary = run_reference(interpreter, model, samples, total)
+        summary = reference_step(project, model, samples, total, source, out_file)
     for line in summary_lines(model, summary):
         click.echo(line)
     if out_file is not None:
-        write_reference(out_file, model, sha256_file(model_path), source, summary)
         click.echo(f"reference outputs written to {out_file}")

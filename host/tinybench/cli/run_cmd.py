@@ -8,7 +8,19 @@ from typing import Any
 
 import click
 
-from tinybench.build.firmware import ENGINES, resolve_kernels
+from tinybench.build.firmware import resolve_kernels
+from tinybench.cli.options import (
+    MODEL_HELP,
+    board_option,
+    custom_model_options,
+    dataset_option,
+    engine_option,
+    kernels_option,
+    limit_option,
+    model_argument,
+    model_options,
+    rules_option,
+)
 from tinybench.errors import TinybenchError
 from tinybench.project import Project
 from tinybench.results import checker_lines
@@ -45,31 +57,22 @@ def _summary(document: dict[str, Any]) -> list[str]:
     return lines
 
 
-@click.command("run")
-@click.argument("model_id", metavar="MODEL")
-@click.option("--board", "board_id", default="qemu-m4", show_default=True, help="Board id.")
-@click.option("--engine", type=click.Choice(ENGINES), default="native", show_default=True)
-@click.option(
-    "--kernels",
-    metavar="SET",
-    help="Kernel set: native has reference (default); tflm has cmsis-nn (default) and "
-    "reference. A set the engine does not have is an error.",
-)
+@click.command("run", epilog=MODEL_HELP)
+@model_argument
+@board_option
+@engine_option
+@kernels_option
 @click.option(
     "--mode",
     type=click.Choice(MODES),
     default="accuracy",
     show_default=True,
-    help="accuracy: every sample with infer 1 0; performance: 5 inputs, windows >= 10 s of "
-    "device time, median throughput. Energy mode is not available yet.",
+    help="accuracy: every sample with the rules' `infer N W` (MLPerf Tiny: 1 0); performance: "
+    "the rules' distinct inputs, each timed over their minimum window of device time (MLPerf "
+    "Tiny: 5 inputs, >= 10 s), median throughput. Energy mode is not available yet.",
 )
-@click.option(
-    "--dataset",
-    "dataset_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Dataset directory (default: the shared reference set for MODEL).",
-)
-@click.option("--limit", type=click.IntRange(min=1), help="Only the first N samples.")
+@dataset_option
+@limit_option
 @click.option(
     "--out",
     "out_dir",
@@ -93,14 +96,21 @@ def _summary(document: dict[str, Any]) -> list[str]:
     "--min-window",
     "min_window_s",
     type=click.FloatRange(min=0.001),
-    help="Performance: seconds per window instead of the rules' 10 s (marked non-compliant).",
+    help="Performance: seconds per window instead of the rules' minimum (shorter windows are "
+    "marked non-compliant).",
 )
 @click.option(
     "--accuracy-run",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     help="Performance: an accuracy run of the same setup, for throughput x accuracy.",
 )
-@click.option("--port", "serial_port", help="Serial port or pyserial URL of a physical board.")
+@rules_option
+@custom_model_options
+@click.option(
+    "--port",
+    "serial_port",
+    help="Serial port or pyserial URL of a physical board (an error with any other board).",
+)
 @click.pass_obj
 def run_command(
     project: Project,
@@ -116,6 +126,10 @@ def run_command(
     jobs: int,
     min_window_s: float | None,
     accuracy_run: Path | None,
+    rules_file: Path | None,
+    input_format: str | None,
+    metric: str | None,
+    classes: int | None,
     serial_port: str | None,
 ) -> None:
     """Build the firmware, run MODEL on the board and check every output against the reference.
@@ -125,16 +139,17 @@ def run_command(
     """
     if resume_dir is not None:
         request = load_resume_request(resume_dir, serial_port, jobs)
-        if request.model_id != model_id:
+        if request.model_id not in (model_id, str(Path(model_id).resolve())):
             raise TinybenchError(f"{resume_dir} is a run of {request.model_id}, not {model_id}")
     else:
         request = RunRequest(
             model_id, board_id, engine, mode, dataset_dir, limit, out_dir, serial_port,
             jobs=jobs, min_window_s=min_window_s, accuracy_run=accuracy_run,
             kernels=resolve_kernels(engine, kernels),
+            rules_file=rules_file, model_options=model_options(input_format, metric, classes),
         )  # fmt: skip
     if sys.stderr.isatty():
-        label = f"{model_id} on {request.board_id}"
+        label = f"{Path(model_id).stem} on {request.board_id}"
         with click.progressbar(length=1, label=label, file=sys.stderr, show_eta=True) as bar:
 
             def progress(done: int, total: int) -> None:

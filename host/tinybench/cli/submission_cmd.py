@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from tinybench.cli.options import rules_option
 from tinybench.errors import ManifestError
 from tinybench.manifests.boards import BoardManifest
 from tinybench.project import Project
@@ -36,6 +37,7 @@ from tinybench.submission import DIVISIONS, plan_submission, write_submission
     show_default=True,
     help="Recorded in systems/<system>.json.",
 )
+@rules_option
 @click.pass_obj
 def submission_command(
     project: Project,
@@ -44,13 +46,15 @@ def submission_command(
     system: str,
     submitter: str | None,
     division: str,
+    rules_file: Path | None,
 ) -> None:
     """Copy run directories into ROOT/results/SYSTEM/<kws|vww|ic|ad>/<mode>/ and write
     ROOT/systems/SYSTEM.json.
 
     Each mode folder gets results.txt (checker lines), log.txt (the DUT transcript) and
     results.json. Refuses runs without results.json, two runs of the same benchmark and
-    mode, non-compliant performance runs, and runs of different boards or engines.
+    mode, runs of different boards or engines, and runs the run rules do not allow: another
+    rule set or rules file, too few samples (--limit), too few or too short windows.
     """
 
     def board_lookup(board_id: str) -> BoardManifest | None:
@@ -59,7 +63,8 @@ def submission_command(
         except ManifestError:
             return None
 
-    plan = plan_submission(list(run_dirs), system, submitter, division, board_lookup)
+    rules = project.rules(rules_file) if rules_file else project.rules()
+    plan = plan_submission(list(run_dirs), system, submitter, division, board_lookup, rules=rules)
     files = write_submission(plan, root)
     for run in plan.runs:
         click.echo(f"{run.run_dir} -> {files.results_dir / run.relative_dir}")

@@ -1,7 +1,13 @@
-"""Run rules as versioned data: what each mode must do and what a result must contain."""
+"""Run rules as versioned data: what each mode must do and what a result must contain.
+
+The runner takes every count from the loaded rule set (accuracy: `infer N W` per sample,
+whether every sample is required; performance and energy: windows, minimum window
+seconds, warm-ups), and `submission` checks results against the same values.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +51,7 @@ class RuleSet:
     targets: Mapping[str, QualityTarget]
     required_result_keys: tuple[str, ...]
     path: Path
+    sha256: str  # of the rules file: results record it, so an edited copy is recognised
 
     def target(self, model_id: str) -> QualityTarget:
         try:
@@ -132,6 +139,7 @@ def parse_rule_set(path: Path) -> RuleSet:
         targets=targets,
         required_result_keys=required,
         path=path,
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
 
 

@@ -1,4 +1,5 @@
-"""Accuracy mode: every sample with `infer 1 0`, each output checked against the reference.
+"""Accuracy mode: every sample with the rule set's `infer N W` (MLPerf Tiny: `infer 1 0`),
+each output checked against the reference.
 
 Scoring uses the raw int8 output when the firmware offers it (exact; the 3-decimal
 floats of `m-results` can tie where the int8 values do not), else the floats.
@@ -6,7 +7,6 @@ floats of `m-results` can tie where the int8 values do not), else the floats.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,8 +32,8 @@ class SampleOutcome:
     label: int | None
     raw_outputs: tuple[bytes, ...]  # empty when the firmware has no raw-output extension
     device_results: tuple[tuple[float, ...], ...]  # `m-results` per inference
-    elapsed_us: tuple[int, ...]  # timed-loop duration per inference (one inference each)
-    counter_ticks: tuple[int, ...]
+    elapsed_us: tuple[int, ...]  # per inference: the timed loop's duration / infer count
+    counter_ticks: tuple[int, ...]  # per inference, likewise
     prediction: int | None
     score: float | None
     reference_match: bool | None  # None: nothing to compare with
@@ -80,9 +80,11 @@ def run_sample(
     manifest: ModelManifest,
     sample: SampleInput,
     reference: ReferenceSample | None,
-    infer_count: int = 1,
-    warmup_count: int = 0,
+    infer_count: int,
+    warmup_count: int,
 ) -> SampleOutcome:
+    """One sample with `infer infer_count warmup_count` per inference (the rule set's counts:
+    no defaults here, so a caller cannot silently run other counts than the rules')."""
     raw_available = "results-raw" in session.extensions
     raws: list[bytes] = []
     floats: list[tuple[float, ...]] = []
@@ -92,9 +94,10 @@ def run_sample(
         session.load(wire)
         result = session.infer(infer_count, warmup_count)
         floats.append(result.results)
-        elapsed.append(result.elapsed_us)
+        # The loop ran infer_count inferences; the journal keeps one inference's share.
+        elapsed.append(round(result.elapsed_us / infer_count))
         if result.counter_ticks is not None:
-            ticks.append(result.counter_ticks)
+            ticks.append(round(result.counter_ticks / infer_count))
         if raw_available:
             raws.append(session.results_raw())
     prediction, score = _score(manifest, sample, raws, floats)
@@ -113,22 +116,6 @@ def run_sample(
         score=score,
         reference_match=match,
     )
-
-
-def run_accuracy(
-    session: DutSession,
-    manifest: ModelManifest,
-    samples: Iterable[SampleInput],
-    references: dict[str, ReferenceSample],
-    on_sample: Callable[[SampleOutcome], None] | None = None,
-) -> list[SampleOutcome]:
-    outcomes: list[SampleOutcome] = []
-    for sample in samples:
-        outcome = run_sample(session, manifest, sample, references.get(sample.name))
-        outcomes.append(outcome)
-        if on_sample is not None:
-            on_sample(outcome)
-    return outcomes
 
 
 def summarize(manifest: ModelManifest, outcomes: list[SampleOutcome]) -> AccuracySummary:

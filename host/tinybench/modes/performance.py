@@ -1,4 +1,6 @@
-"""Performance mode under the MLPerf Tiny rules: five inputs, each timed over >= 10 s.
+"""Performance mode: distinct inputs, each timed over a minimum window of device time.
+
+The counts come from the run rules (MLPerf Tiny: five inputs, windows of >= 10 s).
 
 Every window's length is the DUT's own: the port counter's delta over the timed
 loop (exact, and an instruction count under QEMU -icount), or the two `m-lap-us`
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from tinybench.dut.session import DutSession, InferResult
@@ -61,6 +63,18 @@ class PerformanceOutcome:
     @property
     def median_latency_ms(self) -> float:
         return statistics.median(w.latency_ms for w in self.windows)
+
+
+def select_inputs(samples: Iterable[tuple[str, bytes]], count: int) -> list[PerformanceInput]:
+    """The first `count` distinct inputs, in dataset order, from (name, first inference's
+    bytes) pairs; read lazily, so a large dataset is read only as far as needed."""
+    inputs: list[PerformanceInput] = []
+    for name, wire in samples:
+        if all(wire != i.wire for i in inputs):
+            inputs.append(PerformanceInput(name, wire))
+        if len(inputs) == count:
+            break
+    return inputs
 
 
 def device_seconds(result: InferResult, counter_hz: int | None) -> float:
