@@ -32,7 +32,7 @@ from tinybench.dut.worker import DutWorker, WorkerConfig
 from tinybench.elfsize import image_size
 from tinybench.errors import RuleViolation, TinybenchError
 from tinybench.journal import Journal
-from tinybench.manifests.boards import BoardKind, BoardManifest
+from tinybench.manifests.boards import BoardKind, BoardManifest, instructions_per_tick
 from tinybench.manifests.models import ModelManifest
 from tinybench.manifests.runrules import RuleSet
 from tinybench.modes.accuracy import SampleInput, SampleOutcome, run_sample, summarize
@@ -428,7 +428,7 @@ def _document(
     if performance is not None:
         perf_block = performance_block(
             performance,
-            instructions_per_tick=(1e9 / counter_hz) if emulated and counter_hz else None,
+            instructions_per_tick=instructions_per_tick(board, counter_hz),
             accuracy=_accuracy_of(request.accuracy_run),
         )
         accuracy = None
