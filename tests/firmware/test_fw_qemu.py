@@ -23,7 +23,8 @@ from double_model import (
 from dutio import DutLink, qemu_dut
 from fwbuild import TARGETS
 
-BOARDS = ["qemu-m4", "qemu-m7", "qemu-m55"]
+# Every emulated board of boards/*.toml: adding a board adds it here.
+BOARDS = sorted(name for name, target in TARGETS.items() if target.qemu_machine)
 
 pytestmark = pytest.mark.skipif(
     shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
@@ -147,7 +148,7 @@ def test_counter_scales_with_work_under_icount(build_double: Callable[..., Path]
     assert abs((laps[1] - laps[0]) - many / 25) <= 2  # 25 ticks per us at 25 MHz
 
 
-@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m55"])
+@pytest.mark.parametrize("board", BOARDS)
 def test_db_file_reads_a_host_file_through_semihosting(
     build_double: Callable[..., Path], board: str, tmp_path: Path
 ) -> None:
