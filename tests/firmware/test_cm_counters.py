@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +73,21 @@ def test_the_dwt_counter_compiles_for_every_cortex_m_board(board: str, tmp_path:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         assert proc.returncode == 0 and proc.stderr == "", proc.stderr
         assert (tmp_path / "out.o").stat().st_size > 0
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc")
+def test_a_cmsdk_board_without_uart_interrupts_does_not_build(tmp_path: Path) -> None:
+    """WFI would then sleep until a SysTick wrap per received byte: refused at compile time."""
+    m4 = BOARDS["qemu-m4"]
+    assert m4.uart is not None
+    board = replace(m4, board_id="qemu-m4-no-irqs", uart=replace(m4.uart, irqs=()))
+    files = boardgen.write_board_files(board, tmp_path)
+    includes = [
+        f"-I{d}" for d in (FIRMWARE / "include", *boardgen.include_dirs(board, files, FIRMWARE))
+    ]
+    source = FIRMWARE / "ports" / "cmsdk" / "tb_port_cmsdk.c"
+    cmd = ["arm-none-eabi-gcc", *boardgen.arch_flags(board), *COMMON, *includes, "-c", str(source)]
+    cmd += ["-o", str(tmp_path / "out.o")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode != 0
+    assert "list them in [uart] irqs" in proc.stderr

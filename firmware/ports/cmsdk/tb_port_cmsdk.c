@@ -13,9 +13,11 @@
 
 #define TB_UART ((tb_cmsdk_uart_regs_t *)TB_BOARD_UART_BASE)
 
-#if TB_BOARD_UART_IRQ_COUNT > 0
-static const uint32_t s_uart_irqs[TB_BOARD_UART_IRQ_COUNT] = TB_BOARD_UART_IRQS;
+#if TB_BOARD_UART_IRQ_COUNT == 0
+/* Without them tb_port_idle's WFI would sleep until the next SysTick wrap per byte. */
+#error "the CMSDK port wakes from WFI on the UART interrupts: list them in [uart] irqs"
 #endif
+static const uint32_t s_uart_irqs[TB_BOARD_UART_IRQ_COUNT] = TB_BOARD_UART_IRQS;
 
 /* The UART RX interrupt only wakes the core from WFI: acknowledge it, read nothing. */
 void tb_cm_irq_handler(void)
@@ -26,21 +28,16 @@ void tb_cm_irq_handler(void)
 void tb_port_init(void)
 {
     uint32_t div = TB_BOARD_CPU_HZ / TB_BOARD_UART_BAUD;
+    unsigned i;
 
     TB_UART->ctrl = 0u;
     TB_UART->bauddiv = div < 16u ? 16u : div;
     TB_UART->intstatus = TB_CMSDK_UART_INT_RX;
     TB_UART->ctrl = TB_CMSDK_UART_CTRL_TX_EN | TB_CMSDK_UART_CTRL_RX_EN |
                     TB_CMSDK_UART_CTRL_RX_INT_EN;
-#if TB_BOARD_UART_IRQ_COUNT > 0
-    {
-        unsigned i;
-
-        for (i = 0u; i < TB_BOARD_UART_IRQ_COUNT; i++) {
-            TB_NVIC_ISER[s_uart_irqs[i] / 32u] = 1u << (s_uart_irqs[i] % 32u);
-        }
+    for (i = 0u; i < TB_BOARD_UART_IRQ_COUNT; i++) {
+        TB_NVIC_ISER[s_uart_irqs[i] / 32u] = 1u << (s_uart_irqs[i] % 32u);
     }
-#endif
     tb_cm_counter_start();
 }
 
