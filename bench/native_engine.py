@@ -3,7 +3,7 @@
     .venv/bin/python bench/native_engine.py [--models kws01,vww01] [--runs 30] [--no-bisect]
 
 Flash: the engine code plus the generated plan (weights, biases, requantization tables, op
-table) compiled for Cortex-M4 (arm-none-eabi-gcc -Os, -mcpu=cortex-m4 -mfloat-abi=hard), summed
+table) compiled for Cortex-M4F (arm-none-eabi-gcc -Os, the flags of boards/qemu-m4.toml), summed
 from the allocated, non-NOBITS sections of the objects (pyelftools). Arena: the native plan's
 peak against the smallest arena the host tflite-micro interpreter accepts (found by bisecting
 `arena_size`; 64-bit host). Host time: median wall time of one invoke (native built with gcc -O2
@@ -30,6 +30,7 @@ import numpy as np
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
+from tinybench.build.boardgen import arch_flags
 from tinybench.compiler import compile_model
 from tinybench.compiler.hostlib import (
     HostEngine,
@@ -38,13 +39,15 @@ from tinybench.compiler.hostlib import (
     engine_sources,
     include_dir,
 )
+from tinybench.manifests.boards import load_board_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 MODELS = ("kws01", "vww01", "ic01", "ad01")
 TFLM_ARENA_FALLBACK = {"kws01": 24_272, "vww01": 103_672, "ic01": 55_984, "ad01": 4_632}
-M4_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+# The Cortex-M4F flags of the qemu-m4 board, from its manifest (the firmware build's mapping).
+M4_FLAGS = list(arch_flags(load_board_manifest(ROOT / "boards", "qemu-m4")))
 
 
 def shared_dir() -> Path:

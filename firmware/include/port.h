@@ -3,6 +3,34 @@
  *
  * A port knows its board: startup, UART, counter, timestamp pin and how to
  * exit. It knows nothing of models or of the serial protocol.
+ *
+ * Required: tb_port_init, tb_port_write, tb_port_read_byte, tb_port_counter,
+ * tb_port_counter_hz, tb_port_cpu_hz, tb_port_counter_kind, tb_port_exit.
+ * Optional: tb_port_idle, tb_port_counter_rearm, tb_port_timestamp_pulse and
+ * tb_port_file_read. On Cortex-M, firmware/ports/cortex_m supplies weak
+ * defaults (no-ops; file_read returns TB_PORT_FILE_UNSUPPORTED) and the
+ * startup, counters and semihosting exit, so a board port is its clock, its
+ * UART and its pin. The board's constants (clocks, UART base, NVIC lines) are
+ * generated from boards/<board>.toml into tb_board_config.h.
+ *
+ * RX buffering. The harness reads bytes only between commands and, while a
+ * command runs (an inference of up to seconds, a binary upload), not at all.
+ * A host may send the next command right after the previous reply, and the
+ * MLCommons runner writes one command in two writes (text, then the '%'). So
+ * a port must not lose a received byte while nobody calls tb_port_read_byte:
+ * either the link applies back-pressure (a UART that holds its byte and a
+ * peer that waits, as QEMU's chardev does for the CMSDK UART) or the port
+ * keeps an interrupt-filled ring of at least 128 bytes (one command line,
+ * 80 characters, plus its terminator and the start of the next).
+ *
+ * Counter reading. A port that extends a narrower hardware count to 64 bits
+ * must see the raw count at least once per wrap period, whatever the harness
+ * does: the harness reads tb_port_counter() around every inference and during
+ * uploads, but not while it idles between commands, which may last minutes.
+ * The Cortex-M SysTick counter counts its wraps in the SysTick interrupt; the
+ * DWT counter (32-bit CYCCNT wraps every 2^32 cycles, 35.8 s at 120 MHz)
+ * reads CYCCNT from the SysTick interrupt every 2^24 cycles. One timed
+ * inference must still be shorter than a wrap period for its delta to hold.
  */
 #ifndef TB_PORT_H
 #define TB_PORT_H
@@ -24,7 +52,7 @@ void tb_port_write(const uint8_t *data, size_t len);
 int tb_port_read_byte(void);
 
 /*
- * Called by the harness when tb_port_read_byte() found nothing. May sleep
+ * Optional. Called by the harness when tb_port_read_byte() found nothing. May sleep
  * until the next received byte or interrupt (WFI on a Cortex-M, a 1 ms poll()
  * on the host) so that an idle DUT neither burns its CPU nor starves an
  * emulator's I/O thread. Must return within about a second even when no byte
@@ -33,7 +61,8 @@ int tb_port_read_byte(void);
  */
 void tb_port_idle(void);
 
-/* Free-running 64-bit count of the port's counter (DWT CYCCNT, SysTick ticks, ...). */
+/* Free-running 64-bit count of the port's counter (DWT CYCCNT, SysTick ticks, ...);
+ * see "Counter reading" above for how often it must be read. */
 uint64_t tb_port_counter(void);
 
 /* Counter ticks per second. */
@@ -46,13 +75,14 @@ uint32_t tb_port_cpu_hz(void);
 const char *tb_port_counter_kind(void);
 
 /*
- * Re-arms the counter right before a measured region so that the count does
+ * Optional. Re-arms the counter right before a measured region so that the count does
  * not depend on where in a tick the region starts (SysTick under QEMU icount
  * jitters by one tick otherwise). A no-op for counters that need none.
  */
 void tb_port_counter_rearm(void);
 
-/* Drives the timestamp GPIO low for >= 1 us (energy mode); a no-op where there is none. */
+/* Optional. Drives the timestamp GPIO low for >= 1 us (energy mode); a no-op where there is
+ * none (the pin is the manifest's [timestamp] table). */
 void tb_port_timestamp_pulse(void);
 
 /* tb_port_file_read() failures (negative return values). */
@@ -62,7 +92,7 @@ void tb_port_timestamp_pulse(void);
 #define TB_PORT_FILE_IO (-4L)          /* the read failed */
 
 /*
- * Bulk input for emulated runs: reads len bytes at offset of a host file into
+ * Optional. Bulk input for emulated runs: reads len bytes at offset of a host file into
  * buf (semihosting under QEMU, stdio on the host port). len == 0 means "from
  * offset to the end of the file", in which case at most cap bytes are read
  * and a longer remainder is TB_PORT_FILE_RANGE. Returns the number of bytes

@@ -23,7 +23,9 @@ from tinybench.compiler.model import read_model
 from tinybench.dut.emulator import QemuDut
 from tinybench.dut.session import DutSession
 from tinybench.elfsize import image_size
+from tinybench.errors import TinybenchError
 from tinybench.inputs import random_wire_inputs
+from tinybench.manifests.boards import instructions_per_tick
 from tinybench.project import Project
 from tinybench.reference import ReferenceInterpreter
 from tinybench.results import write_atomic
@@ -88,12 +90,14 @@ def measure(
         session = DutSession(qemu.transport, shared_dir=qemu.workdir)
         session.synchronize()
         info = session.info()
-        hz = info.integer("counter_hz")
+        per_tick = instructions_per_tick(project.board(board_id), info.integer("counter_hz"))
+        if per_tick is None:
+            raise TinybenchError(f"board {board_id} is not emulated: no exact instruction count")
         for wire in wires:
             session.load(wire)
             result = session.infer(1, 0)
             assert result.counter_ticks is not None
-            counts.append(result.counter_ticks * 1e9 / hz)
+            counts.append(result.counter_ticks * per_tick)
             expected = reference.run_sample("bench", None, [wire]).raw_outputs[0]
             matches += session.results_raw() == expected
     size = image_size(build.image)

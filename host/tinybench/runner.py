@@ -31,7 +31,7 @@ from tinybench.elfsize import image_size
 from tinybench.errors import RuleViolation, TinybenchError
 from tinybench.hashing import sha256_file
 from tinybench.journal import Journal
-from tinybench.manifests.boards import BoardKind, BoardManifest
+from tinybench.manifests.boards import BoardKind, BoardManifest, instructions_per_tick
 from tinybench.manifests.custom_model import CustomModelOptions, is_model_path
 from tinybench.manifests.models import ModelManifest
 from tinybench.manifests.runrules import RuleSet
@@ -400,7 +400,7 @@ def _document(
     if performance is not None:
         perf_block = performance_block(
             performance,
-            instructions_per_tick=(1e9 / counter_hz) if emulated and counter_hz else None,
+            instructions_per_tick=instructions_per_tick(board, counter_hz),
             accuracy=_accuracy_of(request.accuracy_run),
         )
         accuracy = None

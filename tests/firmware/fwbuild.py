@@ -1,8 +1,9 @@
 """Test-only firmware build helper: harness + port + engine -> executable / ELF.
 
-Calls gcc / arm-none-eabi-gcc directly with -Wall -Wextra -Werror. The real
+Calls gcc / arm-none-eabi-gcc directly with the project's warning set. The real
 build driver (PlatformIO) lives elsewhere; this keeps the firmware tests
-independent of it.
+independent of it. The targets are the boards of boards/*.toml that have a port,
+with the flags, sources, header and linker script the build driver generates.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from tinybench.build import boardgen
+from tinybench.manifests.boards import BoardManifest, load_board_manifests
 
 REPO = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO / "firmware"
@@ -46,48 +50,47 @@ class Target:
     qemu_cpu: str | None = None
     cpu_hz: int = 0
     defines: tuple[str, ...] = ()
+    counter_hz: int = 0
+    icount_shift: int = 0
 
 
-_MPS2 = FIRMWARE / "ports" / "mps2"
-_MPS3 = FIRMWARE / "ports" / "mps3"
+# The board files the build driver would generate, written where the tests can include them.
+GENERATED = REPO / "build" / "fwbuild-boards"
 
+
+def port_source_files(board: BoardManifest) -> tuple[Path, ...]:
+    """The C files the port_sources() patterns of the build driver select."""
+    files: list[Path] = []
+    for pattern in boardgen.port_sources(board):
+        if pattern.endswith("/"):
+            files += sorted((FIRMWARE / pattern).rglob("*.c"))
+        else:
+            files += sorted(FIRMWARE.glob(pattern))
+    return tuple(files)
+
+
+def target_for(board: BoardManifest) -> Target:
+    """Everything about a board's test build comes from its manifest, as in the real build."""
+    files = boardgen.write_board_files(board, GENERATED)
+    emulator = board.emulator
+    return Target(
+        name=board.board_id,
+        cc="arm-none-eabi-gcc" if boardgen.is_cortex_m(board) else "gcc",
+        cpu_flags=boardgen.arch_flags(board),
+        port_sources=port_source_files(board),
+        include_dirs=boardgen.include_dirs(board, files, FIRMWARE),
+        linker_script=files.linker_script,
+        qemu_machine=emulator.machine if emulator else None,
+        qemu_cpu=emulator.cpu if emulator else None,
+        cpu_hz=board.cpu_hz,
+        counter_hz=board.counter_hz,
+        icount_shift=emulator.icount_shift if emulator else 0,
+    )
+
+
+BOARDS = load_board_manifests(REPO / "boards")
 TARGETS: dict[str, Target] = {
-    "host": Target(
-        "host", "gcc", (), (FIRMWARE / "ports" / "host" / "tb_port_host.c",), (), None
-    ),
-    "qemu-m4": Target(
-        "qemu-m4",
-        "arm-none-eabi-gcc",
-        ("-mthumb", "-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"),
-        tuple(sorted(_MPS2.glob("*.c"))),
-        (),
-        _MPS2 / "mps2.ld",
-        "mps2-an386",
-        "cortex-m4",
-        25_000_000,
-    ),
-    "qemu-m7": Target(
-        "qemu-m7",
-        "arm-none-eabi-gcc",
-        ("-mthumb", "-mcpu=cortex-m7", "-mfpu=fpv5-d16", "-mfloat-abi=hard"),
-        tuple(sorted(_MPS2.glob("*.c"))),
-        (),
-        _MPS2 / "mps2.ld",
-        "mps2-an500",
-        "cortex-m7",
-        25_000_000,
-    ),
-    "qemu-m55": Target(
-        "qemu-m55",
-        "arm-none-eabi-gcc",
-        ("-mthumb", "-mcpu=cortex-m55", "-mfloat-abi=hard"),
-        tuple(sorted(_MPS3.glob("*.c"))),
-        (),
-        _MPS3 / "mps3_an547.ld",
-        "mps3-an547",
-        "cortex-m55",
-        32_000_000,
-    ),
+    board.board_id: target_for(board) for board in boardgen.buildable_boards(BOARDS, FIRMWARE)
 }
 
 
@@ -128,7 +131,7 @@ def build(
             "--specs=nano.specs",
             "--specs=nosys.specs",
             "-Wl,--gc-sections",
-            f"-L{t.linker_script.parent}",
+            f"-L{FIRMWARE / boardgen.CORTEX_M_DIR}",
             f"-T{t.linker_script}",
         ]
     cmd += ["-lm", "-o", str(output)]

@@ -22,9 +22,11 @@ from tinybench.project import Project
 from .helpers import copy_project_data, edit
 
 
-def test_the_five_boards_load_with_their_memory_maps(repo_root: Path) -> None:
+def test_the_six_boards_load_with_their_memory_maps(repo_root: Path) -> None:
     boards = load_board_manifests(repo_root / "boards")
-    assert sorted(boards) == ["host", "nucleo-l4r5zi", "qemu-m4", "qemu-m55", "qemu-m7"]
+    assert sorted(boards) == [
+        "host", "nucleo-l4r5zi", "qemu-m33", "qemu-m4", "qemu-m55", "qemu-m7",
+    ]  # fmt: skip
     m4 = boards["qemu-m4"]
     assert m4.kind is BoardKind.EMULATED and m4.emulator is not None
     assert m4.emulator.machine == "mps2-an386"
@@ -43,6 +45,14 @@ def test_the_five_boards_load_with_their_memory_maps(repo_root: Path) -> None:
     assert sram is not None and sram.size == 640 * 1024
     assert nucleo.uart is not None and nucleo.uart.baud == 115200
     assert boards["host"].kind is BoardKind.PROCESS and boards["host"].memory == ()
+    m33 = boards["qemu-m33"]
+    assert m33.emulator is not None and m33.emulator.machine == "mps2-an505"
+    assert (m33.emulator.cpu, m33.emulator.icount_shift) == ("cortex-m33", 0)
+    code, data = m33.region("code"), m33.region("data")
+    assert code is not None and code.origin == 0x10000000  # Secure-only image
+    assert data is not None and data.origin == 0x38000000
+    assert m33.uart is not None and (m33.uart.base, m33.uart.irqs) == (0x50200000, (32, 33))
+    assert m33.counter is CounterKind.SYSTICK and m33.counter_hz == m33.cpu_hz == 20_000_000
 
 
 BROKEN_BOARDS = [

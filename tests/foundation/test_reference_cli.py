@@ -159,10 +159,10 @@ def test_models_lists_all_four_with_file_status(tmp_path: Path, shared_dir: Path
     assert output.count("not available") == 3
 
 
-def test_boards_lists_all_five() -> None:
+def test_boards_lists_all_six() -> None:
     code, output = _run(["boards"])
     assert code == 0
-    for board in ("qemu-m4", "qemu-m7", "qemu-m55", "host", "nucleo-l4r5zi"):
+    for board in ("qemu-m4", "qemu-m7", "qemu-m33", "qemu-m55", "host", "nucleo-l4r5zi"):
         assert f"{board}  " in output
     assert "qemu-system-arm -M mps2-an386 -cpu cortex-m4" in output
 

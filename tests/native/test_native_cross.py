@@ -8,14 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from tinybench.build.boardgen import arch_flags, is_cortex_m
 from tinybench.compiler import compile_model
 from tinybench.compiler.hostlib import engine_dir, engine_sources, include_dir
+from tinybench.manifests.boards import load_board_manifests
 
 ARM_CC = "arm-none-eabi-gcc"
+# One set of flags per Cortex-M core of boards/*.toml, from the firmware build's own mapping.
 CPU_FLAGS = {
-    "cortex-m4": ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
-    "cortex-m7": ["-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"],
-    "cortex-m55": ["-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"],
+    board.core: list(arch_flags(board))
+    for board in load_board_manifests(Path(__file__).resolve().parents[2] / "boards").values()
+    if is_cortex_m(board)
 }
 WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 

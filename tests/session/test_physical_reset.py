@@ -12,6 +12,7 @@ import socket
 import subprocess
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import numpy as np
 from tinybench.build.firmware import FirmwareBuild
 from tinybench.dut.session import DutSession, Timeouts
 from tinybench.dut.worker import DutWorker, WorkerConfig
+from tinybench.manifests.boards import CounterKind
 from tinybench.project import Project
 
 
@@ -115,7 +117,13 @@ def test_a_hung_board_is_reset_by_the_user_and_the_step_is_retried(
         threading.Timer(0.5, board.reset).start()  # the user presses reset a moment later
 
     config = WorkerConfig(
-        board=project.board("nucleo-l4r5zi"),
+        # A physical board whose manifest describes the simulated one: the worker checks
+        # the clocks the DUT reports against it, and this DUT is the host firmware.
+        board=replace(
+            project.board("nucleo-l4r5zi"),
+            counter=CounterKind.HOST_MONOTONIC,
+            counter_hz=1_000_000_000,
+        ),
         image=host_kws01.image,
         model=project.model("kws01"),
         serial_port=f"socket://127.0.0.1:{board.port}",

@@ -60,7 +60,7 @@ def test_kws01_full_accuracy_run_on_qemu_m4_is_901_and_bit_exact(
     assert isinstance(memory, dict) and 0 < memory["arena_bytes"] <= 24272
 
 
-@pytest.mark.parametrize("board", ["host", "qemu-m7", "qemu-m55"])
+@pytest.mark.parametrize("board", ["host", "qemu-m7", "qemu-m33", "qemu-m55"])
 def test_kws01_first_100_match_the_reference_on(
     board: str, tmp_path: Path, repo_root: Path
 ) -> None:

@@ -4,6 +4,12 @@ Uses the toolchains installed on the system (Debian's arm-none-eabi-gcc, or gcc
 for the host board) so that builds need no registry package and work offline.
 The compiled model (a C plan for the native engine) lives outside src_dir; the
 build driver passes its directory in TINYBENCH_PLAN_DIR.
+
+The boards are generated from boards/*.toml by the build driver
+(tinybench.build.boardgen) into build/boards/pio/<board>.json: the compiler flags
+(build.arch_flags), the linker script (build.linker_script) and the directories of the
+board's tb_board_config.h and of the Cortex-M layer (build.include_dirs) are read from
+there, never written here.
 """
 
 import os
@@ -16,7 +22,10 @@ board = env.BoardConfig()
 cpu = board.get("build.cpu")
 project_dir = env.subst("$PROJECT_DIR")
 
-warnings = ["-Wall", "-Wextra", "-Werror"]
+# One warning set for every source of ours (the strictest the tests use); upstream TF Lite
+# Micro is built by the build driver with its own flags and its headers are -isystem below.
+warnings = ["-Wall", "-Wextra", "-Werror", "-Wshadow"]
+c_warnings = ["-Wmissing-prototypes", "-Wstrict-prototypes"]  # C only: g++ rejects them
 common = ["-O2", "-g", "-ffunction-sections", "-fdata-sections", *warnings]
 
 if cpu == "host":
@@ -37,11 +46,8 @@ else:
         SIZETOOL=prefix + "size",
         PROGSUFFIX=".elf",
     )
-    arch = ["-mcpu=" + cpu, "-mthumb"]
-    fpu = board.get("build.fpu", "")
-    if fpu:
-        arch += ["-mfloat-abi=hard", "-mfpu=" + fpu]
-    ldscript = os.path.join(project_dir, board.get("build.ldscript"))
+    arch = list(board.get("build.arch_flags"))
+    ldscript = board.get("build.linker_script")
     link = [
         "-T",
         ldscript,
@@ -50,7 +56,8 @@ else:
         "--specs=nosys.specs",
         "-Wl,--gc-sections",
         "-Wl,-Map,${BUILD_DIR}/firmware.map",
-        "-L" + os.path.dirname(ldscript),
+        # The generated script INCLUDEs the shared sections of the Cortex-M layer.
+        "-L" + os.path.join(project_dir, "firmware", "ports", "cortex_m"),
     ]
     libs = ["m"]
 
@@ -58,9 +65,9 @@ env.Replace(PROGNAME="firmware")
 env.Append(
     ASFLAGS=arch,
     CCFLAGS=arch + common,
-    CFLAGS=["-std=c99"],
+    CFLAGS=["-std=c99", *c_warnings],
     LINKFLAGS=arch + link,
-    CPPPATH=[os.path.join(project_dir, "firmware", "include")],
+    CPPPATH=[os.path.join(project_dir, "firmware", "include"), *board.get("build.include_dirs")],
     LIBS=libs,
 )
 

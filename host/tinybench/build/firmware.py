@@ -14,12 +14,12 @@ no-op.
 
 from __future__ import annotations
 
-import configparser
 import hashlib
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinybench.build import boardgen
 from tinybench.build.pio import Pio
 from tinybench.errors import TinybenchError
 from tinybench.manifests.custom_model import build_key
@@ -62,10 +62,10 @@ def toolchain_version(core: str) -> str:
     return lines[0] if lines else compiler
 
 
-def environments(project_root: Path) -> list[str]:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(project_root / "platformio.ini")
-    return [s.removeprefix("env:") for s in parser.sections() if s.startswith("env:")]
+def environments(project: Project) -> list[str]:
+    """Writes the boards and environments generated from boards/*.toml (build/boards/) that
+    platformio.ini reads; returns the environment names."""
+    return boardgen.write_generated(project.locations.project_root, project.boards())
 
 
 def kernel_sets(engine: str) -> tuple[str, ...]:
@@ -169,11 +169,12 @@ def build_firmware(
     kernel_set = resolve_kernels(engine, kernels)
     root = project.locations.project_root
     env_name = f"{board.board_id}-{engine}"
-    available = environments(root)
+    available = environments(project)
     if env_name not in available:
+        missing_port = not boardgen.has_port(board, root / "firmware")
+        why = f"; firmware/ports/{board.port} is not written yet" if missing_port else ""
         raise TinybenchError(
-            f"no firmware environment {env_name} in platformio.ini "
-            f"(available: {', '.join(sorted(available))})"
+            f"no firmware environment {env_name}{why} (available: {', '.join(sorted(available))})"
         )
     if engine == "tflm":
         extra = _prepare_tflm(project, board.board_id, manifest, kernel_set)

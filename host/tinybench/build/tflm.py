@@ -48,7 +48,6 @@ PLAN_HEADER = "tb_tflm_model.h"
 PLAN_SOURCE = "tb_tflm_model.c"
 PLAN_OPS = "tb_tflm_ops.cc"
 _PREFIX = "arm-none-eabi-"
-_BOARDS_DIR = Path("firmware") / "pio-platform" / "boards"
 _STAMP_VERSION = "1"
 
 # The interpreter framework: only what a model with builtin int8 ops needs (no recording
@@ -238,24 +237,16 @@ def _is_kernel(path: Path, trees: TflmTrees) -> bool:
     return rel.startswith(("tensorflow/lite/micro/kernels/", "tensorflow/lite/kernels/"))
 
 
-def board_arch_flags(project_root: Path, board_id: str) -> tuple[str, list[str]]:
-    """(cpu, -mcpu/-mthumb/-mfpu/-mfloat-abi flags) from the PlatformIO board JSON, the same
-    source the firmware build reads, so library and firmware always agree on the ABI."""
-    path = project_root / _BOARDS_DIR / f"{board_id}.json"
-    try:
-        build = json.loads(path.read_text())["build"]
-        cpu = str(build["cpu"])
-    except (OSError, ValueError, KeyError) as exc:
-        raise TflmBuildError(
-            f"cannot read the core of board {board_id} from {path}: {exc}"
-        ) from exc
-    if cpu == "host":
+def board_arch_flags(locations: Locations, board_id: str) -> tuple[str, list[str]]:
+    """(cpu, -mcpu/-mthumb/-mfpu/-mfloat-abi flags) from the board manifest, through the same
+    mapping the firmware build uses (boardgen.arch_flags), so library and firmware agree."""
+    from tinybench.build.boardgen import arch_flags, is_cortex_m
+    from tinybench.manifests.boards import load_board_manifest
+
+    board = load_board_manifest(locations.boards_manifest_dir, board_id)
+    if not is_cortex_m(board):
         raise TflmBuildError("the tflm engine builds for Cortex-M boards only, not the host board")
-    flags = ["-mcpu=" + cpu, "-mthumb"]
-    fpu = str(build.get("fpu", ""))
-    if fpu:
-        flags += ["-mfloat-abi=hard", "-mfpu=" + fpu]
-    return cpu, flags
+    return board.core, list(arch_flags(board))
 
 
 def defines(kernels: str) -> list[str]:
@@ -337,8 +328,7 @@ def build_library(
     check_kernels(kernels)
     trees = find_trees(locations, kernels)
     check_cxx_runtime()
-    root = locations.project_root
-    cpu, arch = board_arch_flags(root, board_id)
+    cpu, arch = board_arch_flags(locations, board_id)
     sources = source_list(trees, kernels)
     relative_objects = []
     for source in sources:

@@ -33,5 +33,6 @@ def boards_command(project: Project) -> None:
         if board.emulator is not None:
             emu = board.emulator
             click.echo(
-                f"  emulator {emu.program} -M {emu.machine} -cpu {emu.cpu} {' '.join(emu.args)}"
+                f"  emulator {emu.program} -M {emu.machine} -cpu {emu.cpu} "
+                + " ".join(emu.command_args)
             )

@@ -1,7 +1,8 @@
 """Runs firmware under QEMU with its UART on a local TCP port, always under a time limit.
 
-`-icount shift=0` makes virtual time advance one nanosecond per instruction, so
-the SysTick counter is an exact instruction count; `nodelay=on` avoids Nagle's
+`-icount shift=N` (the manifest's typed icount_shift; 0 on every board) makes virtual
+time advance 2**N nanoseconds per instruction, so the SysTick counter is an exact
+instruction count; `nodelay=on` avoids Nagle's
 ~47 ms stalls; `-semihosting` lets the firmware exit QEMU with a code.
 """
 
@@ -55,7 +56,7 @@ class QemuDut:
             emulator.machine,
             "-cpu",
             emulator.cpu,
-            *emulator.args,
+            *emulator.command_args,
             "-monitor",
             "none",
             "-serial",

@@ -20,7 +20,7 @@ from tinybench.dut.link import open_dut
 from tinybench.dut.session import DutSession, SessionStats, Timeouts
 from tinybench.dut.transport.recording import RecordingTransport
 from tinybench.errors import DutError, ProtocolError, TinybenchError, TransportError
-from tinybench.manifests.boards import BoardKind, BoardManifest
+from tinybench.manifests.boards import BoardKind, BoardManifest, check_dut_clocks
 from tinybench.manifests.models import ModelManifest
 
 T = TypeVar("T")
@@ -90,6 +90,8 @@ class DutWorker:
                     f"the DUT's model has sha256 {info.get('model_sha256')}, expected "
                     f"{config.model.source.sha256}: rebuild and flash the firmware"
                 )
+            if info:
+                check_dut_clocks(config.board, info)
         except BaseException:
             stack.close()
             raise

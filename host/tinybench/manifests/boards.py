@@ -1,12 +1,20 @@
-"""Board manifests: core, clock, memory map, UART, counter, and how to reach the board."""
+"""Board manifests: core, clock, memory map, UART, counter, and how to reach the board.
+
+`boards/<id>.toml` is the one source of a board's facts. The firmware build generates the
+PlatformIO board, its environments, the linker MEMORY regions and the C board constants from
+it (tinybench.build.boardgen); the DUT's own report of its clocks is checked against it at
+connect (check_dut_clocks).
+"""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from tinybench.errors import TinybenchError
 from tinybench.manifests.manifest import (
     FieldReader,
     check_file_stem,
@@ -29,7 +37,13 @@ class CounterKind(Enum):
     HOST_MONOTONIC = "host-monotonic"  # CLOCK_MONOTONIC nanoseconds
 
 
-CORES = ("cortex-m4", "cortex-m7", "cortex-m55", "host")
+CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "host")
+MAX_ICOUNT_SHIFT = 10  # QEMU accepts 0..10: one instruction every 2**shift ns of virtual time
+TIMESTAMP_ACTIVE = ("low", "high")
+
+
+class BoardMismatchError(TinybenchError):
+    """The DUT reports clocks or a counter that its board manifest does not describe."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +59,15 @@ class Uart:
     name: str
     base: int | None  # register block address; None where the board has no memory-mapped UART
     baud: int
+    irqs: tuple[int, ...]  # NVIC lines the port enables (RX, TX), only to wake from WFI
+
+
+@dataclass(frozen=True)
+class TimestampPin:
+    """The GPIO the energy mode's timestamp pulse drives (physical boards only)."""
+
+    pin: str  # the vendor's name, e.g. "PC6"
+    active: str  # "low" or "high": the level of the pulse
 
 
 @dataclass(frozen=True)
@@ -52,7 +75,21 @@ class Emulator:
     program: str
     machine: str
     cpu: str
-    args: tuple[str, ...]
+    icount_shift: int  # -icount shift=N: one instruction per 2**N ns of virtual time
+    args: tuple[str, ...]  # further arguments; never -icount (that is icount_shift)
+
+    @property
+    def command_args(self) -> tuple[str, ...]:
+        return (*self.args, "-icount", f"shift={self.icount_shift}")
+
+
+@dataclass(frozen=True)
+class PlatformIOBoard:
+    """What the generated PlatformIO board JSON says beyond the facts above."""
+
+    mcu: str
+    vendor: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -69,10 +106,51 @@ class BoardManifest:
     memory: tuple[MemoryRegion, ...]
     uart: Uart | None
     emulator: Emulator | None
+    platformio: PlatformIOBoard
+    timestamp: TimestampPin | None
     manifest_path: Path
 
     def region(self, kind: str) -> MemoryRegion | None:
         return next((r for r in self.memory if r.kind == kind), None)
+
+    @property
+    def firmware_envs(self) -> tuple[str, ...]:
+        """The `<board>-<engine>` PlatformIO environments: tflm needs a Cortex-M core."""
+        engines = ("native",) if self.core == "host" else ("native", "tflm")
+        return tuple(f"{self.board_id}-{engine}" for engine in engines)
+
+
+def instructions_per_tick(board: BoardManifest, counter_hz: int | None) -> float | None:
+    """Exact instructions per counter tick on an emulated board, from the typed icount shift:
+    QEMU runs one instruction per 2**shift ns of virtual time. None on real hardware."""
+    if board.kind is not BoardKind.EMULATED or board.emulator is None or not counter_hz:
+        return None
+    return 1e9 / counter_hz / float(2**board.emulator.icount_shift)
+
+
+def check_dut_clocks(board: BoardManifest, info: Mapping[str, str]) -> None:
+    """The DUT's info line against the manifest: a firmware built for another board, or a
+    manifest that lies, would make every time figure wrong. A cpu_hz of 0 means "unknown"
+    (the host port) and is not compared."""
+    where = board.manifest_path
+    reported_counter = info.get("counter", "")
+    if reported_counter and reported_counter != board.counter.value:
+        raise BoardMismatchError(
+            f"the DUT reports counter {reported_counter}, but {where} says {board.counter.value}"
+        )
+    checks = (("counter_hz", board.counter_hz, False), ("cpu_hz", board.cpu_hz, True))
+    for key, expected, zero_is_unknown in checks:
+        text = info.get(key, "")
+        if not text.isdigit():
+            raise BoardMismatchError(f"the DUT's info line has no numeric {key} (got {text!r})")
+        reported = int(text)
+        if reported == 0 and zero_is_unknown:
+            continue
+        if reported != expected:
+            raise BoardMismatchError(
+                f"the DUT reports {key}={reported}, but {where} says {expected}: "
+                "the firmware was built for another board, or the manifest is wrong"
+            )
 
 
 def _memory(top: FieldReader, kind: BoardKind) -> tuple[MemoryRegion, ...]:
@@ -132,6 +210,7 @@ def parse_board_manifest(path: Path) -> BoardManifest:
             name=uart_reader.string("name"),
             base=uart_reader.integer("base", minimum=0) if uart_reader.has("base") else None,
             baud=uart_reader.integer("baud", minimum=1),
+            irqs=uart_reader.int_list("irqs", minimum=0) if uart_reader.has("irqs") else (),
         )
         uart_reader.finish()
     elif kind is not BoardKind.PROCESS:
@@ -144,8 +223,13 @@ def parse_board_manifest(path: Path) -> BoardManifest:
             program=emu_reader.string("program"),
             machine=emu_reader.string("machine"),
             cpu=emu_reader.string("cpu"),
+            icount_shift=emu_reader.integer("icount_shift", minimum=0),
             args=emu_reader.string_list("args", default=()),
         )
+        if emulator.icount_shift > MAX_ICOUNT_SHIFT:
+            emu_reader.problem("icount_shift", f"must be <= {MAX_ICOUNT_SHIFT}")
+        if any(arg.startswith("-icount") for arg in emulator.args):
+            emu_reader.problem("args", "must not set -icount; icount_shift does")
         emu_reader.finish()
     if kind is BoardKind.EMULATED and emulator is None:
         top.problem("emulator", "missing (an emulated board needs one)")
@@ -153,6 +237,27 @@ def parse_board_manifest(path: Path) -> BoardManifest:
         top.problem("emulator", f"only emulated boards have one; this board is {kind.value}")
     if (core == "host") != (kind is BoardKind.PROCESS):
         top.problem("core", "is 'host' exactly when kind is 'process'")
+    if counter in (CounterKind.SYSTICK, CounterKind.DWT) and counter_hz != cpu_hz:
+        # The Cortex-M ports run SysTick on the core clock (CLKSOURCE = 1); DWT counts cycles.
+        top.problem("counter.hz", f"a {counter.value} counter counts the core clock ({cpu_hz})")
+
+    pio_reader = top.table("platformio")
+    platformio = PlatformIOBoard(
+        mcu=pio_reader.string("mcu"),
+        vendor=pio_reader.string("vendor"),
+        url=pio_reader.string("url"),
+    )
+    pio_reader.finish()
+
+    timestamp: TimestampPin | None = None
+    pin_reader = top.optional_table("timestamp")
+    if pin_reader is not None:
+        timestamp = TimestampPin(
+            pin=pin_reader.string("pin"), active=pin_reader.choice("active", TIMESTAMP_ACTIVE)
+        )
+        pin_reader.finish()
+        if kind is not BoardKind.PHYSICAL:
+            top.problem("timestamp", f"only physical boards have one; this board is {kind.value}")
     top.finish()
 
     raise_if_problems(path, problems)
@@ -169,6 +274,8 @@ def parse_board_manifest(path: Path) -> BoardManifest:
         memory=memory,
         uart=uart,
         emulator=emulator,
+        platformio=platformio,
+        timestamp=timestamp,
         manifest_path=path,
     )
 

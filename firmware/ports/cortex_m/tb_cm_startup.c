@@ -1,10 +1,12 @@
 /*
- * tb_startup.c - Cortex-M vector table and reset: FPU on (CPACR) before any
- * C code can touch a float register, then .data copy, .bss clear, main().
+ * tb_cm_startup.c - Cortex-M vector table and reset: FPU on (CPACR) before any
+ * C code can touch a float register, then .data copy, .bss clear, static
+ * constructors, main(). A fault ends the program with 100 + its exception number.
  */
 #include <stdint.h>
 
 #include "port.h"
+#include "tb_board_config.h"
 #include "tb_cortexm.h"
 
 /* Linker script symbols. */
@@ -22,13 +24,16 @@ extern void (*__init_array_end[])(void);
 int main(void);
 void tb_reset_handler(void);
 void tb_startup_c(void);
-void tb_systick_handler(void);
 void tb_fault_handler(void);
-void tb_irq_handler(void);
 
 /* 16 system exceptions + 48 external lines: enough for AN547's UART0 (IRQ 33/34). */
 #define TB_VECTORS 64
-#define TB_IRQ4 { tb_irq_handler }, { tb_irq_handler }, { tb_irq_handler }, { tb_irq_handler }
+#define TB_EXTERNAL_IRQS (TB_VECTORS - 16)
+#if defined(TB_BOARD_UART_IRQ_MAX) && TB_BOARD_UART_IRQ_MAX >= TB_EXTERNAL_IRQS
+#error "the board's UART interrupt lies beyond the vector table: raise TB_VECTORS"
+#endif
+#define TB_IRQ { tb_cm_irq_handler }
+#define TB_IRQ4 TB_IRQ, TB_IRQ, TB_IRQ, TB_IRQ
 #define TB_IRQ16 TB_IRQ4, TB_IRQ4, TB_IRQ4, TB_IRQ4
 
 typedef union {
@@ -54,7 +59,7 @@ __attribute__((section(".vectors"), used)) const tb_vector_t tb_vectors[TB_VECTO
     { tb_fault_handler },   /* 12 DebugMonitor */
     { 0 },
     { tb_fault_handler },   /* 14 PendSV */
-    { tb_systick_handler }, /* 15 SysTick */
+    { tb_cm_systick_handler }, /* 15 SysTick */
     /* External interrupts 0..47: only the UART wake-up is ever enabled. */
     TB_IRQ16, TB_IRQ16, TB_IRQ16,
 };

@@ -1,0 +1,58 @@
+/*
+ * tb_cm_dwt.c - the port.h counter from the DWT cycle counter: core cycles,
+ * 32 bits in hardware, extended to 64 bits by tb_cm_extend. The extension must
+ * see CYCCNT at least once per wrap (2^32 cycles: 35.8 s at 120 MHz), also
+ * while the harness idles between commands and reads nothing: SysTick runs as
+ * a 2^24-cycle tick whose interrupt takes a reading (a few dozen cycles every
+ * 0.14 s at 120 MHz).
+ */
+#include "port.h"
+
+#include "tb_board_config.h"
+#include "tb_cm_extend.h"
+#include "tb_cortexm.h"
+
+static tb_cm_extend_t s_extend;
+
+void tb_cm_counter_start(void)
+{
+    TB_DEMCR |= TB_DEMCR_TRCENA;
+    if (TB_CPUID_PARTNO(TB_SCB_CPUID) == TB_CPUID_PARTNO_CORTEX_M7) {
+        TB_DWT_LAR = TB_DWT_LAR_UNLOCK; /* the M7's DWT ignores writes until unlocked */
+    }
+    TB_DWT_CYCCNT = 0u;
+    TB_DWT_CTRL |= TB_DWT_CTRL_CYCCNTENA;
+    tb_cm_extend_reset(&s_extend, 0u);
+
+    TB_SYSTICK->ctrl = 0u;
+    TB_SYSTICK->load = TB_SYSTICK_MAX_RELOAD;
+    TB_SYSTICK->val = 0u;
+    TB_SYSTICK->ctrl = TB_SYSTICK_CTRL_CLKSOURCE_CPU | TB_SYSTICK_CTRL_TICKINT |
+                       TB_SYSTICK_CTRL_ENABLE;
+}
+
+/* Keeps the extension within one wrap of CYCCNT however long nobody reads the counter. */
+void tb_cm_systick_handler(void)
+{
+    (void)tb_port_counter();
+}
+
+uint64_t tb_port_counter(void)
+{
+    /* Masked: a reading from an interrupt must not interleave with this one. */
+    uint32_t primask = tb_cm_irq_save();
+    uint64_t now = tb_cm_extend_update(&s_extend, TB_DWT_CYCCNT);
+
+    tb_cm_irq_restore(primask);
+    return now;
+}
+
+uint32_t tb_port_counter_hz(void)
+{
+    return TB_BOARD_COUNTER_HZ;
+}
+
+const char *tb_port_counter_kind(void)
+{
+    return "dwt";
+}
