@@ -41,8 +41,7 @@ static void db_print(char **argv, unsigned argc)
         tb_out_error_arg("db print: offset must be an integer >= 0, got '", argv[3], "'");
         return;
     }
-    if ((uint32_t)offset > tb_db_loaded() ||
-        (uint32_t)count > tb_db_loaded() - (uint32_t)offset) {
+    if ((uint32_t)offset > tb_db_loaded() || (uint32_t)count > tb_db_loaded() - (uint32_t)offset) {
         tb_out_error_num("db print: range beyond the ", tb_db_loaded(), " loaded bytes");
         return;
     }
@@ -145,8 +144,8 @@ static void db_file(char **argv, unsigned argc)
         tb_out_error_arg("db file: cannot open '", argv[2], "'");
         break;
     case TB_PORT_FILE_RANGE:
-        tb_out_error_num("db file: range beyond the file or over the buffer's ",
-                          TB_DB_CAPACITY, " bytes");
+        tb_out_error_num("db file: range beyond the file or over the buffer's ", TB_DB_CAPACITY,
+                         " bytes");
         break;
     default:
         tb_out_error("db file: read failed");
@@ -179,12 +178,10 @@ static void db_hex(char **argv, unsigned argc)
         tb_out_error("db: odd number of hex digits; load invalidated");
         break;
     case TB_DB_ERR_NOT_HEX:
-        tb_out_error_num("db: non-hex digit at position ", (uint64_t)bad,
-                          "; load invalidated");
+        tb_out_error_num("db: non-hex digit at position ", (uint64_t)bad, "; load invalidated");
         break;
     case TB_DB_ERR_OVERFLOW:
-        tb_out_error_num("db: more bytes than the ", expected,
-                          " announced; load invalidated");
+        tb_out_error_num("db: more bytes than the ", expected, " announced; load invalidated");
         break;
     case TB_DB_ERR_SIZE:
     default:

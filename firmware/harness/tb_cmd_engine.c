@@ -54,8 +54,7 @@ static void print_results(void)
         tb_out_f3(s_mse);
     } else {
         for (i = 0u; i < s_output.bytes; i++) {
-            float value = s_output.scale *
-                          (float)((int32_t)s_output.data[i] - s_output.zero_point);
+            float value = s_output.scale * (float)((int32_t)s_output.data[i] - s_output.zero_point);
             if (i > 0u) {
                 tb_out_char(',');
             }

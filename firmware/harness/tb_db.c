@@ -5,11 +5,11 @@
 #include "tb_crc32.h"
 
 typedef enum {
-    TB_DB_STATE_EMPTY = 0,  /* nothing announced */
-    TB_DB_STATE_LOADING,    /* announced, receiving hex lines */
-    TB_DB_STATE_BINARY,     /* announced, receiving a binary frame */
-    TB_DB_STATE_COMPLETE,   /* all announced bytes received */
-    TB_DB_STATE_INVALID     /* a bad append invalidated the load */
+    TB_DB_STATE_EMPTY = 0, /* nothing announced */
+    TB_DB_STATE_LOADING,   /* announced, receiving hex lines */
+    TB_DB_STATE_BINARY,    /* announced, receiving a binary frame */
+    TB_DB_STATE_COMPLETE,  /* all announced bytes received */
+    TB_DB_STATE_INVALID    /* a bad append invalidated the load */
 } tb_db_state_t;
 
 static uint8_t s_buf[TB_DB_CAPACITY] __attribute__((aligned(8)));

@@ -9,18 +9,18 @@
 
 typedef enum {
     TB_DB_OK = 0,
-    TB_DB_ERR_SIZE,       /* load size is 0 or over TB_DB_CAPACITY */
-    TB_DB_ERR_NO_LOAD,    /* append without an announced, still valid load */
-    TB_DB_ERR_ODD,        /* odd number of hex digits */
-    TB_DB_ERR_NOT_HEX,    /* a character that is not a hex digit */
-    TB_DB_ERR_OVERFLOW    /* more bytes than announced */
+    TB_DB_ERR_SIZE,    /* load size is 0 or over TB_DB_CAPACITY */
+    TB_DB_ERR_NO_LOAD, /* append without an announced, still valid load */
+    TB_DB_ERR_ODD,     /* odd number of hex digits */
+    TB_DB_ERR_NOT_HEX, /* a character that is not a hex digit */
+    TB_DB_ERR_OVERFLOW /* more bytes than announced */
 } tb_db_status_t;
 
 typedef enum {
-    TB_DB_BIN_MORE = 0,   /* frame still receiving */
-    TB_DB_BIN_DONE,       /* all bytes received and the CRC matched: load complete */
-    TB_DB_BIN_CRC_ERROR,  /* all bytes received, CRC mismatch: load invalidated */
-    TB_DB_BIN_TIMEOUT     /* no byte for TB_BIN_TIMEOUT_MS: load invalidated */
+    TB_DB_BIN_MORE = 0,  /* frame still receiving */
+    TB_DB_BIN_DONE,      /* all bytes received and the CRC matched: load complete */
+    TB_DB_BIN_CRC_ERROR, /* all bytes received, CRC mismatch: load invalidated */
+    TB_DB_BIN_TIMEOUT    /* no byte for TB_BIN_TIMEOUT_MS: load invalidated */
 } tb_db_bin_event_t;
 
 void tb_db_reset(void);

@@ -8,10 +8,10 @@
 #include "harness.h"
 
 typedef enum {
-    TB_LINE_PENDING = 0,  /* no complete line yet */
-    TB_LINE_READY,        /* text holds a complete line (NUL-terminated, '%' removed) */
-    TB_LINE_TOO_LONG,     /* the line exceeded TB_LINE_MAX; it was discarded */
-    TB_LINE_BAD_BYTE      /* the line held a byte outside printable ASCII; discarded */
+    TB_LINE_PENDING = 0, /* no complete line yet */
+    TB_LINE_READY,       /* text holds a complete line (NUL-terminated, '%' removed) */
+    TB_LINE_TOO_LONG,    /* the line exceeded TB_LINE_MAX; it was discarded */
+    TB_LINE_BAD_BYTE     /* the line held a byte outside printable ASCII; discarded */
 } tb_line_event_t;
 
 typedef struct {

@@ -40,8 +40,7 @@ static float float_at(const uint8_t *src, uint32_t index)
 {
     float value;
     uint32_t bits = (uint32_t)src[4u * index] | ((uint32_t)src[4u * index + 1u] << 8) |
-                    ((uint32_t)src[4u * index + 2u] << 16) |
-                    ((uint32_t)src[4u * index + 3u] << 24);
+                    ((uint32_t)src[4u * index + 2u] << 16) | ((uint32_t)src[4u * index + 3u] << 24);
 
     memcpy(&value, &bits, sizeof(value));
     return value;

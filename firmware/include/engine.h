@@ -18,11 +18,11 @@ extern "C" {
 
 typedef enum {
     TB_ENGINE_OK = 0,
-    TB_ENGINE_ERR_ARENA_TOO_SMALL,  /* init: arena_bytes < tb_engine_arena_required() */
-    TB_ENGINE_ERR_ARENA_ALIGNMENT,  /* init: arena not aligned to TB_ENGINE_ARENA_ALIGN */
-    TB_ENGINE_ERR_NOT_READY,        /* invoke/tensor access before a successful init */
-    TB_ENGINE_ERR_MODEL,            /* the embedded model is inconsistent */
-    TB_ENGINE_ERR_KERNEL            /* a kernel refused its parameters */
+    TB_ENGINE_ERR_ARENA_TOO_SMALL, /* init: arena_bytes < tb_engine_arena_required() */
+    TB_ENGINE_ERR_ARENA_ALIGNMENT, /* init: arena not aligned to TB_ENGINE_ARENA_ALIGN */
+    TB_ENGINE_ERR_NOT_READY,       /* invoke/tensor access before a successful init */
+    TB_ENGINE_ERR_MODEL,           /* the embedded model is inconsistent */
+    TB_ENGINE_ERR_KERNEL           /* a kernel refused its parameters */
 } tb_engine_status_t;
 
 /* Arenas handed to tb_engine_init must be aligned to this many bytes. */
@@ -33,11 +33,11 @@ typedef enum {
 
 /* A view of an int8 input or output tensor and its (per-tensor) quantization. */
 typedef struct {
-    int8_t *data;                       /* points into the arena; valid after init */
-    uint32_t bytes;                     /* number of int8 elements */
+    int8_t *data;   /* points into the arena; valid after init */
+    uint32_t bytes; /* number of int8 elements */
     uint32_t rank;
     int32_t dims[TB_ENGINE_MAX_RANK];
-    float scale;                        /* real = scale * (q - zero_point) */
+    float scale; /* real = scale * (q - zero_point) */
     int32_t zero_point;
 } tb_tensor_view_t;
 
@@ -61,10 +61,10 @@ typedef enum {
 
 /* What the firmware reports about its model (info line, profile) and how it is fed. */
 typedef struct {
-    const char *id;          /* "kws01", "vww01", "ic01", "ad01" or a user's model id */
-    const char *sha256;      /* 64 lowercase hex digits of the .tflite file */
-    uint32_t input_format;   /* a tb_input_format_t */
-    uint32_t result_kind;    /* a tb_result_kind_t */
+    const char *id;        /* "kws01", "vww01", "ic01", "ad01" or a user's model id */
+    const char *sha256;    /* 64 lowercase hex digits of the .tflite file */
+    uint32_t input_format; /* a tb_input_format_t */
+    uint32_t result_kind;  /* a tb_result_kind_t */
 } tb_model_info_t;
 
 /* Called before (phase 0) and after (phase 1) every op when set; NULL disables it. */

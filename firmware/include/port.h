@@ -99,8 +99,7 @@ void tb_port_timestamp_pulse(void);
  * read, or one of the negative TB_PORT_FILE_* codes. Real boards return
  * TB_PORT_FILE_UNSUPPORTED.
  */
-long tb_port_file_read(const char *path, uint32_t offset, uint32_t len, uint8_t *buf,
-                       uint32_t cap);
+long tb_port_file_read(const char *path, uint32_t offset, uint32_t len, uint8_t *buf, uint32_t cap);
 
 /* Ends the program with an exit code (semihosting under QEMU, exit() on the host). */
 void tb_port_exit(int code);

@@ -100,7 +100,10 @@ class PipeLink(DutLink):
     def __init__(self, exe: Path, args: Sequence[str] = (), cwd: Path | None = None) -> None:
         super().__init__()
         self.proc = subprocess.Popen(
-            [str(exe), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+            [str(exe), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
             cwd=cwd,
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -188,15 +191,25 @@ def qemu_dut(
     for _attempt in range(3):
         port = _free_port()
         cmd = [
-            "timeout", str(wall_limit_s),
-            "qemu-system-arm", "-M", machine, "-cpu", cpu, "-nographic",
-            "-monitor", "none", "-semihosting", "-icount", "shift=0",
-            "-kernel", str(elf),
-            "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on",
+            "timeout",
+            str(wall_limit_s),
+            "qemu-system-arm",
+            "-M",
+            machine,
+            "-cpu",
+            cpu,
+            "-nographic",
+            "-monitor",
+            "none",
+            "-semihosting",
+            "-icount",
+            "shift=0",
+            "-kernel",
+            str(elf),
+            "-serial",
+            f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on",
         ]
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd
-        )
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
         sock = None
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and proc.poll() is None:

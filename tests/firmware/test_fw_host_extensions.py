@@ -119,10 +119,12 @@ def test_wire_bytes_hex_vs_binary_upload(host_fw: Callable[[str], Path]) -> None
             assert bin_upload(dut, data) == ["m-load-done"]
             s2, r2, t2 = dut.bytes_sent, dut.bytes_received, time.perf_counter()
         hex_lines = -(-len(data) // 31)
-        print(f"\n{model}: {len(data)} B sample; hex: {s1 - s0} B sent + {r1 - r0} B received, "
-              f"{hex_lines + 1} round trips, {1e3 * (t1 - t0):.1f} ms host; "
-              f"bin: {s2 - s1} B sent + {r2 - r1} B received, 2 round trips, "
-              f"{1e3 * (t2 - t1):.1f} ms host")
+        print(
+            f"\n{model}: {len(data)} B sample; hex: {s1 - s0} B sent + {r1 - r0} B received, "
+            f"{hex_lines + 1} round trips, {1e3 * (t1 - t0):.1f} ms host; "
+            f"bin: {s2 - s1} B sent + {r2 - r1} B received, 2 round trips, "
+            f"{1e3 * (t2 - t1):.1f} ms host"
+        )
         assert s2 - s1 < len(data) + 32
 
 
@@ -196,8 +198,8 @@ def test_engine_init_failure_is_reported_and_the_dut_stays_usable(
 def test_infer_reports_the_raw_counter_delta(dut: PipeLink) -> None:
     bin_upload(dut, bytes(490))
     reply = dut.command("infer 50 0")
-    laps = [int(x[len("m-lap-us-"):]) for x in reply if x.startswith("m-lap-us-")]
-    ticks = [int(x[len("m-infer-counter-"):]) for x in reply if x.startswith("m-infer-counter-")]
+    laps = [int(x[len("m-lap-us-") :]) for x in reply if x.startswith("m-lap-us-")]
+    ticks = [int(x[len("m-infer-counter-") :]) for x in reply if x.startswith("m-infer-counter-")]
     assert len(ticks) == 1 and ticks[0] > 0
     # Host counter is in ns; the lap difference (us) brackets the measured region.
     assert ticks[0] / 1000 <= laps[1] - laps[0] + 1
@@ -261,8 +263,9 @@ def test_db_file_loads_a_slice_of_a_packed_file(file_dut: PipeLink, tmp_path: Pa
         ("{small} 0", "e-[db file: usage: db file PATH [offset length]]"),
     ],
 )
-def test_db_file_errors_are_explicit(file_dut: PipeLink, tmp_path: Path, args: str,
-                                     error: str) -> None:
+def test_db_file_errors_are_explicit(
+    file_dut: PipeLink, tmp_path: Path, args: str, error: str
+) -> None:
     dut = file_dut
     (tmp_path / "big").write_bytes(bytes(27649))
     (tmp_path / "small").write_bytes(bytes(490))

@@ -55,8 +55,20 @@ def test_name_profile_and_model_id(dut: PipeLink) -> None:
 def test_help_lists_standard_commands_and_extensions(dut: PipeLink) -> None:
     lines = dut.command("help")
     text = "\n".join(lines)
-    for word in ("name", "profile", "timestamp", "db load", "infer", "results", "info",
-                 "db bin", "db file", "results raw", "latency", "exit"):
+    for word in (
+        "name",
+        "profile",
+        "timestamp",
+        "db load",
+        "infer",
+        "results",
+        "info",
+        "db bin",
+        "db file",
+        "results raw",
+        "latency",
+        "exit",
+    ):
         assert word in text
     assert "m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,exit]" in lines
 
@@ -134,7 +146,7 @@ def test_commands_split_into_arbitrary_chunks_give_the_same_transcript(
     data = data[:490]
     script = (
         "name%profile%db load 490%"
-        + "".join(f"db {data[i:i + 31].hex()}%" for i in range(0, 490, 31))
+        + "".join(f"db {data[i : i + 31].hex()}%" for i in range(0, 490, 31))
         + "infer 2 1%results%bogus%db print 8 4%"
     ).encode()
 
@@ -145,8 +157,11 @@ def test_commands_split_into_arbitrary_chunks_give_the_same_transcript(
             lines = []
             while len([x for x in lines if x == "m-ready"]) < 1 + script.count(b"%"):
                 lines.append(link.read_line())
-            return [x for x in lines if not x.startswith("m-lap-us-")
-                    and not x.startswith("m-infer-counter-")]
+            return [
+                x
+                for x in lines
+                if not x.startswith("m-lap-us-") and not x.startswith("m-infer-counter-")
+            ]
 
     whole = run([script])
     rng = random.Random(1234)
@@ -279,13 +294,16 @@ def test_mlcommons_runner_sequence(dut: PipeLink) -> None:
     data = random_upload(spec, np.random.default_rng(7))
     assert any(re.match(r"^m-(name)-dut-\[([^]]+)]$", x) for x in dut.command("name"))
     prof = dut.command("profile")
-    model = next(m.group(2) for x in prof if (m := re.match(r"^m-(model|profile)-\[([^]]+)]$", x))
-                 and m.group(1) == "model")
+    model = next(
+        m.group(2)
+        for x in prof
+        if (m := re.match(r"^m-(model|profile)-\[([^]]+)]$", x)) and m.group(1) == "model"
+    )
     assert model == "kws01"
     assert hex_upload(dut, data) == ["m-load-done"]
     reply = dut.command("infer 1 0", timeout=30)
     assert reply[:3] == ["m-warmup-start-0", "m-warmup-done", "m-infer-start-1"]
-    laps = [int(x[len("m-lap-us-"):]) for x in reply if x.startswith("m-lap-us-")]
+    laps = [int(x[len("m-lap-us-") :]) for x in reply if x.startswith("m-lap-us-")]
     assert len(laps) == 2 and laps[1] >= laps[0]
     got = parse_results(reply)
     assert got == pytest.approx(expected_results(spec, data), abs=0.00051)
@@ -296,11 +314,18 @@ def test_infer_n_w_prints_the_loadgen_sequence_and_right_results(dut: PipeLink) 
     data = random_upload(spec, np.random.default_rng(8))
     hex_upload(dut, data)
     reply = dut.command("infer 3 2")
-    kinds = [re.sub(r"-?\d+$", "", x) if not x.startswith("m-results") else "m-results"
-             for x in reply]
+    kinds = [
+        re.sub(r"-?\d+$", "", x) if not x.startswith("m-results") else "m-results" for x in reply
+    ]
     assert kinds == [
-        "m-warmup-start", "m-warmup-done", "m-infer-start", "m-lap-us", "m-lap-us",
-        "m-infer-counter", "m-infer-done", "m-results",
+        "m-warmup-start",
+        "m-warmup-done",
+        "m-infer-start",
+        "m-lap-us",
+        "m-lap-us",
+        "m-infer-counter",
+        "m-infer-done",
+        "m-results",
     ]
     assert reply[0] == "m-warmup-start-2" and reply[2] == "m-infer-start-3"
     assert parse_results(reply) == pytest.approx(expected_results(spec, data), abs=0.00051)
@@ -308,7 +333,8 @@ def test_infer_n_w_prints_the_loadgen_sequence_and_right_results(dut: PipeLink) 
     reply = dut.command("infer 1")
     assert reply[0] == "m-warmup-start-10"
     assert parse_results(dut.command("results")) == pytest.approx(
-        expected_results(spec, data), abs=0.00051)
+        expected_results(spec, data), abs=0.00051
+    )
 
 
 @pytest.mark.parametrize("model", ["vww01", "ic01"])
@@ -375,26 +401,46 @@ def test_float_format_matches_its_specification_on_random_values(tmp_path: Path)
 
     exe = tmp_path / "f3"
     subprocess.run(
-        ["gcc", *COMMON, f"-I{FIRMWARE / 'include'}", f"-I{FIRMWARE / 'harness'}",
-         str(TEST_C / "tb_out_f3_check.c"), str(FIRMWARE / "harness" / "tb_out.c"),
-         "-o", str(exe)],
+        [
+            "gcc",
+            *COMMON,
+            f"-I{FIRMWARE / 'include'}",
+            f"-I{FIRMWARE / 'harness'}",
+            str(TEST_C / "tb_out_f3_check.c"),
+            str(FIRMWARE / "harness" / "tb_out.c"),
+            "-o",
+            str(exe),
+        ],
         check=True,
     )
     rng = np.random.default_rng(5)
-    values = np.concatenate([
-        rng.uniform(-2, 2, 8000), rng.uniform(-1e6, 1e6, 4000),
-        np.exp(rng.uniform(-20, 30, 4000)) * rng.choice([-1, 1], 4000),
-        np.arange(-4096, 4096) / 256.0,  # every binary tie of 1/256 steps
-        [0.0, -0.0, 0.0005, -0.0005, 0.0004999, -0.0004999, 1e15, -1e15, 9.999e14],
-    ]).astype(np.float32)
+    values = np.concatenate(
+        [
+            rng.uniform(-2, 2, 8000),
+            rng.uniform(-1e6, 1e6, 4000),
+            np.exp(rng.uniform(-20, 30, 4000)) * rng.choice([-1, 1], 4000),
+            np.arange(-4096, 4096) / 256.0,  # every binary tie of 1/256 steps
+            [0.0, -0.0, 0.0005, -0.0005, 0.0004999, -0.0004999, 1e15, -1e15, 9.999e14],
+        ]
+    ).astype(np.float32)
     specials = [np.float32(x) for x in ("nan", "inf", "-inf")]
     words = [struct.unpack("<I", struct.pack("<f", v))[0] for v in [*values, *specials]]
-    out = subprocess.run([str(exe)], input="\n".join(f"{w:x}" for w in words),
-                         capture_output=True, text=True, check=True).stdout.splitlines()
+    out = subprocess.run(
+        [str(exe)],
+        input="\n".join(f"{w:x}" for w in words),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     want = []
     for v in values:
-        want.append("inf" if abs(float(v)) >= 1e15 and v > 0 else
-                    "-inf" if abs(float(v)) >= 1e15 else format3(float(v)))
+        want.append(
+            "inf"
+            if abs(float(v)) >= 1e15 and v > 0
+            else "-inf"
+            if abs(float(v)) >= 1e15
+            else format3(float(v))
+        )
     assert out[: len(values)] == want
     assert out[len(values) : len(values) + 3] == ["nan", "inf", "-inf"]
 

@@ -52,7 +52,7 @@ def parse_latency(lines: list[str]) -> Latency:
 def infer(dut: DutLink, n: int, w: int = 0) -> int:
     """Runs `infer n w` (must succeed) and returns its m-infer-counter delta."""
     reply = dut.command(f"infer {n} {w}", timeout=60)
-    ticks = [int(x[len("m-infer-counter-"):]) for x in reply if x.startswith("m-infer-counter-")]
+    ticks = [int(x[len("m-infer-counter-") :]) for x in reply if x.startswith("m-infer-counter-")]
     assert len(ticks) == 1 and reply[-1].startswith("m-results-["), reply
     return ticks[0]
 
@@ -162,7 +162,7 @@ def test_help_lists_the_latency_command(dut: PipeLink) -> None:
     lines = dut.command("help")
     assert any(line.startswith("m-help-latency ") for line in lines)
     ext = [line for line in lines if line.startswith("m-ext-[")]
-    assert len(ext) == 1 and "latency" in ext[0][len("m-ext-["):-1].split(",")
+    assert len(ext) == 1 and "latency" in ext[0][len("m-ext-[") : -1].split(",")
 
 
 # ---- qemu-m4 ------------------------------------------------------------------------
@@ -216,8 +216,10 @@ def test_qemu_per_run_deltas_are_deterministic_and_partition_the_loop(
         prefix += v
         assert abs(prefix - k * mean) <= 1, (k, prefix, k * mean)  # constant cost per run
     assert full.count == DEFAULT_CAPACITY and max(full.values) - min(full.values) <= 1
-    print(f"\nqemu-m4 kws01 test double: infer {n} 2 loop delta {sum(values)} ticks, "
-          f"per run {min(values)}..{max(values)} ticks (mean {mean:.2f} = "
-          f"{mean * 1e9 / target.cpu_hz:.0f} instructions); infer {DEFAULT_CAPACITY} took "
-          f"{1e3 * (t1 - t0):.0f} ms, its latency dump ({len(full.data_lines)} lines) "
-          f"{1e3 * (t2 - t1):.0f} ms")
+    print(
+        f"\nqemu-m4 kws01 test double: infer {n} 2 loop delta {sum(values)} ticks, "
+        f"per run {min(values)}..{max(values)} ticks (mean {mean:.2f} = "
+        f"{mean * 1e9 / target.cpu_hz:.0f} instructions); infer {DEFAULT_CAPACITY} took "
+        f"{1e3 * (t1 - t0):.0f} ms, its latency dump ({len(full.data_lines)} lines) "
+        f"{1e3 * (t2 - t1):.0f} ms"
+    )

@@ -49,7 +49,7 @@ def bin_upload(dut: DutLink, data: bytes) -> list[str]:
 
 def infer_ticks(dut: DutLink, n: int, w: int) -> tuple[int, list[str]]:
     reply = dut.command(f"infer {n} {w}", timeout=30)
-    ticks = [int(x[len("m-infer-counter-"):]) for x in reply if x.startswith("m-infer-counter-")]
+    ticks = [int(x[len("m-infer-counter-") :]) for x in reply if x.startswith("m-infer-counter-")]
     assert len(ticks) == 1, reply
     return ticks[0], reply
 
@@ -73,8 +73,7 @@ def test_board_boots_runs_the_protocol_and_counts_deterministically(
             boot_s = time.perf_counter() - t0
             if session == 0:
                 assert dut.command("name") == ["m-name-dut-[tinybench]"]
-                assert dut.command("profile") == ["m-profile-[tinybench 0.1.0]",
-                                                  "m-model-[kws01]"]
+                assert dut.command("profile") == ["m-profile-[tinybench 0.1.0]", "m-model-[kws01]"]
                 info = dut.command("info")[0]
                 assert "counter=systick" in info
                 assert "engine=test-double," in info  # its constructor ran, with the FPU on
@@ -89,11 +88,14 @@ def test_board_boots_runs_the_protocol_and_counts_deterministically(
                 assert hex_upload(dut, data) == ["m-load-done"]
                 t2 = time.perf_counter()
                 reply = dut.command("infer 1 0", timeout=30)
-                assert parse_results(reply) == pytest.approx(expected_results(spec, data),
-                                                             abs=0.00051)
+                assert parse_results(reply) == pytest.approx(
+                    expected_results(spec, data), abs=0.00051
+                )
                 assert parse_raw(dut.command("results raw")) == want_raw
-                print(f"\n{board}: boot {1e3 * boot_s:.0f} ms, kws01 hex upload "
-                      f"{1e3 * (t2 - t1):.0f} ms")
+                print(
+                    f"\n{board}: boot {1e3 * boot_s:.0f} ms, kws01 hex upload "
+                    f"{1e3 * (t2 - t1):.0f} ms"
+                )
             t3 = time.perf_counter()
             assert bin_upload(dut, data) == ["m-load-done"]
             t4 = time.perf_counter()
@@ -104,13 +106,17 @@ def test_board_boots_runs_the_protocol_and_counts_deterministically(
             dut.write("exit 0%")
             assert dut.read_line() == "m-exit-0"
             assert dut.wait_exit() == 0  # semihosting SYS_EXIT_EXTENDED
-            print(f"{board} session {session}: bin upload {1e3 * (t4 - t3):.0f} ms, "
-                  f"infer 5 2 counter deltas {counts[-3:]}")
+            print(
+                f"{board} session {session}: bin upload {1e3 * (t4 - t3):.0f} ms, "
+                f"infer 5 2 counter deltas {counts[-3:]}"
+            )
 
     assert len(set(counts)) == 1, counts
     insns_per_tick = 1e9 / target.counter_hz / 2**target.icount_shift
-    print(f"{board}: {counts[0]} ticks for 5 runs = {counts[0] * insns_per_tick:.0f} "
-          f"instructions (icount: 1 ns per instruction)")
+    print(
+        f"{board}: {counts[0]} ticks for 5 runs = {counts[0] * insns_per_tick:.0f} "
+        f"instructions (icount: 1 ns per instruction)"
+    )
 
 
 def test_semihosting_exit_code_reaches_the_host(build_double: Callable[..., Path]) -> None:
@@ -139,10 +145,12 @@ def test_counter_scales_with_work_under_icount(build_double: Callable[..., Path]
         one, reply = infer_ticks(dut, 1, 0)
         assert parse_results(reply) == pytest.approx(expected_results(spec, data), abs=0.00051)
         many, reply = infer_ticks(dut, 2500, 0)
-        laps = [int(x[len("m-lap-us-"):]) for x in reply if x.startswith("m-lap-us-")]
+        laps = [int(x[len("m-lap-us-") :]) for x in reply if x.startswith("m-lap-us-")]
         dut.write("exit 0%")
-    print(f"\nqemu-m4 vww01: bin upload of {len(data)} B {1e3 * (t1 - t0):.0f} ms; "
-          f"1 run {one} ticks, 2500 runs {many} ticks ({many * 40 / 1e6:.1f} M instructions)")
+    print(
+        f"\nqemu-m4 vww01: bin upload of {len(data)} B {1e3 * (t1 - t0):.0f} ms; "
+        f"1 run {one} ticks, 2500 runs {many} ticks ({many * 40 / 1e6:.1f} M instructions)"
+    )
     assert many > 2**24  # at least one SysTick wrap inside the timed region
     assert abs(many - 2500 * one) <= 2500
     assert abs((laps[1] - laps[0]) - many / 25) <= 2  # 25 ticks per us at 25 MHz

@@ -41,9 +41,7 @@ class ModelBuilder:
     opcodes: list[int] = field(default_factory=list)
     operators: list[Any] = field(default_factory=list)
 
-    def _quant(
-        self, scales: list[float] | None, zps: list[int] | None, qdim: int = 0
-    ) -> Any:
+    def _quant(self, scales: list[float] | None, zps: list[int] | None, qdim: int = 0) -> Any:
         if scales is None:
             return None
         q = schema.QuantizationParametersT()

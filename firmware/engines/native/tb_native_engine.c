@@ -116,9 +116,9 @@ static int plan_is_consistent(void)
     }
     for (i = 0; i < tb_native_plan.op_count; ++i) {
         const tb_native_op_t *op = &tb_native_plan.ops[i];
-        if (op->input[0] >= tb_native_plan.arena_bytes || op->input[1] >= tb_native_plan.arena_bytes ||
-            op->output >= tb_native_plan.arena_bytes || op->params.conv == 0 ||
-            !scratch_fits(op)) {
+        if (op->input[0] >= tb_native_plan.arena_bytes ||
+            op->input[1] >= tb_native_plan.arena_bytes ||
+            op->output >= tb_native_plan.arena_bytes || op->params.conv == 0 || !scratch_fits(op)) {
             return 0;
         }
     }

@@ -55,16 +55,16 @@ typedef struct {
     int32_t out_h, out_w, out_c;
     int32_t k_h, k_w;
     int32_t stride_h, stride_w;
-    int32_t pad_h, pad_w;          /* top / left padding; bottom / right follow from the sizes */
-    int32_t depth_multiplier;      /* depthwise only (out_c == in_c * depth_multiplier) */
-    int32_t input_offset;          /* -input zero point */
-    int32_t output_offset;         /* output zero point */
+    int32_t pad_h, pad_w;     /* top / left padding; bottom / right follow from the sizes */
+    int32_t depth_multiplier; /* depthwise only (out_c == in_c * depth_multiplier) */
+    int32_t input_offset;     /* -input zero point */
+    int32_t output_offset;    /* output zero point */
     int32_t act_min, act_max;
-    const int8_t *weights;         /* conv [out_c][k_h][k_w][in_c]; depthwise [k_h][k_w][out_c] */
-    const int32_t *bias;           /* out_c values or NULL */
-    const int32_t *multiplier;     /* out_c values */
-    const int32_t *shift;          /* out_c values */
-    const int32_t *weight_sums;    /* conv: out_c sums of each filter (fast path), or NULL */
+    const int8_t *weights;      /* conv [out_c][k_h][k_w][in_c]; depthwise [k_h][k_w][out_c] */
+    const int32_t *bias;        /* out_c values or NULL */
+    const int32_t *multiplier;  /* out_c values */
+    const int32_t *shift;       /* out_c values */
+    const int32_t *weight_sums; /* conv: out_c sums of each filter (fast path), or NULL */
 } tb_native_conv_t;
 
 /* FULLY_CONNECTED: out[b][o] = sum_i w[o][i] * (in[b][i] + input_offset). */
@@ -74,11 +74,11 @@ typedef struct {
     int32_t input_offset;
     int32_t output_offset;
     int32_t act_min, act_max;
-    const int8_t *weights;         /* [out_depth][in_depth] */
-    const int32_t *bias;           /* out_depth values or NULL */
-    const int32_t *multiplier;     /* out_depth values (a per-tensor scale is repeated) */
-    const int32_t *shift;          /* out_depth values */
-    const int32_t *weight_sums;    /* out_depth sums of each weight row (fast path), or NULL */
+    const int8_t *weights;      /* [out_depth][in_depth] */
+    const int32_t *bias;        /* out_depth values or NULL */
+    const int32_t *multiplier;  /* out_depth values (a per-tensor scale is repeated) */
+    const int32_t *shift;       /* out_depth values */
+    const int32_t *weight_sums; /* out_depth sums of each weight row (fast path), or NULL */
 } tb_native_fc_t;
 
 /* AVERAGE_POOL_2D and MAX_POOL_2D (input and output share the quantization). */
@@ -97,7 +97,7 @@ typedef struct {
     int32_t size;
     int32_t input1_offset, input2_offset, output_offset;
     int32_t left_shift;
-    int32_t input1_multiplier, input1_shift;   /* shifts <= 0 */
+    int32_t input1_multiplier, input1_shift; /* shifts <= 0 */
     int32_t input2_multiplier, input2_shift;
     int32_t output_multiplier, output_shift;
     int32_t act_min, act_max;
@@ -117,12 +117,12 @@ typedef struct {
 } tb_native_reshape_t;
 
 typedef struct {
-    uint32_t kind;                 /* tb_native_op_kind_t */
-    const char *name;              /* TF Lite builtin name, for the op hook */
-    uint32_t input[2];             /* arena offsets of the activation inputs (input[1]: ADD only) */
-    uint32_t output;               /* arena offset of the output */
-    uint32_t scratch_offset;       /* arena offset of this op's scratch (live for this op only) */
-    uint32_t scratch_bytes;        /* >= the kernel set's query for the params; 0: none */
+    uint32_t kind;           /* tb_native_op_kind_t */
+    const char *name;        /* TF Lite builtin name, for the op hook */
+    uint32_t input[2];       /* arena offsets of the activation inputs (input[1]: ADD only) */
+    uint32_t output;         /* arena offset of the output */
+    uint32_t scratch_offset; /* arena offset of this op's scratch (live for this op only) */
+    uint32_t scratch_bytes;  /* >= the kernel set's query for the params; 0: none */
     union {
         const tb_native_conv_t *conv;
         const tb_native_fc_t *fc;
@@ -134,7 +134,7 @@ typedef struct {
 } tb_native_op_t;
 
 typedef struct {
-    uint32_t offset;               /* in the arena */
+    uint32_t offset; /* in the arena */
     uint32_t bytes;
     uint32_t rank;
     int32_t dims[4];
@@ -143,12 +143,12 @@ typedef struct {
 } tb_native_tensor_t;
 
 typedef struct {
-    uint32_t version;              /* TB_NATIVE_PLAN_VERSION of the compiler that wrote it */
+    uint32_t version; /* TB_NATIVE_PLAN_VERSION of the compiler that wrote it */
     const char *model_id;
     const char *model_sha256;
-    uint32_t input_format;         /* tb_input_format_t of engine.h, from the model manifest */
-    uint32_t result_kind;          /* tb_result_kind_t of engine.h */
-    uint32_t arena_bytes;          /* the planner's peak, a multiple of 16 */
+    uint32_t input_format; /* tb_input_format_t of engine.h, from the model manifest */
+    uint32_t result_kind;  /* tb_result_kind_t of engine.h */
+    uint32_t arena_bytes;  /* the planner's peak, a multiple of 16 */
     uint32_t op_count;
     const tb_native_op_t *ops;
     tb_native_tensor_t input;

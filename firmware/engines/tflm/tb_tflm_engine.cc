@@ -69,8 +69,8 @@ private:
 };
 
 alignas(TbTflmOpResolver) unsigned char s_resolver_storage[sizeof(TbTflmOpResolver)];
-alignas(tflite::MicroInterpreter) unsigned char s_interpreter_storage[sizeof(
-    tflite::MicroInterpreter)];
+alignas(
+    tflite::MicroInterpreter) unsigned char s_interpreter_storage[sizeof(tflite::MicroInterpreter)];
 alignas(OpHookProfiler) unsigned char s_profiler_storage[sizeof(OpHookProfiler)];
 
 TbTflmOpResolver *s_resolver = nullptr;
@@ -114,8 +114,9 @@ void reset(void)
 
 bool tensor_is_viewable(const TfLiteTensor *t)
 {
-    return t != nullptr && t->type == kTfLiteInt8 && t->data.int8 != nullptr && t->dims != nullptr &&
-           t->dims->size >= 0 && static_cast<uint32_t>(t->dims->size) <= TB_ENGINE_MAX_RANK;
+    return t != nullptr && t->type == kTfLiteInt8 && t->data.int8 != nullptr &&
+           t->dims != nullptr && t->dims->size >= 0 &&
+           static_cast<uint32_t>(t->dims->size) <= TB_ENGINE_MAX_RANK;
 }
 
 void fill_view(const TfLiteTensor *t, int8_t *data, tb_tensor_view_t *view)
@@ -187,9 +188,8 @@ tb_engine_status_t tb_engine_init(uint8_t *arena, size_t arena_bytes)
     s_profiler->set(s_hook, s_hook_context);
     RegisterDebugLogCallback(on_debug_log);
     s_allocation_failed = false;
-    s_interpreter =
-        new (s_interpreter_storage) tflite::MicroInterpreter(model, *s_resolver, arena, arena_bytes,
-                                                             nullptr, s_profiler);
+    s_interpreter = new (s_interpreter_storage)
+        tflite::MicroInterpreter(model, *s_resolver, arena, arena_bytes, nullptr, s_profiler);
     if (s_interpreter->AllocateTensors() != kTfLiteOk) {
         const bool short_of_arena = s_allocation_failed;
         reset();

@@ -5,11 +5,11 @@
 #include <stdint.h>
 
 typedef struct {
-    volatile uint32_t data;       /* 0x00 RX on read, TX on write (8 bits) */
-    volatile uint32_t state;      /* 0x04 bit0 TX buffer full, bit1 RX buffer full */
-    volatile uint32_t ctrl;       /* 0x08 bit0 TX enable, bit1 RX enable */
-    volatile uint32_t intstatus;  /* 0x0c */
-    volatile uint32_t bauddiv;    /* 0x10 >= 16 */
+    volatile uint32_t data;      /* 0x00 RX on read, TX on write (8 bits) */
+    volatile uint32_t state;     /* 0x04 bit0 TX buffer full, bit1 RX buffer full */
+    volatile uint32_t ctrl;      /* 0x08 bit0 TX enable, bit1 RX enable */
+    volatile uint32_t intstatus; /* 0x0c */
+    volatile uint32_t bauddiv;   /* 0x10 >= 16 */
 } tb_cmsdk_uart_regs_t;
 
 #define TB_CMSDK_UART_STATE_TX_FULL (1u << 0)

@@ -33,8 +33,8 @@ void tb_port_init(void)
     TB_UART->ctrl = 0u;
     TB_UART->bauddiv = div < 16u ? 16u : div;
     TB_UART->intstatus = TB_CMSDK_UART_INT_RX;
-    TB_UART->ctrl = TB_CMSDK_UART_CTRL_TX_EN | TB_CMSDK_UART_CTRL_RX_EN |
-                    TB_CMSDK_UART_CTRL_RX_INT_EN;
+    TB_UART->ctrl =
+        TB_CMSDK_UART_CTRL_TX_EN | TB_CMSDK_UART_CTRL_RX_EN | TB_CMSDK_UART_CTRL_RX_INT_EN;
     for (i = 0u; i < TB_BOARD_UART_IRQ_COUNT; i++) {
         TB_NVIC_ISER[s_uart_irqs[i] / 32u] = 1u << (s_uart_irqs[i] % 32u);
     }

@@ -42,8 +42,7 @@ static uint32_t string_length(const char *s)
     return n;
 }
 
-long tb_port_file_read(const char *path, uint32_t offset, uint32_t len, uint8_t *buf,
-                       uint32_t cap)
+long tb_port_file_read(const char *path, uint32_t offset, uint32_t len, uint8_t *buf, uint32_t cap)
 {
     uint32_t args[3];
     int32_t handle;
@@ -68,8 +67,7 @@ long tb_port_file_read(const char *path, uint32_t offset, uint32_t len, uint8_t 
             len = (uint32_t)size - offset;
             result = len > cap ? TB_PORT_FILE_RANGE : (long)len;
         } else {
-            result = (len > cap || len > (uint32_t)size - offset) ? TB_PORT_FILE_RANGE
-                                                                  : (long)len;
+            result = (len > cap || len > (uint32_t)size - offset) ? TB_PORT_FILE_RANGE : (long)len;
         }
         if (result >= 0) {
             args[1] = offset;

@@ -32,7 +32,10 @@ void tb_fault_handler(void);
 #if defined(TB_BOARD_UART_IRQ_MAX) && TB_BOARD_UART_IRQ_MAX >= TB_EXTERNAL_IRQS
 #error "the board's UART interrupt lies beyond the vector table: raise TB_VECTORS"
 #endif
+/* One vector entry, kept on one line. */
+/* clang-format off */
 #define TB_IRQ { tb_cm_irq_handler }
+/* clang-format on */
 #define TB_IRQ4 TB_IRQ, TB_IRQ, TB_IRQ, TB_IRQ
 #define TB_IRQ16 TB_IRQ4, TB_IRQ4, TB_IRQ4, TB_IRQ4
 
@@ -46,35 +49,36 @@ typedef union {
 __attribute__((section(".vectors"), used)) const tb_vector_t tb_vectors[TB_VECTORS] = {
     { .stack_top = &_estack },
     { tb_reset_handler },
-    { tb_fault_handler },   /*  2 NMI */
-    { tb_fault_handler },   /*  3 HardFault */
-    { tb_fault_handler },   /*  4 MemManage */
-    { tb_fault_handler },   /*  5 BusFault */
-    { tb_fault_handler },   /*  6 UsageFault */
-    { tb_fault_handler },   /*  7 SecureFault (ARMv8-M) */
+    { tb_fault_handler }, /*  2 NMI */
+    { tb_fault_handler }, /*  3 HardFault */
+    { tb_fault_handler }, /*  4 MemManage */
+    { tb_fault_handler }, /*  5 BusFault */
+    { tb_fault_handler }, /*  6 UsageFault */
+    { tb_fault_handler }, /*  7 SecureFault (ARMv8-M) */
     { 0 },
     { 0 },
     { 0 },
-    { tb_fault_handler },   /* 11 SVCall */
-    { tb_fault_handler },   /* 12 DebugMonitor */
+    { tb_fault_handler }, /* 11 SVCall */
+    { tb_fault_handler }, /* 12 DebugMonitor */
     { 0 },
-    { tb_fault_handler },   /* 14 PendSV */
+    { tb_fault_handler },      /* 14 PendSV */
     { tb_cm_systick_handler }, /* 15 SysTick */
     /* External interrupts 0..47: only the UART wake-up is ever enabled. */
-    TB_IRQ16, TB_IRQ16, TB_IRQ16,
+    TB_IRQ16,
+    TB_IRQ16,
+    TB_IRQ16,
 };
 
 __attribute__((naked, noreturn)) void tb_reset_handler(void)
 {
     /* CPACR |= CP10 and CP11 full access; no C before this (it may use s0-s31). */
-    __asm volatile(
-        "ldr r0, =0xe000ed88\n\t"
-        "ldr r1, [r0]\n\t"
-        "orr r1, r1, #0x00f00000\n\t"
-        "str r1, [r0]\n\t"
-        "dsb\n\t"
-        "isb\n\t"
-        "b tb_startup_c\n\t");
+    __asm volatile("ldr r0, =0xe000ed88\n\t"
+                   "ldr r1, [r0]\n\t"
+                   "orr r1, r1, #0x00f00000\n\t"
+                   "str r1, [r0]\n\t"
+                   "dsb\n\t"
+                   "isb\n\t"
+                   "b tb_startup_c\n\t");
 }
 
 void tb_startup_c(void)

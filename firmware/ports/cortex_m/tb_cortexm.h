@@ -16,10 +16,10 @@
 #include <stdint.h>
 
 typedef struct {
-    volatile uint32_t ctrl;   /* 0x00 SYST_CSR: ENABLE bit0, TICKINT bit1, CLKSOURCE bit2 */
-    volatile uint32_t load;   /* 0x04 SYST_RVR: reload value, 24 bits */
-    volatile uint32_t val;    /* 0x08 SYST_CVR: current value; any write clears it */
-    volatile uint32_t calib;  /* 0x0c SYST_CALIB */
+    volatile uint32_t ctrl;  /* 0x00 SYST_CSR: ENABLE bit0, TICKINT bit1, CLKSOURCE bit2 */
+    volatile uint32_t load;  /* 0x04 SYST_RVR: reload value, 24 bits */
+    volatile uint32_t val;   /* 0x08 SYST_CVR: current value; any write clears it */
+    volatile uint32_t calib; /* 0x0c SYST_CALIB */
 } tb_systick_regs_t;
 
 #define TB_SYSTICK ((tb_systick_regs_t *)0xe000e010u)

@@ -115,8 +115,7 @@ void tb_port_exit(int code)
     exit(code);
 }
 
-long tb_port_file_read(const char *path, uint32_t offset, uint32_t len, uint8_t *buf,
-                       uint32_t cap)
+long tb_port_file_read(const char *path, uint32_t offset, uint32_t len, uint8_t *buf, uint32_t cap)
 {
     FILE *f = fopen(path, "rb");
     long size;

@@ -83,8 +83,7 @@ uint32_t tb_native_conv_scratch_bytes(const tb_native_conv_t *p)
     return 0u;
 }
 
-int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *output,
-                      void *scratch)
+int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *output, void *scratch)
 {
     int32_t b, oy, ox, oc;
     const int32_t row_len = p->k_w * p->in_c;

@@ -3,8 +3,7 @@
 
 typedef enum { POOL_AVERAGE, POOL_MAX } pool_kind_t;
 
-static int pool_s8(const tb_native_pool_t *p, const int8_t *input, int8_t *output,
-                   pool_kind_t kind)
+static int pool_s8(const tb_native_pool_t *p, const int8_t *input, int8_t *output, pool_kind_t kind)
 {
     int32_t b, oy, ox, c;
     if (p->stride_h <= 0 || p->stride_w <= 0) {

@@ -43,14 +43,14 @@ static int32_t exp_quarter_interval(int32_t a)
 static int32_t exp_on_negative_values(int32_t a)
 {
     /* exp(-2^k) in Q0.31 for k = -2 .. 4 */
-    static const int32_t factors[7] = {1672461947, 1302514674, 790015084, 290630308,
-                                       39332535,   720401,     242};
+    static const int32_t factors[7] = { 1672461947, 1302514674, 790015084, 290630308,
+                                        39332535,   720401,     242 };
     const int32_t fractional_bits = 31 - SCALED_DIFF_INTEGER_BITS;
     const int32_t one_quarter = (int32_t)1 << (fractional_bits - 2);
     const int32_t a_mod_quarter_minus_quarter = tb_fx_sub(a & (one_quarter - 1), one_quarter);
     const int32_t remainder = tb_fx_sub(a_mod_quarter_minus_quarter, a);
-    int32_t result = exp_quarter_interval(
-        tb_fx_sat_shl(a_mod_quarter_minus_quarter, SCALED_DIFF_INTEGER_BITS));
+    int32_t result =
+        exp_quarter_interval(tb_fx_sat_shl(a_mod_quarter_minus_quarter, SCALED_DIFF_INTEGER_BITS));
     int32_t k;
     for (k = -2; k <= 4; ++k) {
         if ((remainder & ((int32_t)1 << (fractional_bits + k))) != 0) {

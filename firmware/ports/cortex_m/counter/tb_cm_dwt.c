@@ -27,8 +27,8 @@ void tb_cm_counter_start(void)
     TB_SYSTICK->ctrl = 0u;
     TB_SYSTICK->load = TB_SYSTICK_MAX_RELOAD;
     TB_SYSTICK->val = 0u;
-    TB_SYSTICK->ctrl = TB_SYSTICK_CTRL_CLKSOURCE_CPU | TB_SYSTICK_CTRL_TICKINT |
-                       TB_SYSTICK_CTRL_ENABLE;
+    TB_SYSTICK->ctrl =
+        TB_SYSTICK_CTRL_CLKSOURCE_CPU | TB_SYSTICK_CTRL_TICKINT | TB_SYSTICK_CTRL_ENABLE;
 }
 
 /* Keeps the extension within one wrap of CYCCNT however long nobody reads the counter. */
