@@ -4,8 +4,8 @@
     .venv/bin/python bench/dut_slice.py --quick    # skip the full kws01 accuracy run
 
 Prints numbers; asserts nothing. Instructions are exact: under QEMU `-icount shift=0`
-one instruction is one nanosecond of virtual time, so a SysTick tick at f Hz is 1e9/f
-instructions.
+one instruction is one nanosecond of virtual time (1/2**shift in general), so a SysTick tick
+at f Hz is 1e9/f instructions (`instructions_per_tick`, from the board manifest).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from tinybench.build.firmware import build_firmware
 from tinybench.dut.emulator import QemuDut
 from tinybench.dut.session import DutSession
 from tinybench.inputs import random_wire_inputs
+from tinybench.manifests.boards import instructions_per_tick
 from tinybench.paths import locate
 from tinybench.project import Project
 from tinybench.reference import ReferenceInterpreter
@@ -86,7 +87,9 @@ def per_model(project: Project) -> None:
                 file_s.append(time.monotonic() - clock)
                 result = session.infer(1, 0)
                 assert result.counter_ticks is not None
-                instructions.append(result.counter_ticks * 1e9 / hz)
+                per_tick = instructions_per_tick(board, hz)
+                assert per_tick is not None
+                instructions.append(result.counter_ticks * per_tick)
                 raw = session.results_raw()
                 sample = reference.run_sample("x", None, [wire])
                 matches += raw == sample.raw_outputs[0]

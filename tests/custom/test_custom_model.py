@@ -244,17 +244,22 @@ def test_an_interrupted_custom_model_run_resumes_with_its_file_and_options(
     assert [json.loads(line)["index"] for line in lines] == list(range(len(LABELS)))
 
 
-def test_input_format_option_changes_how_samples_are_read(
-    mynet: Path, dataset: Path, tmp_path: Path
-) -> None:
-    """uint8-offset128 samples are the int8 ones + 128: the reference sees the same tensors."""
-    shifted = tmp_path / "shifted"
-    shifted.mkdir()
+def _shifted_copy(dataset: Path, target: Path) -> Path:
+    """The data set as uint8-offset128 samples: every int8 byte + 128."""
+    target.mkdir()
     for item in dataset.iterdir():
         data = item.read_bytes()
         if item.suffix == ".bin":
             data = bytes((b + 128) % 256 for b in data)
-        (shifted / item.name).write_bytes(data)
+        (target / item.name).write_bytes(data)
+    return target
+
+
+def test_input_format_option_changes_how_samples_are_read(
+    mynet: Path, dataset: Path, tmp_path: Path
+) -> None:
+    """uint8-offset128 samples are the int8 ones + 128: the reference sees the same tensors."""
+    shifted = _shifted_copy(dataset, tmp_path / "shifted")
     outputs = []
     for args in (["--dataset", str(dataset)],
                  ["--dataset", str(shifted), "--input-format", "uint8-offset128"],
@@ -265,3 +270,31 @@ def test_input_format_option_changes_how_samples_are_read(
         outputs.append([s.raw_outputs for s in read_reference(out)[1]])
     assert outputs[0] == outputs[1]
     assert outputs[0] != outputs[2]  # read as int8, the shifted bytes are other inputs
+
+
+@pytest.mark.parametrize(
+    ("board", "engine"),
+    [("host", "native"), pytest.param("qemu-m4", "tflm", marks=[pytest.mark.qemu, *_TFLM.marks])],
+)
+def test_a_uint8_custom_model_is_converted_on_the_device_from_its_plan(
+    board: str, engine: str, mynet: Path, dataset: Path, tmp_path: Path
+) -> None:
+    """The harness knows no custom model: the input format reaches it through the engine's
+    plan, so uint8-offset128 samples score exactly as the int8 originals."""
+    shifted = _shifted_copy(dataset, tmp_path / "shifted")
+    predictions = []
+    runs = {
+        "int8": ["--dataset", str(dataset)],
+        "uint8": ["--dataset", str(shifted), "--input-format", "uint8-offset128"],
+    }
+    for name, args in runs.items():
+        run_dir = tmp_path / name
+        code, output = _invoke(["run", str(mynet), *args, "--board", board, "--engine", engine,
+                                "--out", str(run_dir)])  # fmt: skip
+        assert code == 0, output
+        assert f"{len(LABELS)} compared, 0 mismatches" in output
+        device = [json.loads(line) for line in (run_dir / "samples.jsonl").open()]
+        predictions.append([d["prediction"] for d in device])
+        info = (run_dir / "transcript.txt").read_text()
+        assert f"input_format={'int8' if name == 'int8' else 'uint8-offset128'}" in info
+    assert predictions[0] == predictions[1]

@@ -11,7 +11,9 @@ import pytest
 from tinybench.build.firmware import FirmwareBuild
 from tinybench.dut.session import Timeouts
 from tinybench.dut.worker import DutWorker, WorkerConfig
+from tinybench.errors import TinybenchError
 from tinybench.manifests.boards import BoardMismatchError, CounterKind
+from tinybench.manifests.models import InputFormat
 from tinybench.project import Project
 
 
@@ -58,6 +60,27 @@ def test_a_dut_whose_clocks_disagree_with_its_manifest_is_refused(
     worker = _worker(project, host_kws01, tmp_path, **board)
     try:
         with pytest.raises(BoardMismatchError, match=message):
+            worker.start()
+    finally:
+        worker.close()
+
+
+def test_firmware_built_for_another_input_format_is_refused(
+    project: Project, host_kws01: FirmwareBuild, tmp_path: Path
+) -> None:
+    """kws01's plan says int8 input; a manifest asking uint8-offset128 of the same model file
+    (as a custom model's --input-format would) must not run on that image."""
+    config = WorkerConfig(
+        board=project.board("host"),
+        image=host_kws01.image,
+        model=replace(project.model("kws01"), input_format=InputFormat.UINT8_OFFSET),
+        serial_port=None,
+        transcript=tmp_path / "transcript.txt",
+        timeouts=Timeouts(boot_s=5.0, command_s=2.0, infer_s=5.0),
+    )
+    worker = DutWorker(config)
+    try:
+        with pytest.raises(TinybenchError, match="input_format=int8, but the model kws01 needs"):
             worker.start()
     finally:
         worker.close()

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from tinybench.enginebench import ENGINE_CONFIGS, run_bench, table, write_bench
+from tinybench.manifests.boards import BoardKind
 from tinybench.manifests.custom_model import is_model_path
 from tinybench.project import Project
 
 ALL_MODELS = ("kws01", "vww01", "ic01", "ad01")
-ALL_BOARDS = ("qemu-m4", "qemu-m7", "qemu-m55")
 
 
 def _split(value: str, allowed: tuple[str, ...], what: str, paths: bool = False) -> list[str]:
@@ -27,21 +27,25 @@ def _split(value: str, allowed: tuple[str, ...], what: str, paths: bool = False)
 @click.command("bench")
 @click.option("--models", default=",".join(ALL_MODELS), show_default=True,
               help="Comma-separated catalogue ids or paths of your own .tflite files.")  # fmt: skip
-@click.option("--boards", default=",".join(ALL_BOARDS), show_default=True)
+@click.option("--boards", help="Comma-separated emulated board ids  [default: every emulated "
+              "board in boards/]")  # fmt: skip
 @click.option("--engines", default=",".join(c[0] for c in ENGINE_CONFIGS), show_default=True)
 @click.option("--inputs", type=click.IntRange(min=1), default=3, show_default=True,
               help="Seeded random inputs per model.")  # fmt: skip
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
               default=Path("runs/bench"), show_default=True)  # fmt: skip
 @click.pass_obj
-def bench_command(project: Project, models: str, boards: str, engines: str, inputs: int,
+def bench_command(project: Project, models: str, boards: str | None, engines: str, inputs: int,
                   out_dir: Path) -> None:  # fmt: skip
     """Instructions per inference (exact, QEMU icount), per MAC, arena, flash and RAM for each
     model x engine x emulated core, and the ratio to tflm with CMSIS-NN; writes bench.json
     and bench.txt. `tinybench report DIR` on that directory plots it."""
+    emulated = tuple(
+        sorted(b.board_id for b in project.boards().values() if b.kind is BoardKind.EMULATED)
+    )
     rows = run_bench(
         project, _split(models, ALL_MODELS, "model", paths=True),
-        _split(boards, ALL_BOARDS, "board"),
+        _split(boards or ",".join(emulated), emulated, "board"),
         _split(engines, tuple(c[0] for c in ENGINE_CONFIGS), "engine"), inputs,
         progress=lambda text: click.echo(f"measuring {text}", err=True),
     )  # fmt: skip

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO, TypeVar
@@ -39,6 +39,19 @@ class WorkerConfig:
     timeouts: Timeouts
     max_restarts: int = 20  # over the whole run: a DUT that keeps dying is a failed run
     reset_wait_s: float = 600.0  # physical boards: how long to wait for a manual reset
+
+
+def _check_model_io(model: ModelManifest, info: Mapping[str, str]) -> None:
+    """The input format and result kind the firmware was built with (from the plan) against the
+    model's manifest: the same .tflite built for another format reads every sample wrongly."""
+    wanted = {"input_format": model.input_format.value, "result": model.result_kind.value}
+    for key, expected in wanted.items():
+        reported = info.get(key)
+        if reported is not None and reported != expected:
+            raise TinybenchError(
+                f"the DUT's firmware takes {key}={reported}, but the model {model.model_id} "
+                f"needs {expected}: rebuild and flash the firmware"
+            )
 
 
 class DutWorker:
@@ -92,6 +105,7 @@ class DutWorker:
                 )
             if info:
                 check_dut_clocks(config.board, info)
+                _check_model_io(config.model, info)
         except BaseException:
             stack.close()
             raise
