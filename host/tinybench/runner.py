@@ -406,7 +406,7 @@ def _document(
         accuracy = None
         check = _window_reference_check(project, model, performance)
     else:
-        perf_block = single_inference_latency(outcomes, counter_hz)
+        perf_block = single_inference_latency(outcomes, counter_hz, rules.accuracy)
         accuracy = summarize(model, outcomes)
         check = reference_check_block(accuracy)
     document = results_document(

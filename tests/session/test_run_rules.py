@@ -48,7 +48,9 @@ def test_accuracy_infer_and_warmup_counts_come_from_the_rules(
     # The device ran 2 timed inferences per sample; the journal keeps one inference's share.
     journal = [json.loads(line) for line in (tmp_path / "edited" / "samples.jsonl").open()]
     assert all(len(j["elapsed_us"]) == 1 for j in journal)
-    provenance = json.loads((tmp_path / "edited" / "results.json").read_text())["provenance"]
+    document = json.loads((tmp_path / "edited" / "results.json").read_text())
+    assert document["performance"]["source"].startswith("accuracy run, infer 2 1 per inference")
+    provenance = document["provenance"]
     assert provenance["runrules_sha256"] == hashlib.sha256(rules.read_bytes()).hexdigest()
     assert provenance["runrules_file"] == str(rules.resolve())
     run_json = json.loads((tmp_path / "edited" / "run.json").read_text())
