@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tinybench.build.tflm import find_trees
+from tflm_sources import missing_tflm_sources
 from tinybench.cli import cli
 from tinybench.errors import ManifestError, TinybenchError
 from tinybench.manifests.custom_model import CustomModelOptions, build_key
@@ -167,15 +167,7 @@ def test_reference_runs_a_custom_model(mynet: Path, dataset: Path, tmp_path: Pat
     assert len({s.prediction for s in samples}) > 1
 
 
-def _tflm_sources_missing() -> str | None:
-    try:
-        find_trees(locate(), "cmsis-nn")
-    except TinybenchError as exc:
-        return str(exc)
-    return None
-
-
-_TFLM_MISSING = _tflm_sources_missing()
+_TFLM_MISSING = missing_tflm_sources()
 # Without the upstream trees the tflm case is one counted skip naming the commands that fill
 # the cache, as in tests/tflm.
 _TFLM = pytest.param(

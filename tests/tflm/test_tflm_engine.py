@@ -13,25 +13,16 @@ import pytest
 from click.testing import CliRunner
 
 from datagen import write_dataset
+from tflm_sources import missing_tflm_sources
 from tinybench.build.firmware import FirmwareBuild, build_firmware
-from tinybench.build.tflm import build_library, find_trees, tflm_commit
+from tinybench.build.tflm import build_library, tflm_commit
 from tinybench.cli import cli
 from tinybench.dut.emulator import QemuDut
 from tinybench.dut.session import DutSession
-from tinybench.errors import TinybenchError
 from tinybench.paths import locate
 from tinybench.project import Project
 
-
-def _missing_sources() -> str | None:
-    try:
-        find_trees(locate(), "cmsis-nn")
-    except TinybenchError as exc:
-        return str(exc)
-    return None
-
-
-_MISSING = _missing_sources()
+_MISSING = missing_tflm_sources()
 if _MISSING is not None:
     # The message names the missing tree and both `tinybench deps fetch` and
     # `tinybench deps import DIR`.
