@@ -80,6 +80,7 @@ static void db_load(char **argv, unsigned argc)
     tb_out_end();
 }
 
+#if TB_HARNESS_EXTENSIONS
 static void db_bin(char **argv, unsigned argc)
 {
     int32_t n;
@@ -153,6 +154,8 @@ static void db_file(char **argv, unsigned argc)
     }
 }
 
+#endif /* TB_HARNESS_EXTENSIONS */
+
 static void db_hex(char **argv, unsigned argc)
 {
     size_t bad = 0u;
@@ -200,10 +203,12 @@ void tb_cmd_db(char **argv, unsigned argc)
         db_load(argv, argc);
     } else if (strcmp(argv[1], "print") == 0) {
         db_print(argv, argc);
+#if TB_HARNESS_EXTENSIONS
     } else if (strcmp(argv[1], "bin") == 0) {
         db_bin(argv, argc);
     } else if (strcmp(argv[1], "file") == 0) {
         db_file(argv, argc);
+#endif
     } else {
         db_hex(argv, argc);
     }

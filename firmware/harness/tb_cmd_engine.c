@@ -65,6 +65,7 @@ static void print_results(void)
     tb_out_end();
 }
 
+#if TB_HARNESS_EXTENSIONS
 static void print_results_raw(void)
 {
     uint32_t i;
@@ -76,6 +77,7 @@ static void print_results_raw(void)
     tb_out_char(']');
     tb_out_end();
 }
+#endif
 
 void tb_cmd_profile(char **argv, unsigned argc)
 {
@@ -158,19 +160,29 @@ void tb_cmd_infer(char **argv, unsigned argc)
 
 void tb_cmd_results(char **argv, unsigned argc)
 {
+#if TB_HARNESS_EXTENSIONS
     if (argc > 2u || (argc == 2u && strcmp(argv[1], "raw") != 0)) {
         tb_out_error("results: usage: results [raw]");
         return;
     }
+#else
+    (void)argv;
+    if (argc != 1u) {
+        tb_out_error("results: usage: results");
+        return;
+    }
+#endif
     if (!s_have_results) {
         tb_out_error("results: no successful inference yet");
         return;
     }
+#if TB_HARNESS_EXTENSIONS
     if (argc == 2u) {
         print_results_raw();
-    } else {
-        print_results();
+        return;
     }
+#endif
+    print_results();
 }
 
 /* The model manifest's spelling of an input format. */

@@ -44,6 +44,7 @@ static void cmd_timestamp(char **argv, unsigned argc)
 
 static void cmd_help(char **argv, unsigned argc);
 
+#if TB_HARNESS_EXTENSIONS
 static void cmd_exit(char **argv, unsigned argc)
 {
     int32_t code = 0;
@@ -57,6 +58,7 @@ static void cmd_exit(char **argv, unsigned argc)
     tb_out_end();
     tb_port_exit((int)code);
 }
+#endif
 
 static const tb_command_t k_commands[] = {
     { "help", cmd_help, "help : print this information" },
@@ -67,11 +69,13 @@ static const tb_command_t k_commands[] = {
       "db load N | db HEX | db print [N [offset]] : load or print the input buffer" },
     { "infer", tb_cmd_infer, "infer N [W=10] : W warm-up runs, then N timed runs; results" },
     { "results", tb_cmd_results, "results : print the last results as floats" },
+#if TB_HARNESS_EXTENSIONS
     /* tinybench extensions */
     { "info", tb_cmd_info, "info : (ext) board, counter, engine, arena and model facts" },
     { "latency", tb_cmd_latency,
       "latency : (ext) counter ticks of each timed run of the last infer" },
     { "exit", cmd_exit, "exit [code] : (ext) end the program (emulators)" },
+#endif
 };
 
 static void cmd_help(char **argv, unsigned argc)
@@ -85,11 +89,13 @@ static void cmd_help(char **argv, unsigned argc)
         tb_out_str("m-help-");
         tb_out_line(k_commands[i].usage);
     }
+#if TB_HARNESS_EXTENSIONS
     tb_out_line("m-help-db bin N CRC32 : (ext) binary upload of N raw bytes, CRC-32 checked");
     tb_out_line("m-help-db file PATH [offset length] : (ext) load from a host file "
                 "(emulators)");
     tb_out_line("m-help-results raw : (ext) last output tensor as int8 hex");
     tb_out_line("m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,exit]");
+#endif
 }
 
 /* ---- line handling -------------------------------------------------------- */

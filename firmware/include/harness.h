@@ -48,6 +48,18 @@ extern "C" {
 #define TB_LATENCY_CAPACITY 1024u
 #endif
 
+/*
+ * A standard-only build (-DTB_HARNESS_STANDARD_ONLY) has none of the tinybench
+ * extensions: no db bin / db file / results raw / info / latency / exit, no
+ * m-infer-counter line and no m-ext line in help. It stands in for vendor
+ * firmware when the host's external-DUT mode is tested.
+ */
+#ifdef TB_HARNESS_STANDARD_ONLY
+#define TB_HARNESS_EXTENSIONS 0
+#else
+#define TB_HARNESS_EXTENSIONS 1
+#endif
+
 /* Initializes the engine and prints the boot banner (m-init-done, m-ready). */
 void tb_harness_init(void);
 

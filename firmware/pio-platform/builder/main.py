@@ -140,6 +140,11 @@ if env.subst("$PIOENV").endswith("-native"):
     )
 # --- end of the kernel-set block ------------------------------------------------------------
 
+# A standard-only harness (no tinybench extensions), the stand-in for vendor firmware in the
+# external-DUT tests: `tinybench build --standard-only` sets TINYBENCH_STANDARD_ONLY=1.
+if os.environ.get("TINYBENCH_STANDARD_ONLY") == "1":
+    env.Append(CPPDEFINES=["TB_HARNESS_STANDARD_ONLY"])
+
 env.BuildSources(os.path.join("$BUILD_DIR", "model"), plan_dir)
 
 Default([env.BuildProgram()])

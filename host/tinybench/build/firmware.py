@@ -158,10 +158,13 @@ def build_firmware(
     engine: str,
     model: ModelManifest | str,
     kernels: str | None = None,
+    standard_only: bool = False,
 ) -> FirmwareBuild:
     """Builds `<board>-<engine>` for the model: a resolved manifest (a catalogue model or the
     user's own file), or a catalogue id, with a kernel set of the engine (None: the engine's
-    default, see DEFAULT_KERNELS); a set the engine does not have is refused."""
+    default, see DEFAULT_KERNELS); a set the engine does not have is refused. standard_only:
+    the harness without the tinybench extensions (a vendor firmware's stand-in), built in a
+    build directory of its own."""
     board = project.board(board_id)
     # An unknown model fails here, before any work.
     manifest = project.model(model) if isinstance(model, str) else model
@@ -192,6 +195,9 @@ def build_firmware(
             "TINYBENCH_ARENA_BYTES": str(arena),
             "TINYBENCH_KERNELS": kernel_set,
         }
+    if standard_only:
+        build_dir = build_dir.with_name(build_dir.name + "-standard-only")
+        extra["TINYBENCH_STANDARD_ONLY"] = "1"
     Pio.for_project(root).run(env_name, build_dir, extra)
     suffix = "" if board.core == "host" else ".elf"
     image = build_dir / env_name / f"firmware{suffix}"

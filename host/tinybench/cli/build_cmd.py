@@ -24,6 +24,12 @@ from tinybench.project import Project
 )
 @kernels_option
 @custom_model_options
+@click.option(
+    "--standard-only",
+    is_flag=True,
+    help="Build the harness without tinybench's extensions (only the standard MLPerf Tiny "
+    "commands, like a vendor's firmware): the DUT that `run --external` is tested against.",
+)
 @click.pass_obj
 def build_command(
     project: Project,
@@ -34,6 +40,7 @@ def build_command(
     input_format: str | None,
     metric: str | None,
     classes: int | None,
+    standard_only: bool,
 ) -> None:
     """Build the firmware image and print its path.
 
@@ -41,5 +48,5 @@ def build_command(
     changed; PlatformIO rebuilds only what changed.
     """
     model = project.resolve_model(model_id, model_options(input_format, metric, classes))
-    build = build_firmware(project, board_id, engine, model, kernels)
+    build = build_firmware(project, board_id, engine, model, kernels, standard_only)
     click.echo(str(build.image))
