@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 from dataclasses import dataclass
@@ -17,9 +18,9 @@ from tinybench.modes.performance import PerformanceOutcome, percentile
 
 @dataclass(frozen=True)
 class Provenance:
-    firmware_sha256: str
+    firmware_sha256: str | None  # None: an external DUT's firmware, which tinybench never saw
     model_sha256: str
-    toolchain: str
+    toolchain: str | None
     runrules_id: str
     runrules_version: str
     tinybench_version: str
@@ -135,12 +136,12 @@ def results_document(
     model: str,
     board: str,
     engine: str,
-    kernels: str,
+    kernels: str | None,
     mode: str,
     accuracy: AccuracySummary | None,
     reference_check: dict[str, Any],
     performance: dict[str, Any],
-    memory: dict[str, int],
+    memory: dict[str, int | None],
     provenance: Provenance,
     quality_target: float,
     wall_time_s: dict[str, float],
@@ -204,3 +205,27 @@ def write_results(run_dir: Path, document: dict[str, Any]) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(run_dir / "results.json", json.dumps(document, indent=2) + "\n")
     write_atomic(run_dir / "results.txt", "\n".join(checker_lines(document)) + "\n")
+
+
+def printed_check_block(
+    compared: int,
+    within: int,
+    max_abs_difference: float | None,
+    mismatched_samples: list[str],
+) -> dict[str, Any]:
+    """The reference check of an external DUT: its printed vectors (one per inference)
+    against the reference's dequantized output, within the 3-decimal print precision."""
+    largest: float | str | None = max_abs_difference
+    if max_abs_difference is not None and not math.isfinite(max_abs_difference):
+        largest = "inf"  # a NaN or a vector of another length; JSON has no infinity
+    return {
+        "method": "printed m-results floats vs the reference's dequantized output (ad01: its "
+        "window MSE); a vector agrees when every value is within 0.001, the 3-decimal print "
+        "precision, whether the DUT truncates (the reference firmware) or rounds (tinybench)",
+        "unit": "vectors",
+        "compared": compared,
+        "within_print_precision": within,
+        "mismatches": compared - within,
+        "max_abs_difference": largest,
+        "mismatched_samples": mismatched_samples,
+    }

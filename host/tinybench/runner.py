@@ -79,6 +79,9 @@ class RunRequest:
     timeouts: Timeouts = field(default_factory=Timeouts)
     rules_file: Path | None = None  # a rules file instead of runrules/mlperf-tiny.toml
     model_options: CustomModelOptions = field(default_factory=CustomModelOptions)
+    # An external DUT: firmware tinybench did not build, on serial_port (tinybench.external).
+    external: bool = False
+    reconnect_wait_s: float = 60.0  # external: how long a DUT that stopped answering may take
 
 
 @dataclass(frozen=True)
@@ -283,6 +286,10 @@ def run_benchmark(
         raise TinybenchError(
             "--mode energy needs a power monitor and the IO manager; it is not available yet"
         )
+    if request.external:
+        from tinybench.external.run import run_external
+
+        return run_external(project, request, progress)
     started = time.monotonic()
     board = project.board(request.board_id)
     check_port(board, request.serial_port)

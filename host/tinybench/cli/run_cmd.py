@@ -53,6 +53,23 @@ def _summary(document: dict[str, Any]) -> list[str]:
                 f"latency p50 {dist['p50_ms']:.3f} ms, p90 {dist['p90_ms']:.3f} ms, "
                 f"p99 {dist['p99_ms']:.3f} ms over {dist['count']} inferences"
             )
+    if "within_print_precision" in check:  # an external DUT: its printed vectors
+        largest = check["max_abs_difference"]
+        lines.append(
+            f"reference check: {check['within_print_precision']}/{check['compared']} printed "
+            f"vectors within print precision (0.001), largest difference "
+            f"{largest if isinstance(largest, str) or largest is None else f'{largest:.4f}'}"
+        )
+        dut = document["dut"]
+        lines.append(f"external DUT: {dut['name']} ({'; '.join(dut['profile'])})")
+        if dut["faults"]:
+            lines.append(f"DUT faults (recovered): {dut['fault_counts']}")
+        if check["mismatches"]:
+            lines.append(
+                f"WARNING: {check['mismatches']} printed vectors differ from the reference "
+                "beyond print precision"
+            )
+        return lines
     lines.append(f"reference check: {check['compared']} compared, {check['mismatches']} mismatches")
     return lines
 
@@ -109,7 +126,15 @@ def _summary(document: dict[str, Any]) -> list[str]:
 @click.option(
     "--port",
     "serial_port",
-    help="Serial port or pyserial URL of a physical board (an error with any other board).",
+    help="Serial port or pyserial URL of a physical board (an error with any other board); "
+    "with --external also process:COMMAND (a local program speaking the protocol).",
+)
+@click.option(
+    "--external",
+    is_flag=True,
+    help="Drive firmware tinybench did not build (a vendor's) on --port: no build, no flash, "
+    "standard commands only, scored from the printed floats. --board is optional (a "
+    "physical board's id: its baud rate); --engine and --kernels do not apply.",
 )
 @click.pass_obj
 def run_command(
@@ -131,12 +156,25 @@ def run_command(
     metric: str | None,
     classes: int | None,
     serial_port: str | None,
+    external: bool,
 ) -> None:
     """Build the firmware, run MODEL on the board and check every output against the reference.
 
     Writes results.json, results.txt (MLPerf checker lines), transcript.txt, reference.json,
     run.json and samples.jsonl (the journal that --resume continues) into the run directory.
+
+    With --external: no build, the firmware on --port is driven with the standard commands
+    only and scored from its printed floats; results.json records the DUT's name, profile
+    lines and every fault.
     """
+    if external and resume_dir is not None:
+        raise TinybenchError("--resume continues tinybench-built runs; an external run starts anew")
+    if external:
+        from tinybench.external.run import EXTERNAL
+
+        source = click.get_current_context().get_parameter_source("board_id")
+        if source is click.core.ParameterSource.DEFAULT:
+            board_id = EXTERNAL
     if resume_dir is not None:
         request = load_resume_request(resume_dir, serial_port, jobs)
         if request.model_id not in (model_id, str(Path(model_id).resolve())):
@@ -147,6 +185,7 @@ def run_command(
             jobs=jobs, min_window_s=min_window_s, accuracy_run=accuracy_run,
             kernels=resolve_kernels(engine, kernels),
             rules_file=rules_file, model_options=model_options(input_format, metric, classes),
+            external=external,
         )  # fmt: skip
     if sys.stderr.isatty():
         label = f"{Path(model_id).stem} on {request.board_id}"

@@ -3,6 +3,9 @@
 Standard runners see only the MLPerf Tiny commands; this session also uses the
 firmware's extensions when `help` lists them (`m-ext-[...]`): a CRC-checked
 binary upload, the raw int8 output, the info line and the timed loop's counter.
+A standard-only session (external DUTs: firmware tinybench did not build) sends
+only what the MLCommons runner sends: `name`, `profile`, `db load`, `db <hex>`
+lines of 31 bytes and `infer N W`; never `help`, and never a lone `%`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,26 @@ from tinybench.dut.transport.base import Transport
 from tinybench.errors import DutError, ProtocolError
 
 HEX_BYTES_PER_LINE = 38  # "db " + 76 hex digits = 79 characters, within the 80 allowed
+# What the MLCommons runner sends per line (`db ` + 62 hex digits + `%` = 66 characters):
+# every vendor firmware has been driven with it, so an external DUT gets the same.
+STANDARD_HEX_BYTES_PER_LINE = 31
+RESYNC_NAME_EVERY_S = 1.0  # a standard-only sync repeats `name` this often until answered
+SYNC_QUIET_S = 0.3  # after a standard-only sync: late lines (a repeated `name`) are drained
+INIT_DONE = "m-init-done"
+# A DUT that talks without end cannot hold a session: no reply of ours is this long.
+MAX_REPLY_LINES = 4096
+MAX_LINE_BYTES = 65536
+
+
+class DutSilentError(ProtocolError):
+    """The DUT said nothing within the allowed silence."""
+
+
+class DutResetError(ProtocolError):
+    """The DUT printed its boot banner (`m-init-done`) in the middle of a session: it reset,
+    and whatever it held (the loaded input) is gone."""
+
+
 BINARY_UPLOAD_RETRIES = 3
 MIN_LINK_BYTES_PER_S = 500.0
 
@@ -96,9 +119,12 @@ class DutSession:
         transport: Transport,
         timeouts: Timeouts | None = None,
         shared_dir: Path | None = None,
+        standard_only: bool = False,
     ) -> None:
-        """shared_dir: where the DUT reads files (`db file`), for emulated DUTs only."""
+        """shared_dir: where the DUT reads files (`db file`), for emulated DUTs only.
+        standard_only: send only the standard commands (see the module's docstring)."""
         self._transport = transport
+        self.standard_only = standard_only
         self._shared_dir = shared_dir
         self._timeouts = timeouts or Timeouts()
         self._splitter = LineSplitter()
@@ -129,19 +155,28 @@ class DutSession:
 
     # -- lines ---------------------------------------------------------------
 
-    def _next_line(self, silence_s: float, waiting_for: str) -> str:
+    def _next_line(self, silence_s: float, waiting_for: str, until: float | None = None) -> str:
+        """The next line; silence_s of silence is allowed, and no waiting past `until`
+        (a monotonic time) when given, however much the DUT babbles without a line end."""
         deadline = time.monotonic() + silence_s
         while not self._pending_lines:
+            if until is not None:
+                deadline = min(deadline, until)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 partial = self._splitter.partial[:60]
-                raise ProtocolError(
+                raise DutSilentError(
                     f"{self._transport.description}: no answer to `{waiting_for}` within "
                     f"{silence_s:g} s" + (f" (partial line {partial!r})" if partial else "")
                 )
             data = self._transport.read(min(remaining, 0.5))
             if data:
                 self._pending_lines.extend(self._splitter.feed(data))
+                if len(self._splitter.partial) > MAX_LINE_BYTES:
+                    raise ProtocolError(
+                        f"{self._transport.description}: over {MAX_LINE_BYTES} bytes without a "
+                        f"line end while waiting for `{waiting_for}` (a wrong baud rate?)"
+                    )
                 deadline = time.monotonic() + silence_s  # silence, not total time, is limited
         return self._pending_lines.pop(0)
 
@@ -151,7 +186,17 @@ class DutSession:
             line = self._next_line(silence_s, command)
             if line == READY:
                 break
+            if line == INIT_DONE:
+                raise DutResetError(
+                    f"{self._transport.description}: the DUT reset (printed {INIT_DONE}) "
+                    f"while answering `{command}`"
+                )
             lines.append(line)
+            if len(lines) > MAX_REPLY_LINES:
+                raise ProtocolError(
+                    f"{self._transport.description}: over {MAX_REPLY_LINES} lines without "
+                    f"m-ready in the answer to `{command}`"
+                )
         errors = [t for t in (error_text(line) for line in lines) if t is not None]
         if errors:
             raise DutError(f"`{command}` was refused: " + "; ".join(errors))
@@ -171,6 +216,9 @@ class DutSession:
         A lone `%` ends any partial line on the DUT (answered by an error or nothing
         worth keeping); everything up to the answer of a fresh `name` is discarded.
         """
+        if self.standard_only:
+            self._synchronize_standard()
+            return
         self._transport.write(b"%")
         deadline = time.monotonic() + self._timeouts.boot_s
         self._transport.write(encode_command("name"))
@@ -191,6 +239,50 @@ class DutSession:
         self._collect("name", self._timeouts.command_s)
         self._pending_lines.clear()
         self.extensions = self._read_extensions()
+
+    def _synchronize_standard(self) -> None:
+        """`name` until a DUT answers it, then the rest of its reply and any late lines.
+
+        No lone `%` (the reference firmware dereferences NULL on an empty command); a
+        half-received line on the DUT turns the first `name` into an unknown command,
+        so `name` is repeated until an answer comes or boot_s runs out.
+        """
+        deadline = time.monotonic() + self._timeouts.boot_s
+        while not self._name_answered(min(deadline, time.monotonic() + RESYNC_NAME_EVERY_S)):
+            if time.monotonic() >= deadline:
+                raise DutSilentError(
+                    f"{self._transport.description}: the DUT did not answer `name` within "
+                    f"{self._timeouts.boot_s:g} s (sent `name%` every {RESYNC_NAME_EVERY_S:g} "
+                    "s): check the port, its baud rate, and that the board runs firmware "
+                    "speaking the MLPerf Tiny protocol"
+                )
+        self._collect("name", self._timeouts.command_s)
+        quiet_until = time.monotonic() + self._timeouts.command_s
+        while True:  # drain the answers of repeated `name`s and banner remnants
+            try:
+                self._next_line(SYNC_QUIET_S, "name", quiet_until)
+            except DutSilentError:
+                break
+        self._pending_lines.clear()
+        self.extensions = frozenset()
+
+    def _name_answered(self, until: float) -> bool:
+        """Sends `name` and reads lines until its answer (True) or the time `until` (False)."""
+        self.command_nowait("name")
+        while (remaining := until - time.monotonic()) > 0:
+            try:
+                line = self._next_line(remaining, "name", until)
+            except DutSilentError:
+                return False
+            if line.startswith("m-name-dut-"):
+                return True
+        return False
+
+    def command_nowait(self, text: str) -> None:
+        """Sends a command without reading its answer."""
+        encoded = encode_command(text)
+        self._sent += len(encoded)
+        self._transport.write(encoded)
 
     def _read_extensions(self) -> frozenset[str]:
         reply = self.command("help")
@@ -275,6 +367,8 @@ class DutSession:
             self.load_file(data)
         elif "db-bin" in self.extensions:
             self.load_binary(data)
+        elif self.standard_only:
+            self.load_hex(data, STANDARD_HEX_BYTES_PER_LINE)
         else:
             self.load_hex(data)
         self.stats.upload_s += time.monotonic() - start

@@ -43,6 +43,7 @@ class Window:
     compliant: bool
     per_inference_ticks: tuple[int, ...]  # from the `latency` extension, when offered
     raw_output: bytes | None  # the window's output, for the reference check
+    results: tuple[float, ...] = ()  # the window's printed `m-results` (external DUTs' check)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ def run_window(
         compliant=seconds >= rules_min_window_s,
         per_inference_ticks=ticks,
         raw_output=raw,
+        results=result.results,
     )
 
 
