@@ -35,6 +35,7 @@ class Faults:
     reset_at: int | None = None  # this infer reboots the DUT instead of answering
     garble_at: int | None = None  # this infer's results line is garbled
     error_at: int | None = None  # this infer answers e-[...]
+    babble_from: int | None = None  # from this infer on, 5000 noise lines precede the answer
     model_id: str | None = None  # what `profile` claims (default: the real model)
     name: str = "Faulty DUT"
 
@@ -121,6 +122,9 @@ class FaultyDut:
         if faults.reset_at == n:
             self._buffer, self._expected = bytearray(), 0
             return BANNER  # rebooted: the command is lost, the banner comes instead
+        if faults.babble_from is not None and n >= faults.babble_from:
+            noise = b"m-noise-[the DUT talks and talks]\r\n" * 5000
+            return noise + self._lines("m-results-[0.000]")
         if faults.error_at == n:
             return self._lines("e-[infer: simulated engine failure]")
         start = time.monotonic_ns() // 1000

@@ -171,3 +171,31 @@ def test_a_dut_running_another_model_is_refused_before_the_run(
     assert not any(w.startswith("db") for w in sent_commands(out / "transcript.txt"))
     assert dut.record.infers == 0
     assert issubclass(ExternalDutRefused, TinybenchError)
+
+
+def test_a_babbling_dut_is_cut_off_not_followed_forever(
+    project: Project, faulty_dut: StartDut, tmp_path: Path
+) -> None:
+    dut = faulty_dut(Faults(babble_from=3))
+    out = tmp_path / "run"
+    with pytest.raises(ExternalDutFailure, match="failed 3 times"):
+        run_benchmark(project, _request(dut, out))
+    dut_block = _results(out)["dut"]
+    assert [f["kind"] for f in dut_block["faults"]] == ["garbled"] * 3
+    assert all("without m-ready" in f["message"] for f in dut_block["faults"])
+    assert dut_block["samples_done"] == 2 and dut_block["status"] == "failed"
+
+
+def test_a_physical_boards_id_names_the_board_and_its_baud_rate(
+    project: Project, faulty_dut: StartDut, tmp_path: Path
+) -> None:
+    dut = faulty_dut(Faults())
+    request = RunRequest(
+        "kws01", "nucleo-l4r5zi", "native", "accuracy", None, 2, tmp_path / "run", dut.url,
+        timeouts=QUICK, external=True, reconnect_wait_s=1.0,
+    )  # fmt: skip
+    document = run_benchmark(project, request).document
+    assert document["board"] == "nucleo-l4r5zi" and document["engine"] == "external"
+    uart = project.board("nucleo-l4r5zi").uart
+    assert uart is not None and document["dut"]["baud"] == uart.baud
+    assert document["accuracy"]["total"] == 2
