@@ -134,7 +134,8 @@ def _summary(document: dict[str, Any]) -> list[str]:
     is_flag=True,
     help="Drive firmware tinybench did not build (a vendor's) on --port: no build, no flash, "
     "standard commands only, scored from the printed floats. --board is optional (a "
-    "physical board's id: its baud rate); --engine and --kernels do not apply.",
+    "physical board's id gives the baud rate, else 115200); --engine and --kernels do not "
+    "apply.",
 )
 @click.pass_obj
 def run_command(

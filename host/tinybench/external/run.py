@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -234,7 +234,7 @@ def _record_request(
     baud: int,
     dataset_root: Path,
     rules: RuleSet,
-    identity: Identity,
+    identity: Identity | None,
 ) -> None:
     document = {
         "model": request.model_id,
@@ -250,8 +250,8 @@ def _record_request(
         "rules_sha256": rules.sha256,
         "port": request.serial_port,
         "baud": baud,
-        "dut_name": identity.name,
-        "dut_profile": list(identity.profile_lines),
+        "dut_name": identity.name if identity is not None else None,
+        "dut_profile": list(identity.profile_lines) if identity is not None else [],
         "firmware_sha256": None,
         "tinybench_version": __version__,
     }
@@ -281,7 +281,7 @@ def run_external(
     project.check_model_rules(model, rules)
     root = project.dataset_root(model, request.dataset_dir)
     dataset = open_dataset(model.dataset, root).limited(request.limit)
-    run_dir = request.out_dir or default_run_dir(request, model.model_id)
+    run_dir = request.out_dir or default_run_dir(replace(request, engine=EXTERNAL), model.model_id)
     if run_dir.exists() and any(run_dir.iterdir()):
         raise TinybenchError(f"{run_dir} is not empty; choose another --out")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -308,8 +308,8 @@ def run_external(
         except FAULTS as exc:  # silence, a dead link, e- replies: reported, not raised bare
             worker.faults.append(Fault(None, fault_kind(exc), str(exc)))
             failure = ExternalDutFailure(f"the external DUT did not come up: {exc}")
+        _record_request(run_dir, request, board_id, baud, root, rules, identity)
         if identity is not None:
-            _record_request(run_dir, request, board_id, baud, root, rules, identity)
             mark = time.monotonic()
             if request.mode == "accuracy":
                 from tinybench.runner import reference_step
