@@ -32,6 +32,7 @@ _MODULE_MARKERS: dict[str, frozenset[str]] = {
     "session/test_performance.py": frozenset({"qemu", "slow"}),
     "report/test_bench_report.py": frozenset({"qemu", "slow"}),
     "tflm/test_tflm_engine.py": frozenset({"qemu", "tflm", "slow"}),
+    "external/test_external_qemu.py": frozenset({"qemu"}),
 }
 
 # Session fixtures that boot QEMU for whoever uses them.
