@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,7 +46,12 @@ from tinybench.manifests.boards import BoardKind
 from tinybench.manifests.models import Metric, ModelManifest
 from tinybench.manifests.runrules import AccuracyRules, RuleSet
 from tinybench.modes.accuracy import SampleInput, SampleOutcome, summarize
-from tinybench.modes.performance import PerformanceOutcome, run_performance, select_inputs
+from tinybench.modes.performance import (
+    PerformanceOutcome,
+    Window,
+    run_performance,
+    select_inputs,
+)
 from tinybench.project import Project
 from tinybench.reference import (
     ReferenceInterpreter,
@@ -91,7 +97,9 @@ def _sample_step(
     item: SampleInput,
     reference: ReferenceSample | None,
     counts: AccuracyRules,
-) -> Any:
+) -> Callable[[DutSession], SampleOutcome]:
+    """One sample with the rules' `infer N W`, scored from the printed floats."""
+
     def step(session: DutSession) -> SampleOutcome:
         floats: list[tuple[float, ...]] = []
         elapsed: list[int] = []
@@ -177,7 +185,7 @@ def _run_performance(
         if progress is not None:
             progress(done[0], len(inputs))
 
-    def session_step(step: Any) -> Any:
+    def session_step(step: Callable[[DutSession], Window]) -> Window:
         return worker.call(f"performance window {done[0] + 1}", step)
 
     return run_performance(
