@@ -82,6 +82,7 @@ class RunRequest:
     # An external DUT: firmware tinybench did not build, on serial_port (tinybench.external).
     external: bool = False
     reconnect_wait_s: float = 60.0  # external: how long a DUT that stopped answering may take
+    baud: int | None = None  # external: the port's baud rate (None: the board's, else 115200)
 
 
 @dataclass(frozen=True)

@@ -199,3 +199,22 @@ def test_a_physical_boards_id_names_the_board_and_its_baud_rate(
     uart = project.board("nucleo-l4r5zi").uart
     assert uart is not None and document["dut"]["baud"] == uart.baud
     assert document["accuracy"]["total"] == 2
+
+
+def test_baud_option_sets_the_ports_rate_and_needs_external(
+    faulty_dut: StartDut, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from tinybench.cli import cli
+
+    dut = faulty_dut(Faults())
+    out = tmp_path / "run"
+    args = ["kws01", "--external", "--port", dut.url, "--baud", "921600", "--limit", "2"]
+    result = CliRunner().invoke(cli, ["run", *args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert _results(out)["dut"]["baud"] == 921600
+    assert json.loads((out / "run.json").read_text())["baud"] == 921600
+    assert "external DUT: Faulty DUT (m-profile-[Faulty DUT firmware 1.0]" in result.output
+    result = CliRunner().invoke(cli, ["run", "kws01", "--baud", "9600", "--limit", "1"])
+    assert result.exit_code != 0 and "--baud applies to --external runs" in result.output

@@ -137,6 +137,12 @@ def _summary(document: dict[str, Any]) -> list[str]:
     "physical board's id gives the baud rate, else 115200); --engine and --kernels do not "
     "apply.",
 )
+@click.option(
+    "--baud",
+    type=click.IntRange(min=1),
+    help="With --external: the port's baud rate (default: the --board's, else 115200; the "
+    "MLCommons runner uses 921600 for ad01).",
+)
 @click.pass_obj
 def run_command(
     project: Project,
@@ -158,6 +164,7 @@ def run_command(
     classes: int | None,
     serial_port: str | None,
     external: bool,
+    baud: int | None,
 ) -> None:
     """Build the firmware, run MODEL on the board and check every output against the reference.
 
@@ -170,6 +177,8 @@ def run_command(
     """
     if external and resume_dir is not None:
         raise TinybenchError("--resume continues tinybench-built runs; an external run starts anew")
+    if baud is not None and not external:
+        raise TinybenchError("--baud applies to --external runs (a board's manifest has its rate)")
     if external:
         from tinybench.external.run import EXTERNAL
 
@@ -186,7 +195,7 @@ def run_command(
             jobs=jobs, min_window_s=min_window_s, accuracy_run=accuracy_run,
             kernels=resolve_kernels(engine, kernels),
             rules_file=rules_file, model_options=model_options(input_format, metric, classes),
-            external=external,
+            external=external, baud=baud,
         )  # fmt: skip
     if sys.stderr.isatty():
         label = f"{Path(model_id).stem} on {request.board_id}"

@@ -284,6 +284,7 @@ def run_external(
         raise TinybenchError("--jobs needs emulated or host boards (one external DUT, one port)")
     started = time.monotonic()
     board_id, baud = _board_and_baud(project, request.board_id)
+    baud = request.baud or baud
     model = project.resolve_model(request.model_id, request.model_options)
     rules = project.rules(request.rules_file) if request.rules_file else project.rules()
     project.check_model_rules(model, rules)
