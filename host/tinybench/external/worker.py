@@ -114,11 +114,13 @@ class ExternalWorker:
             self._past = self.stats
         session = DutSession(self._transport, self._config.timeouts, None, standard_only=True)
         self._session = session
-        session.synchronize()
-        name = session.name()
-        reply = session.command("profile")
-        model = reply.need("model")
-        identity = Identity(name, reply.lines, model)
+        try:
+            identity = self._identify(session)
+        except DutSilentError:
+            raise
+        except ProtocolError:  # a slow DUT's late answer to a repeated `name`: once more
+            identity = self._identify(session)
+        model, name = identity.model, identity.name
         if model != self._config.model_id:
             raise ExternalDutRefused(
                 f"the DUT on {self._config.port} answers m-model-[{model}], but this run is for "
@@ -133,6 +135,13 @@ class ExternalWorker:
             )
         self.identity = identity
         return identity
+
+    @staticmethod
+    def _identify(session: DutSession) -> Identity:
+        session.synchronize()
+        name = session.name()
+        reply = session.command("profile")
+        return Identity(name, reply.lines, reply.need("model"))
 
     def _disconnect(self) -> None:
         if self._session is not None:
