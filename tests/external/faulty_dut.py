@@ -38,11 +38,13 @@ class Faults:
     babble_from: int | None = None  # from this infer on, 5000 noise lines precede the answer
     model_id: str | None = None  # what `profile` claims (default: the real model)
     name: str = "Faulty DUT"
+    name_delays_s: tuple[float, ...] = ()  # the k-th `name` is answered this much later
 
 
 @dataclass
 class Record:
     commands: list[str] = field(default_factory=list)
+    names: int = 0
     infers: int = 0
     connections: int = 0
 
@@ -98,6 +100,10 @@ class FaultyDut:
         if not words:
             return b"m-ready\r\n"
         if words[0] == "name":
+            self.record.names += 1
+            delays = self.faults.name_delays_s
+            if self.record.names <= len(delays):
+                time.sleep(delays[self.record.names - 1])  # busy, e.g. still booting
             return self._lines(f"m-name-dut-[{self.faults.name}]")
         if words[0] == "profile":
             model_id = self.faults.model_id or self._model.model_id

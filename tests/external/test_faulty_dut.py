@@ -218,3 +218,15 @@ def test_baud_option_sets_the_ports_rate_and_needs_external(
     assert "external DUT: Faulty DUT (m-profile-[Faulty DUT firmware 1.0]" in result.output
     result = CliRunner().invoke(cli, ["run", "kws01", "--baud", "9600", "--limit", "1"])
     assert result.exit_code != 0 and "--baud applies to --external runs" in result.output
+
+
+def test_late_answers_to_a_repeated_name_do_not_derail_the_handshake(
+    project: Project, faulty_dut: StartDut, tmp_path: Path
+) -> None:
+    # `name` is repeated after 1 s of silence; the late second answer arrives after the
+    # handshake's quiet period and shifts the next replies by one: identified again.
+    dut = faulty_dut(Faults(name_delays_s=(1.2, 0.5)))
+    document = run_benchmark(project, _request(dut, tmp_path / "run", limit=3)).document
+    assert document["dut"]["name"] == "Faulty DUT" and document["dut"]["faults"] == []
+    assert document["reference_check"]["within_print_precision"] == 3
+    assert dut.record.names >= 4  # two in the first sync, then name, then the second sync
