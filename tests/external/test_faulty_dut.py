@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -226,7 +227,8 @@ def test_late_answers_to_a_repeated_name_do_not_derail_the_handshake(
     # `name` is repeated after 1 s of silence; the late second answer arrives after the
     # handshake's quiet period and shifts the next replies by one: identified again.
     dut = faulty_dut(Faults(name_delays_s=(1.2, 0.5)))
-    document = run_benchmark(project, _request(dut, tmp_path / "run", limit=3)).document
+    request = replace(_request(dut, tmp_path / "run", limit=3), timeouts=replace(QUICK, boot_s=5.0))
+    document = run_benchmark(project, request).document
     assert document["dut"]["name"] == "Faulty DUT" and document["dut"]["faults"] == []
     assert document["reference_check"]["within_print_precision"] == 3
     assert dut.record.names >= 4  # two in the first sync, then name, then the second sync

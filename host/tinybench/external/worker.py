@@ -31,6 +31,7 @@ T = TypeVar("T")
 
 FAULTS = (DutError, ProtocolError, TransportError)
 RECONNECT_POLL_S = 0.5
+IDENTIFY_ATTEMPTS = 3
 
 
 class ExternalDutFailure(TinybenchError):
@@ -114,12 +115,7 @@ class ExternalWorker:
             self._past = self.stats
         session = DutSession(self._transport, self._config.timeouts, None, standard_only=True)
         self._session = session
-        try:
-            identity = self._identify(session)
-        except DutSilentError:
-            raise
-        except ProtocolError:  # a slow DUT's late answer to a repeated `name`: once more
-            identity = self._identify(session)
+        identity = self._identify(session)
         model, name = identity.model, identity.name
         if model != self._config.model_id:
             raise ExternalDutRefused(
@@ -138,10 +134,20 @@ class ExternalWorker:
 
     @staticmethod
     def _identify(session: DutSession) -> Identity:
-        session.synchronize()
-        name = session.name()
-        reply = session.command("profile")
-        return Identity(name, reply.lines, reply.need("model"))
+        """Synchronizes, then `name` and `profile`. A slow DUT's late answers to repeated
+        `name`s can shift the replies by one; each new synchronization absorbs one."""
+        for attempt in range(IDENTIFY_ATTEMPTS):
+            session.synchronize()
+            try:
+                name = session.name()
+                reply = session.command("profile")
+                return Identity(name, reply.lines, reply.need("model"))
+            except DutSilentError:
+                raise
+            except ProtocolError:
+                if attempt + 1 == IDENTIFY_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
 
     def _disconnect(self) -> None:
         if self._session is not None:
