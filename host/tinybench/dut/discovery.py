@@ -180,10 +180,8 @@ def _listing(ports: Sequence[PortInfo]) -> str:
     return "; ".join(f"{p.device} ({p.usb_id}, {p.description or 'no description'})" for p in ports)
 
 
-def find_board_port(
-    board: BoardManifest, access: PortAccess, answer_s: float = 2.0, boot_s: float = 5.0
-) -> str:
-    """The one port whose USB ID the board's manifest names and which answers `name%`."""
+def _candidate(board: BoardManifest, access: PortAccess) -> str:
+    """The one port whose USB ID the board's manifest names."""
     usb = board.usb
     if usb is None:
         raise PortDiscoveryError(
@@ -207,32 +205,53 @@ def find_board_port(
             f"{len(candidates)} ports look like {board.board_id} ({usb.bridge}): {listed}. "
             "Choose one with --port."
         )
-    port = candidates[0]
+    return candidates[0].device
+
+
+def confirm_board(
+    board: BoardManifest,
+    device: str,
+    access: PortAccess,
+    answer_s: float = 2.0,
+    boot_s: float = 5.0,
+) -> str:
+    """The DUT's name from `name%` on device at the board's baud rate; an actionable error
+    (what was tried, what came back, what to do) when it does not answer so."""
+    known = {p.device: p for p in access.list_ports()}
+    where = f"{device} ({known[device].usb_id})" if device in known else device
     baud = board.uart.baud if board.uart is not None else 115200
-    probe = probe_port(port.device, baud, access, answer_s=answer_s, boot_s=boot_s)
+    probe = probe_port(device, baud, access, answer_s=answer_s, boot_s=boot_s)
     if probe.error is not None:
         raise PortDiscoveryError(
-            f"{port.device} ({port.usb_id}) looks like {board.board_id} but cannot be opened: "
-            f"{probe.error}. {permission_fix(probe)}"
+            f"{where} cannot be opened: {probe.error}. {permission_fix(probe)}"
         )
-    if probe.dut_name is None:
-        seen = probe.banner + probe.reply
-        if not seen:
-            detail = (
-                f"it was silent at {baud} baud for {answer_s:g} s (DTR and RTS off). Is the "
-                "firmware flashed and running? Press the board's reset button and try again"
-            )
-        else:
-            detail = (
-                f"at {baud} baud it sent {escaped(seen)}, not m-name-dut-[...]: a baud rate "
-                "mismatch garbles bytes like this, and other firmware answers differently"
-            )
-        raise PortDiscoveryError(
-            f"{port.device} ({port.usb_id}) looks like {board.board_id}, but {detail}. "
-            "`tinybench doctor --ports` tries 115200, 9600 and 921600 baud with DTR/RTS on "
-            "and off and prints what it saw; --port skips the discovery."
+    name = probe.dut_name
+    if name is not None:
+        return name
+    seen = probe.banner + probe.reply
+    if not seen:
+        detail = (
+            f"it was silent at {baud} baud for {answer_s:g} s (DTR and RTS off). Is the "
+            "firmware flashed and running? Press the board's reset button and try again"
         )
-    return port.device
+    else:
+        detail = (
+            f"at {baud} baud it sent {escaped(seen)}, not m-name-dut-[...]: a baud rate "
+            "mismatch garbles bytes like this, and other firmware answers differently"
+        )
+    raise PortDiscoveryError(
+        f"{where} should be {board.board_id}, but {detail}. `tinybench doctor --ports` "
+        "tries 115200, 9600 and 921600 baud with DTR/RTS on and off and prints what it saw."
+    )
+
+
+def find_board_port(
+    board: BoardManifest, access: PortAccess, answer_s: float = 2.0, boot_s: float = 5.0
+) -> str:
+    """The one port whose USB ID the board's manifest names, confirmed by its `name%`."""
+    device = _candidate(board, access)
+    confirm_board(board, device, access, answer_s, boot_s)
+    return device
 
 
 def permission_fix(probe: Probe) -> str:
