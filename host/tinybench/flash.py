@@ -38,6 +38,14 @@ class BoardSilentError(FlashError):
 
 
 @dataclass(frozen=True)
+class FlashRequest:
+    """`run --flash`: which probe and pack to flash with (None: the only probe, installed packs)."""
+
+    probe_id: str | None = None
+    pack: Path | None = None
+
+
+@dataclass(frozen=True)
 class ProbeInfo:
     unique_id: str
     description: str

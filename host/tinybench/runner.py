@@ -25,10 +25,12 @@ from typing import Any
 from tinybench import __version__
 from tinybench.build.firmware import FirmwareBuild, build_firmware, toolchain_version
 from tinybench.datasets import Dataset, open_dataset
+from tinybench.dut.discovery import PortAccess, find_board_port
 from tinybench.dut.session import Timeouts
 from tinybench.dut.worker import WorkerConfig
 from tinybench.elfsize import image_size
 from tinybench.errors import RuleViolation, TinybenchError
+from tinybench.flash import FlashBackend, FlashRequest, PyocdBackend, confirm_by_name, flash_board
 from tinybench.hashing import sha256_file
 from tinybench.journal import Journal
 from tinybench.manifests.boards import BoardKind, BoardManifest, instructions_per_tick
@@ -79,6 +81,7 @@ class RunRequest:
     timeouts: Timeouts = field(default_factory=Timeouts)
     rules_file: Path | None = None  # a rules file instead of runrules/mlperf-tiny.toml
     model_options: CustomModelOptions = field(default_factory=CustomModelOptions)
+    flash: FlashRequest | None = None  # physical boards: flash the built image first
 
 
 @dataclass(frozen=True)
@@ -276,9 +279,34 @@ def _performance(
     )
 
 
+def _physical_port(
+    board: BoardManifest,
+    request: RunRequest,
+    image: Path,
+    access: PortAccess,
+    flasher: FlashBackend | None,
+) -> str | None:
+    """Flashes image when asked, then the board's port: --port, or found by its USB ID."""
+    if board.kind is not BoardKind.PHYSICAL:
+        return request.serial_port
+    if request.flash is not None:
+        confirm = confirm_by_name(board, request.serial_port, access)
+        flash_board(
+            board, image, flasher or PyocdBackend(), confirm,
+            request.flash.probe_id, request.flash.pack,
+        )  # fmt: skip
+    return request.serial_port or find_board_port(board, access)
+
+
 def run_benchmark(
-    project: Project, request: RunRequest, progress: Progress | None = None
+    project: Project,
+    request: RunRequest,
+    progress: Progress | None = None,
+    access: PortAccess | None = None,
+    flasher: FlashBackend | None = None,
 ) -> RunOutcome:
+    """access and flasher: how serial ports are found and opened and how boards are flashed
+    (the system's and pyOCD by default; simulated boards and fake probes in tests)."""
     if request.mode == "energy":
         raise TinybenchError(
             "--mode energy needs a power monitor and the IO manager; it is not available yet"
@@ -286,6 +314,10 @@ def run_benchmark(
     started = time.monotonic()
     board = project.board(request.board_id)
     check_port(board, request.serial_port)
+    if request.flash is not None and board.kind is not BoardKind.PHYSICAL:
+        raise TinybenchError(
+            f"--flash programs a physical board; {board.board_id} is {board.kind.value}"
+        )
     model = project.resolve_model(request.model_id, request.model_options)
     rules = project.rules(request.rules_file) if request.rules_file else project.rules()
     project.check_model_rules(model, rules)
@@ -310,12 +342,13 @@ def run_benchmark(
     build = build_firmware(project, board.board_id, request.engine, model, request.kernels)
     timings["build"] = time.monotonic() - mark
     _record_request(run_dir, request, root, build, rules)
+    serial_port = _physical_port(board, request, build.image, access or PortAccess(), flasher)
 
     config = WorkerConfig(
         board=board,
         image=build.image,
         model=model,
-        serial_port=request.serial_port,
+        serial_port=serial_port,
         transcript=run_dir / "transcript.txt",
         timeouts=request.timeouts,
     )

@@ -22,6 +22,7 @@ from tinybench.cli.options import (
     rules_option,
 )
 from tinybench.errors import TinybenchError
+from tinybench.flash import FlashRequest
 from tinybench.project import Project
 from tinybench.results import checker_lines
 from tinybench.runner import MODES, RunRequest, load_resume_request, run_benchmark
@@ -109,7 +110,21 @@ def _summary(document: dict[str, Any]) -> list[str]:
 @click.option(
     "--port",
     "serial_port",
-    help="Serial port or pyserial URL of a physical board (an error with any other board).",
+    help="Serial port or pyserial URL of a physical board (an error with any other board). "
+    "Default: the port with the board's USB ID that answers name%.",
+)
+@click.option(
+    "--flash",
+    "flash",
+    is_flag=True,
+    help="Physical boards: flash the built image through pyOCD before the run (see tinybench "
+    "flash).",
+)
+@click.option("--probe", "probe_id", help="With --flash: the debug probe's unique ID (or part).")
+@click.option(
+    "--pack",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="With --flash: a local CMSIS pack for the board's part.",
 )
 @click.pass_obj
 def run_command(
@@ -131,12 +146,19 @@ def run_command(
     metric: str | None,
     classes: int | None,
     serial_port: str | None,
+    flash: bool,
+    probe_id: str | None,
+    pack: Path | None,
 ) -> None:
     """Build the firmware, run MODEL on the board and check every output against the reference.
 
     Writes results.json, results.txt (MLPerf checker lines), transcript.txt, reference.json,
     run.json and samples.jsonl (the journal that --resume continues) into the run directory.
+    A physical board without --port is found by its USB ID and a name% check; --flash
+    flashes the built image onto it first (pyOCD, as tinybench flash does).
     """
+    if not flash and (probe_id is not None or pack is not None):
+        raise TinybenchError("--probe and --pack choose how --flash flashes; add --flash")
     if resume_dir is not None:
         request = load_resume_request(resume_dir, serial_port, jobs)
         if request.model_id not in (model_id, str(Path(model_id).resolve())):
@@ -147,6 +169,7 @@ def run_command(
             jobs=jobs, min_window_s=min_window_s, accuracy_run=accuracy_run,
             kernels=resolve_kernels(engine, kernels),
             rules_file=rules_file, model_options=model_options(input_format, metric, classes),
+            flash=FlashRequest(probe_id, pack) if flash else None,
         )  # fmt: skip
     if sys.stderr.isatty():
         label = f"{Path(model_id).stem} on {request.board_id}"
