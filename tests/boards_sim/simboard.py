@@ -71,7 +71,9 @@ class SimulatedUsbBoard:
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no echo, no line editing until pyserial configures it
         self.device = os.ttyname(self._slave)
+        self._talked = threading.Event()  # the firmware's first output reached the pty
         self._power_on()
+        self._talked.wait(5.0)  # plugged in fully booted: its banner is old news to any open
         threading.Thread(target=self._to_board, daemon=True).start()
 
     # -- the host side's line state (called by the simulated pyserial class) ---------------
@@ -135,6 +137,7 @@ class SimulatedUsbBoard:
             data = garble(chunk) if self._mismatch() else chunk
             with contextlib.suppress(OSError):
                 os.write(self._master, data)
+            self._talked.set()
 
     def _to_board(self) -> None:
         while True:

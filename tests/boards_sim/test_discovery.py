@@ -84,8 +84,8 @@ def test_no_matching_board_names_what_was_found(nucleo: BoardManifest) -> None:
 def test_a_board_at_the_wrong_baud_rate_is_named_with_what_was_tried(
     bus: SimulatedBus, host_kws01: FirmwareBuild, nucleo: BoardManifest
 ) -> None:
-    board = bus.add(SimulatedUsbBoard(host_kws01.image, baud=9600))
-    board.reset()  # its banner arrives while discovery listens, garbled
+    # It resets on the open, so its banner arrives while discovery listens: garbled.
+    board = bus.add(SimulatedUsbBoard(host_kws01.image, baud=9600, reset_on="open"))
     with pytest.raises(PortDiscoveryError) as err:
         find_board_port(nucleo, access(bus), answer_s=0.5)
     message = str(err.value)

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 import serial
 from serial.tools import list_ports
 
-from tinybench.dut.transport.serial_link import SerialFactory, open_port, read_boot_banner
+from tinybench.dut.transport.serial_link import (
+    BANNER_FIRST_BYTE_S,
+    SerialFactory,
+    open_port,
+    read_boot_banner,
+)
 from tinybench.errors import TinybenchError
 from tinybench.manifests.boards import BoardManifest
 
@@ -145,7 +150,7 @@ def probe_port(
     rts: bool = False,
     answer_s: float = 1.0,
     boot_s: float = 5.0,
-    banner_first_byte_s: float = 0.25,
+    banner_first_byte_s: float = BANNER_FIRST_BYTE_S,
 ) -> Probe:
     """Opens device with DTR/RTS as given, reads a boot banner if one comes, sends `%name%`
     (the lone `%` ends any half-received line) and reads the reply up to m-ready or answer_s."""

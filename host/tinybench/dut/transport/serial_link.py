@@ -23,7 +23,7 @@ from tinybench.errors import TransportError
 SerialFactory = Callable[..., Any]
 
 BOOT_BANNER_END = b"m-ready"
-BANNER_FIRST_BYTE_S = 0.25  # a board that resets on open starts talking within this
+BANNER_FIRST_BYTE_S = 0.5  # a board that resets on open starts its banner within this
 BANNER_QUIET_S = 0.5  # a banner is over after this much silence (or at m-ready)
 
 
