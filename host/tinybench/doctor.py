@@ -172,7 +172,9 @@ def _settings(probes: Sequence[Probe]) -> str:
     return ", ".join(p.setting for p in probes)
 
 
-def diagnose_port(probes: Sequence[Probe], expected_baud: int) -> list[PortFinding]:
+def diagnose_port(
+    probes: Sequence[Probe], expected_baud: int, is_usb: bool = True
+) -> list[PortFinding]:
     """What the probes of one port say, each finding with its fix."""
     findings: list[PortFinding] = []
     opened = [p for p in probes if p.error is None]
@@ -212,7 +214,12 @@ def diagnose_port(probes: Sequence[Probe], expected_baud: int) -> list[PortFindi
         ))  # fmt: skip
     else:
         seen = b"".join(p.banner + p.reply for p in opened)
-        if not seen:
+        if not seen and not is_usb:
+            findings.append(PortFinding(
+                False, "silent, and not a USB device (a motherboard or virtual UART)",
+                "nothing to do unless a board is wired to it: a board's VCP is a USB device",
+            ))  # fmt: skip
+        elif not seen:
             findings.append(PortFinding(
                 False, "silent: no bytes at any baud rate or DTR/RTS setting",
                 "the firmware is not running or prints on another UART: press reset, flash it "
@@ -254,7 +261,7 @@ def check_ports(
         )
         reports.append(PortReport(
             port, describe_usb(port, known), expected, probes,
-            tuple(diagnose_port(probes, expected)),
+            tuple(diagnose_port(probes, expected, is_usb=port.vid is not None)),
         ))  # fmt: skip
     return reports
 

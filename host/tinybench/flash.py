@@ -154,6 +154,15 @@ def _choose_probe(backend: FlashBackend, probe_id: str | None) -> ProbeInfo:
     return probes[0]
 
 
+def check_ready(
+    board: BoardManifest, backend: FlashBackend, probe_id: str | None, pack: Path | None
+) -> tuple[str, ProbeInfo]:
+    """The pyOCD target and the probe, or the error that flashing would stop at: run before
+    a build, so a missing pack or probe is reported in a second, not after the build."""
+    target = _check_target(board, backend, pack)
+    return target, _choose_probe(backend, probe_id)
+
+
 def flash_board(
     board: BoardManifest,
     image: Path,
@@ -167,8 +176,7 @@ def flash_board(
     without touching the board (target, pack, probe) is checked first."""
     if not image.is_file():
         raise FlashError(f"no firmware image at {image}")
-    target = _check_target(board, backend, pack)
-    probe = _choose_probe(backend, probe_id)
+    target, probe = check_ready(board, backend, probe_id, pack)
     try:
         with backend.session(probe.unique_id, target, pack) as session:
             session.program(image)

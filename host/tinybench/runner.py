@@ -30,7 +30,14 @@ from tinybench.dut.session import Timeouts
 from tinybench.dut.worker import WorkerConfig
 from tinybench.elfsize import image_size
 from tinybench.errors import RuleViolation, TinybenchError
-from tinybench.flash import FlashBackend, FlashRequest, PyocdBackend, confirm_by_name, flash_board
+from tinybench.flash import (
+    FlashBackend,
+    FlashRequest,
+    PyocdBackend,
+    check_ready,
+    confirm_by_name,
+    flash_board,
+)
 from tinybench.hashing import sha256_file
 from tinybench.journal import Journal
 from tinybench.manifests.boards import BoardKind, BoardManifest, instructions_per_tick
@@ -289,11 +296,10 @@ def _physical_port(
     """Flashes image when asked, then the board's port: --port, or found by its USB ID."""
     if board.kind is not BoardKind.PHYSICAL:
         return request.serial_port
-    if request.flash is not None:
+    if request.flash is not None and flasher is not None:
         confirm = confirm_by_name(board, request.serial_port, access)
         flash_board(
-            board, image, flasher or PyocdBackend(), confirm,
-            request.flash.probe_id, request.flash.pack,
+            board, image, flasher, confirm, request.flash.probe_id, request.flash.pack
         )  # fmt: skip
     return request.serial_port or find_board_port(board, access)
 
@@ -318,6 +324,9 @@ def run_benchmark(
         raise TinybenchError(
             f"--flash programs a physical board; {board.board_id} is {board.kind.value}"
         )
+    if request.flash is not None:  # a missing pack or probe stops the run before the build
+        flasher = flasher or PyocdBackend()
+        check_ready(board, flasher, request.flash.probe_id, request.flash.pack)
     model = project.resolve_model(request.model_id, request.model_options)
     rules = project.rules(request.rules_file) if request.rules_file else project.rules()
     project.check_model_rules(model, rules)

@@ -103,3 +103,13 @@ def test_doctor_ports_lists_this_machines_ports() -> None:
         assert result.output.startswith("no serial ports found")
     for port in ports:
         assert f"{port.device}  {port.usb_id}" in result.output
+
+
+def test_a_silent_port_without_usb_id_is_not_a_board() -> None:
+    quiet = [
+        Probe("/dev/ttyS0", baud, dtr, dtr) for baud in (115200, 9600) for dtr in (False, True)
+    ]
+    (finding,) = diagnose_port(quiet, 115200, is_usb=False)
+    assert finding.summary == "silent, and not a USB device (a motherboard or virtual UART)"
+    (usb_finding,) = diagnose_port(quiet, 115200, is_usb=True)
+    assert usb_finding.summary.startswith("silent: no bytes")

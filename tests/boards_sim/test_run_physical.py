@@ -18,7 +18,7 @@ from tinybench import runner
 from tinybench.build.firmware import FirmwareBuild
 from tinybench.cli import cli
 from tinybench.dut.discovery import PortAccess
-from tinybench.flash import FlashRequest
+from tinybench.flash import FlashRequest, PackMissingError
 from tinybench.manifests.boards import BoardManifest
 from tinybench.project import Project
 from tinybench.runner import RunRequest, run_benchmark
@@ -78,3 +78,17 @@ def test_flash_on_an_emulated_board_is_refused_before_building(tmp_path: Path) -
 def test_probe_without_flash_is_refused() -> None:
     result = CliRunner().invoke(cli, ["run", "kws01", "--board", "qemu-m4", "--probe", "066A"])
     assert result.exit_code == 1 and "add --flash" in result.output
+
+
+def test_run_flash_without_the_pack_stops_before_the_build(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[object] = []
+    monkeypatch.setattr(runner, "build_firmware", lambda *args: built.append(args))
+    request = RunRequest(
+        "kws01", "nucleo-l4r5zi", "native", "accuracy", None, 5, tmp_path / "run", None,
+        flash=FlashRequest(),
+    )  # fmt: skip
+    with pytest.raises(PackMissingError, match="pyocd pack install stm32l4r5zitx"):
+        run_benchmark(project, request, flasher=FakeBackend())
+    assert built == []

@@ -16,7 +16,7 @@ from tinybench.cli.options import (
 )
 from tinybench.dut.discovery import PortAccess
 from tinybench.errors import TinybenchError
-from tinybench.flash import PyocdBackend, confirm_by_name, flash_board
+from tinybench.flash import PyocdBackend, check_ready, confirm_by_name, flash_board
 from tinybench.project import Project
 
 
@@ -68,6 +68,8 @@ def flash_command(
     flashing, the board's serial port (--port, or found by its USB ID) must answer `name%`.
     """
     board = project.board(board_id)
+    backend = PyocdBackend()
+    check_ready(board, backend, probe_id, pack)  # before a build that may take minutes
     if image is None:
         if model_id is None:
             raise TinybenchError("give --model to build the firmware, or --image to flash an ELF")
@@ -75,7 +77,6 @@ def flash_command(
         image = build_firmware(
             project, board_id, engine, model, resolve_kernels(engine, kernels)
         ).image
-    backend = PyocdBackend()
     confirm = confirm_by_name(board, serial_port, PortAccess())
     report = flash_board(board, image, backend, confirm, probe_id=probe_id, pack=pack)
     click.echo(
