@@ -227,3 +227,12 @@ def test_the_flash_command_with_a_pack_and_no_probe_says_so(image: Path, tmp_pat
     )
     assert result.exit_code == 1, result.output
     assert "no debug probe found" in result.output
+
+
+def test_a_pyocd_session_with_an_absent_probe_is_a_no_probe_error() -> None:
+    """ConnectHelper.session_with_chosen_probe itself finds no such probe here."""
+    with (
+        pytest.raises(NoProbeError, match="probe 066AFF went away"),
+        PyocdBackend().session("066AFF", "nrf52840", None),
+    ):
+        pass
