@@ -92,3 +92,12 @@ def test_run_flash_without_the_pack_stops_before_the_build(
     with pytest.raises(PackMissingError, match="pyocd pack install stm32l4r5zitx"):
         run_benchmark(project, request, flasher=FakeBackend())
     assert built == []
+
+
+def test_flash_with_resume_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()
+    result = CliRunner().invoke(
+        cli,
+        ["run", "kws01", "--board", "nucleo-l4r5zi", "--flash", "--resume", str(tmp_path / "run")],
+    )
+    assert result.exit_code == 1 and "then --resume without --flash" in result.output

@@ -159,6 +159,11 @@ def run_command(
     """
     if not flash and (probe_id is not None or pack is not None):
         raise TinybenchError("--probe and --pack choose how --flash flashes; add --flash")
+    if flash and resume_dir is not None:
+        raise TinybenchError(
+            "--resume continues on the firmware the run started with; flash it with "
+            "tinybench flash first if the board lost it, then --resume without --flash"
+        )
     if resume_dir is not None:
         request = load_resume_request(resume_dir, serial_port, jobs)
         if request.model_id not in (model_id, str(Path(model_id).resolve())):
