@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -189,3 +191,50 @@ def test_a_discovered_board_runs_kws01_through_the_worker(
     finally:
         worker.close()
     assert worker.restarts == 0 and board.resets == 0 and board.opens == 1
+
+
+def test_a_board_that_hangs_mid_run_is_reset_by_the_user_and_reopened(
+    bus: SimulatedBus,
+    host_kws01: FirmwareBuild,
+    nucleo: BoardManifest,
+    project: Project,
+    shared_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """The worker's physical-board recovery over the pty: the port is closed and reopened."""
+    board = bus.add(SimulatedUsbBoard(host_kws01.image))
+    messages: list[str] = []
+
+    def user(message: str) -> None:
+        messages.append(message)
+        threading.Timer(0.5, board.reset).start()  # the reset button, a moment later
+
+    config = WorkerConfig(
+        board=nucleo,
+        image=host_kws01.image,
+        model=project.model("kws01"),
+        serial_port=find_board_port(nucleo, access(bus)),
+        transcript=tmp_path / "transcript.txt",
+        timeouts=Timeouts(boot_s=2.0, command_s=1.0, infer_s=2.0),
+        reset_wait_s=30.0,
+    )
+    folder = shared_dir / "datasets" / "kws01"
+    first, second = (p.read_bytes() for p in sorted(folder.glob("*.bin"))[:2])
+
+    def infer(sample: bytes) -> Callable[[DutSession], bytes]:
+        def step(session: DutSession) -> bytes:
+            session.load(sample)
+            session.infer(1, 0)
+            return session.results_raw()
+
+        return step
+
+    worker = DutWorker(config, user)
+    try:
+        assert worker.call(infer(first)) == _reference(shared_dir, first)
+        board.hang()
+        assert worker.call(infer(second)) == _reference(shared_dir, second)
+    finally:
+        worker.close()
+    assert worker.restarts == 1 and board.resets == 1
+    assert len(messages) == 1 and "Reset the board" in messages[0]
