@@ -15,6 +15,7 @@ from tinybench.dut.discovery import (
     PortAccess,
     PortDiscoveryError,
     PortInfo,
+    confirm_board,
     find_board_port,
     probe_port,
 )
@@ -238,3 +239,13 @@ def test_a_board_that_hangs_mid_run_is_reset_by_the_user_and_reopened(
         worker.close()
     assert worker.restarts == 1 and board.resets == 1
     assert len(messages) == 1 and "Reset the board" in messages[0]
+
+
+def test_a_board_still_booting_after_the_banner_wait_is_asked_again(
+    bus: SimulatedBus, host_kws01: FirmwareBuild, nucleo: BoardManifest
+) -> None:
+    """It boots for 0.8 s (deaf) after the open's reset: the first name% is lost, the next is
+    answered once its banner has come."""
+    board = bus.add(SimulatedUsbBoard(host_kws01.image, reset_on="open", boot_s=0.8))
+    assert confirm_board(nucleo, board.device, access(bus), answer_s=3.0) == "tinybench"
+    assert board.resets == 1

@@ -142,6 +142,9 @@ def escaped(data: bytes, limit: int = 120) -> str:
     return text + (f" ... ({len(data)} bytes)" if len(data) > limit else "")
 
 
+NAME_RESEND_S = 1.0
+
+
 def probe_port(
     device: str,
     baud: int,
@@ -153,7 +156,9 @@ def probe_port(
     banner_first_byte_s: float = BANNER_FIRST_BYTE_S,
 ) -> Probe:
     """Opens device with DTR/RTS as given, reads a boot banner if one comes, sends `%name%`
-    (the lone `%` ends any half-received line) and reads the reply up to m-ready or answer_s."""
+    (the lone `%` ends any half-received line) and reads the reply up to m-ready or answer_s.
+    While the board is silent or at a prompt without having answered, `name%` is sent again
+    every NAME_RESEND_S: a board that was still booting when the first one arrived lost it."""
     try:
         port = open_port(device, baud, dtr=dtr, rts=rts, factory=access.factory)
     except (serial.SerialException, OSError, ValueError) as exc:
@@ -165,7 +170,13 @@ def probe_port(
         port.flush()
         reply = b""
         deadline = time.monotonic() + answer_s
+        resend_at = time.monotonic() + NAME_RESEND_S
         while time.monotonic() < deadline:
+            idle = not reply or reply.rstrip().endswith(b"m-ready")
+            if idle and b"m-name-dut-" not in reply and time.monotonic() >= resend_at:
+                port.write(b"name%")
+                port.flush()
+                resend_at += NAME_RESEND_S
             port.timeout = min(0.1, max(0.0, deadline - time.monotonic()))
             chunk: bytes = port.read(max(1, port.in_waiting))
             reply += chunk
