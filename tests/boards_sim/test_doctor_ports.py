@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tinybench.build.firmware import FirmwareBuild
@@ -94,8 +95,9 @@ def test_permission_denied_gives_the_dialout_fix() -> None:
     assert "usermod -aG dialout" in finding.fix
 
 
+@pytest.mark.slow  # about 10 s for each port this machine has
 def test_doctor_ports_lists_this_machines_ports() -> None:
-    """The real list_ports: whatever this machine has is listed (here usually nothing)."""
+    """The real list_ports: whatever this machine has is listed (here /dev/ttyS0, silent)."""
     result = CliRunner().invoke(cli, ["doctor", "--ports"])
     assert result.exit_code == 0, result.output
     ports = system_ports()
