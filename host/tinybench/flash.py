@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from tinybench.dut.discovery import PortAccess, confirm_board, find_board_port
+from tinybench.dut.discovery import PortAccess, confirm_board, locate_board
 from tinybench.errors import TinybenchError
 from tinybench.hashing import sha256_file
 from tinybench.manifests.boards import BoardKind, BoardManifest
@@ -208,8 +208,9 @@ def confirm_by_name(
     within answer_s of silence, after any boot banner."""
 
     def confirm() -> str:
-        device = serial_port or find_board_port(board, access, answer_s=answer_s)
-        return confirm_board(board, device, access, answer_s=answer_s)
+        if serial_port is not None:
+            return confirm_board(board, serial_port, access, answer_s=answer_s)
+        return locate_board(board, access, answer_s=answer_s)[1]
 
     return confirm
 

@@ -351,7 +351,8 @@ def run_benchmark(
     build = build_firmware(project, board.board_id, request.engine, model, request.kernels)
     timings["build"] = time.monotonic() - mark
     _record_request(run_dir, request, root, build, rules)
-    serial_port = _physical_port(board, request, build.image, access or PortAccess(), flasher)
+    access = access or PortAccess()
+    serial_port = _physical_port(board, request, build.image, access, flasher)
 
     config = WorkerConfig(
         board=board,
@@ -360,6 +361,7 @@ def run_benchmark(
         serial_port=serial_port,
         transcript=run_dir / "transcript.txt",
         timeouts=request.timeouts,
+        port_access=access,
     )
     if request.mode == "accuracy":
         mark = time.monotonic()

@@ -166,8 +166,8 @@ def test_a_discovered_board_runs_kws01_through_the_worker(
     shared_dir: Path,
     tmp_path: Path,
 ) -> None:
-    """Discovery hands the worker a device path, which it opens with plain pyserial."""
-    board = bus.add(SimulatedUsbBoard(host_kws01.image))
+    """Discovery hands the worker a device path, which it opens without a DTR edge."""
+    board = bus.add(SimulatedUsbBoard(host_kws01.image, reset_on="dtr"))
     device = find_board_port(nucleo, access(bus))
     config = WorkerConfig(
         board=nucleo,
@@ -176,6 +176,7 @@ def test_a_discovered_board_runs_kws01_through_the_worker(
         serial_port=device,
         transcript=tmp_path / "transcript.txt",
         timeouts=Timeouts(boot_s=2.0, command_s=2.0, infer_s=5.0),
+        port_access=access(bus),
     )
     folder = shared_dir / "datasets" / "kws01"
     samples = [p.read_bytes() for p in sorted(folder.glob("*.bin"))[:3]]
@@ -191,7 +192,8 @@ def test_a_discovered_board_runs_kws01_through_the_worker(
             assert worker.call(step) == _reference(shared_dir, sample)
     finally:
         worker.close()
-    assert worker.restarts == 0 and board.resets == 0 and board.opens == 1
+    assert worker.restarts == 0 and board.resets == 0
+    assert board.opens == 2  # discovery's name% check, then the worker's session
 
 
 def test_a_board_that_hangs_mid_run_is_reset_by_the_user_and_reopened(
@@ -218,6 +220,7 @@ def test_a_board_that_hangs_mid_run_is_reset_by_the_user_and_reopened(
         transcript=tmp_path / "transcript.txt",
         timeouts=Timeouts(boot_s=2.0, command_s=1.0, infer_s=2.0),
         reset_wait_s=30.0,
+        port_access=access(bus),
     )
     folder = shared_dir / "datasets" / "kws01"
     first, second = (p.read_bytes() for p in sorted(folder.glob("*.bin"))[:2])

@@ -62,7 +62,8 @@ def test_run_flash_finds_the_board_and_scores_it(
     assert document["accuracy"]["total"] == 5
     assert document["reference_check"]["compared"] == 5
     assert document["reference_check"]["mismatches"] == 0
-    assert board.resets == 0  # neither the check after flashing nor discovery reset it
+    assert board.resets == 0  # no open (check after flashing, discovery, run) reset it
+    assert board.opens == 3
     assert "m-name-dut-[tinybench]" in (outcome.run_dir / "transcript.txt").read_text()
 
 

@@ -261,13 +261,20 @@ def confirm_board(
     )
 
 
+def locate_board(
+    board: BoardManifest, access: PortAccess, answer_s: float = 2.0, boot_s: float = 5.0
+) -> tuple[str, str]:
+    """(device, DUT name): the one port whose USB ID the board's manifest names, and what it
+    answered to `name%`."""
+    device = _candidate(board, access)
+    return device, confirm_board(board, device, access, answer_s, boot_s)
+
+
 def find_board_port(
     board: BoardManifest, access: PortAccess, answer_s: float = 2.0, boot_s: float = 5.0
 ) -> str:
     """The one port whose USB ID the board's manifest names, confirmed by its `name%`."""
-    device = _candidate(board, access)
-    confirm_board(board, device, access, answer_s, boot_s)
-    return device
+    return locate_board(board, access, answer_s, boot_s)[0]
 
 
 def permission_fix(probe: Probe) -> str:
