@@ -185,9 +185,9 @@ def diagnose_port(
     if resets and all(p.dtr or p.rts for p in resets):
         findings.append(PortFinding(
             True, f"resets when DTR/RTS are asserted (a boot banner at {_settings(resets)})",
-            "none for tinybench, which opens with DTR and RTS off; other tools (pyserial's "
-            "defaults, serial monitors, the EnergyRunner) reset the board at every open, so "
-            "let it boot before the first command",
+            "none for tinybench, which opens with DTR and RTS off and waits for a boot banner "
+            "if the board resets anyway; other tools (pyserial's defaults, serial monitors, "
+            "the EnergyRunner) reset it at every open, so let it boot before the first command",
         ))  # fmt: skip
     elif resets:
         findings.append(PortFinding(
