@@ -25,10 +25,19 @@ from typing import Any
 from tinybench import __version__
 from tinybench.build.firmware import FirmwareBuild, build_firmware, toolchain_version
 from tinybench.datasets import Dataset, open_dataset
+from tinybench.dut.discovery import PortAccess, find_board_port
 from tinybench.dut.session import Timeouts
 from tinybench.dut.worker import WorkerConfig
 from tinybench.elfsize import image_size
 from tinybench.errors import RuleViolation, TinybenchError
+from tinybench.flash import (
+    FlashBackend,
+    FlashRequest,
+    PyocdBackend,
+    check_ready,
+    confirm_by_name,
+    flash_board,
+)
 from tinybench.hashing import sha256_file
 from tinybench.journal import Journal
 from tinybench.manifests.boards import BoardKind, BoardManifest, instructions_per_tick
@@ -83,6 +92,7 @@ class RunRequest:
     external: bool = False
     reconnect_wait_s: float = 60.0  # external: how long a DUT that stopped answering may take
     baud: int | None = None  # external: the port's baud rate (None: the board's, else 115200)
+    flash: FlashRequest | None = None  # physical boards: flash the built image first
 
 
 @dataclass(frozen=True)
@@ -280,9 +290,33 @@ def _performance(
     )
 
 
+def _physical_port(
+    board: BoardManifest,
+    request: RunRequest,
+    image: Path,
+    access: PortAccess,
+    flasher: FlashBackend | None,
+) -> str | None:
+    """Flashes image when asked, then the board's port: --port, or found by its USB ID."""
+    if board.kind is not BoardKind.PHYSICAL:
+        return request.serial_port
+    if request.flash is not None and flasher is not None:
+        confirm = confirm_by_name(board, request.serial_port, access)
+        flash_board(
+            board, image, flasher, confirm, request.flash.probe_id, request.flash.pack
+        )  # fmt: skip
+    return request.serial_port or find_board_port(board, access)
+
+
 def run_benchmark(
-    project: Project, request: RunRequest, progress: Progress | None = None
+    project: Project,
+    request: RunRequest,
+    progress: Progress | None = None,
+    access: PortAccess | None = None,
+    flasher: FlashBackend | None = None,
 ) -> RunOutcome:
+    """access and flasher: how serial ports are found and opened and how boards are flashed
+    (the system's and pyOCD by default; simulated boards and fake probes in tests)."""
     if request.mode == "energy":
         raise TinybenchError(
             "--mode energy needs a power monitor and the IO manager; it is not available yet"
@@ -294,6 +328,13 @@ def run_benchmark(
     started = time.monotonic()
     board = project.board(request.board_id)
     check_port(board, request.serial_port)
+    if request.flash is not None and board.kind is not BoardKind.PHYSICAL:
+        raise TinybenchError(
+            f"--flash programs a physical board; {board.board_id} is {board.kind.value}"
+        )
+    if request.flash is not None:  # a missing pack or probe stops the run before the build
+        flasher = flasher or PyocdBackend()
+        check_ready(board, flasher, request.flash.probe_id, request.flash.pack)
     model = project.resolve_model(request.model_id, request.model_options)
     rules = project.rules(request.rules_file) if request.rules_file else project.rules()
     project.check_model_rules(model, rules)
@@ -318,14 +359,17 @@ def run_benchmark(
     build = build_firmware(project, board.board_id, request.engine, model, request.kernels)
     timings["build"] = time.monotonic() - mark
     _record_request(run_dir, request, root, build, rules)
+    access = access or PortAccess()
+    serial_port = _physical_port(board, request, build.image, access, flasher)
 
     config = WorkerConfig(
         board=board,
         image=build.image,
         model=model,
-        serial_port=request.serial_port,
+        serial_port=serial_port,
         transcript=run_dir / "transcript.txt",
         timeouts=request.timeouts,
+        port_access=access,
     )
     if request.mode == "accuracy":
         mark = time.monotonic()

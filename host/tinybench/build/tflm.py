@@ -20,7 +20,6 @@ PlatformIO build with -Wall -Wextra -Werror like every other project file.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from tinybench.deps import dependency_dir, load_manifest, manifest_path
 from tinybench.errors import TinybenchError
+from tinybench.filelock import exclusive_lock
 from tinybench.paths import Locations
 
 if TYPE_CHECKING:
@@ -304,13 +304,8 @@ def _stamp(commands: Sequence[Sequence[str]], sources: Sequence[Path]) -> str:
 
 @contextmanager
 def _locked(directory: Path) -> Iterator[None]:
-    directory.mkdir(parents=True, exist_ok=True)
-    with (directory / ".lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with exclusive_lock(directory / ".lock"):
+        yield
 
 
 def _run_compile(command: list[str]) -> str | None:

@@ -14,6 +14,7 @@ from tinybench.cli.compare_cmd import compare_command
 from tinybench.cli.compile_cmd import compile_command
 from tinybench.cli.deps_cmd import deps_command
 from tinybench.cli.doctor_cmd import doctor_command
+from tinybench.cli.flash_cmd import flash_command
 from tinybench.cli.models_cmd import models_command
 from tinybench.cli.reference_cmd import reference_command
 from tinybench.cli.report_cmd import report_command
@@ -56,6 +57,7 @@ cli.add_command(build_command)
 cli.add_command(compile_command)
 cli.add_command(doctor_command)
 cli.add_command(run_command)
+cli.add_command(flash_command)
 cli.add_command(report_command)
 cli.add_command(compare_command)
 cli.add_command(submission_command)

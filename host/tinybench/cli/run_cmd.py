@@ -22,6 +22,7 @@ from tinybench.cli.options import (
     rules_option,
 )
 from tinybench.errors import TinybenchError
+from tinybench.flash import FlashRequest
 from tinybench.project import Project
 from tinybench.results import checker_lines
 from tinybench.runner import MODES, RunRequest, load_resume_request, run_benchmark
@@ -127,7 +128,8 @@ def _summary(document: dict[str, Any]) -> list[str]:
     "--port",
     "serial_port",
     help="Serial port or pyserial URL of a physical board (an error with any other board); "
-    "with --external also process:COMMAND (a local program speaking the protocol).",
+    "with --external also process:COMMAND (a local program speaking the protocol). "
+    "Default for a physical board: the port with the board's USB ID that answers name%.",
 )
 @click.option(
     "--external",
@@ -142,6 +144,19 @@ def _summary(document: dict[str, Any]) -> list[str]:
     type=click.IntRange(min=1),
     help="With --external: the port's baud rate (default: the --board's, else 115200; the "
     "MLCommons runner uses 921600 for ad01).",
+)
+@click.option(
+    "--flash",
+    "flash",
+    is_flag=True,
+    help="Physical boards: flash the built image through pyOCD before the run (see tinybench "
+    "flash).",
+)
+@click.option("--probe", "probe_id", help="With --flash: the debug probe's unique ID (or part).")
+@click.option(
+    "--pack",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="With --flash: a local CMSIS pack for the board's part.",
 )
 @click.pass_obj
 def run_command(
@@ -165,16 +180,31 @@ def run_command(
     serial_port: str | None,
     external: bool,
     baud: int | None,
+    flash: bool,
+    probe_id: str | None,
+    pack: Path | None,
 ) -> None:
     """Build the firmware, run MODEL on the board and check every output against the reference.
 
     Writes results.json, results.txt (MLPerf checker lines), transcript.txt, reference.json,
     run.json and samples.jsonl (the journal that --resume continues) into the run directory.
 
+    A physical board without --port is found by its USB ID and a name% check; --flash
+    flashes the built image onto it first (pyOCD, as tinybench flash does).
+
     With --external: no build, the firmware on --port is driven with the standard commands
     only and scored from its printed floats; results.json records the DUT's name, profile
     lines and every fault.
     """
+    if not flash and (probe_id is not None or pack is not None):
+        raise TinybenchError("--probe and --pack choose how --flash flashes; add --flash")
+    if flash and resume_dir is not None:
+        raise TinybenchError(
+            "--resume continues on the firmware the run started with; flash it with "
+            "tinybench flash first if the board lost it, then --resume without --flash"
+        )
+    if flash and external:
+        raise TinybenchError("--external drives firmware tinybench did not build: it never flashes")
     if external and resume_dir is not None:
         raise TinybenchError("--resume continues tinybench-built runs; an external run starts anew")
     if baud is not None and not external:
@@ -196,6 +226,7 @@ def run_command(
             kernels=resolve_kernels(engine, kernels),
             rules_file=rules_file, model_options=model_options(input_format, metric, classes),
             external=external, baud=baud,
+            flash=FlashRequest(probe_id, pack) if flash else None,
         )  # fmt: skip
     if sys.stderr.isatty():
         label = f"{Path(model_id).stem} on {request.board_id}"

@@ -7,10 +7,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinybench.dut.discovery import PortAccess
 from tinybench.dut.emulator import QemuDut
 from tinybench.dut.transport.base import Transport
 from tinybench.dut.transport.process_link import ProcessTransport
-from tinybench.dut.transport.serial_link import SerialTransport
+from tinybench.dut.transport.serial_link import BANNER_FIRST_BYTE_S, SerialTransport
 from tinybench.errors import TinybenchError
 from tinybench.manifests.boards import BoardKind, BoardManifest
 
@@ -23,9 +24,15 @@ class DutLink:
 
 @contextmanager
 def open_dut(
-    board: BoardManifest, image: Path, serial_port: str | None = None
+    board: BoardManifest,
+    image: Path,
+    serial_port: str | None = None,
+    access: PortAccess | None = None,
 ) -> Iterator[DutLink]:
-    """QEMU for emulated boards, a process for the host board, the serial port for real ones."""
+    """QEMU for emulated boards, a process for the host board, the serial port for real ones.
+
+    A real board's port opens with DTR/RTS deasserted (no auto-reset); a board that resets
+    anyway has its boot banner read to the end before the first command."""
     if board.kind is BoardKind.EMULATED:
         with QemuDut(board, image) as qemu:
             yield DutLink(qemu.transport, qemu.workdir)
@@ -36,10 +43,13 @@ def open_dut(
         if serial_port is None:
             raise TinybenchError(
                 f"{board.board_id} is a physical board: flash {image} onto it and pass its serial "
-                "port with --port (e.g. --port /dev/ttyACM0)"
+                "port with --port (e.g. --port COM3 or --port /dev/ttyACM0)"
             )
         baud = board.uart.baud if board.uart is not None else 115200
-        transport = SerialTransport.open(serial_port, baud)
+        factory = (access or PortAccess()).factory
+        transport = SerialTransport.open(
+            serial_port, baud, factory=factory, banner_first_byte_s=BANNER_FIRST_BYTE_S
+        )
     try:
         yield DutLink(transport, None)
     finally:

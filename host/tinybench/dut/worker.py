@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO, TypeVar
 
+from tinybench.dut.discovery import PortAccess
 from tinybench.dut.link import open_dut
 from tinybench.dut.session import DutSession, SessionStats, Timeouts
 from tinybench.dut.transport.recording import RecordingTransport
@@ -39,6 +40,7 @@ class WorkerConfig:
     timeouts: Timeouts
     max_restarts: int = 20  # over the whole run: a DUT that keeps dying is a failed run
     reset_wait_s: float = 600.0  # physical boards: how long to wait for a manual reset
+    port_access: PortAccess | None = None  # physical boards: how ports open (None: pyserial)
 
 
 def _check_model_io(model: ModelManifest, info: Mapping[str, str]) -> None:
@@ -87,7 +89,9 @@ class DutWorker:
         config = self._config
         stack = contextlib.ExitStack()
         try:
-            link = stack.enter_context(open_dut(config.board, config.image, config.serial_port))
+            link = stack.enter_context(
+                open_dut(config.board, config.image, config.serial_port, config.port_access)
+            )
             session = DutSession(
                 RecordingTransport(link.transport, self._transcript),
                 config.timeouts,

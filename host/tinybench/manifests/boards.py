@@ -84,6 +84,23 @@ class Emulator:
 
 
 @dataclass(frozen=True)
+class UsbIds:
+    """The USB IDs the board's serial bridge reports, for port discovery (physical boards)."""
+
+    vid: int
+    pids: tuple[int, ...]  # every product ID the bridge may report (e.g. ST-LINK V2-1 and V3)
+    bridge: str  # what the bridge is, for messages ("ST-LINK/V2-1 VCP")
+
+
+@dataclass(frozen=True)
+class FlashTarget:
+    """How pyOCD programs the board (physical boards)."""
+
+    pyocd_target: str  # pyOCD's target name: a built-in or a CMSIS-pack part name
+    needs_pack: bool  # True when pyOCD has no built-in target and needs the part's DFP
+
+
+@dataclass(frozen=True)
 class PlatformIOBoard:
     """What the generated PlatformIO board JSON says beyond the facts above."""
 
@@ -109,6 +126,8 @@ class BoardManifest:
     platformio: PlatformIOBoard
     timestamp: TimestampPin | None
     manifest_path: Path
+    usb: UsbIds | None = None
+    flash: FlashTarget | None = None
 
     def region(self, kind: str) -> MemoryRegion | None:
         return next((r for r in self.memory if r.kind == kind), None)
@@ -176,6 +195,39 @@ def _memory(top: FieldReader, kind: BoardKind) -> tuple[MemoryRegion, ...]:
         if a.origin + a.size > b.origin:
             top.problem("memory", f"regions {a.name} and {b.name} overlap")
     return tuple(regions)
+
+
+def _usb(top: FieldReader, kind: BoardKind) -> UsbIds | None:
+    reader = top.optional_table("usb")
+    if reader is None:
+        return None
+    usb = UsbIds(
+        vid=reader.integer("vid", minimum=0),
+        pids=reader.int_list("pid", minimum=0),
+        bridge=reader.string("bridge"),
+    )
+    reader.finish()
+    if usb.vid > 0xFFFF or any(pid > 0xFFFF for pid in usb.pids):
+        top.problem("usb", "USB vendor and product IDs are 16-bit numbers")
+    if not usb.pids:
+        top.problem("usb.pid", "needs at least one product ID")
+    if kind is not BoardKind.PHYSICAL:
+        top.problem("usb", f"only physical boards have one; this board is {kind.value}")
+    return usb
+
+
+def _flash(top: FieldReader, kind: BoardKind) -> FlashTarget | None:
+    reader = top.optional_table("flash")
+    if reader is None:
+        return None
+    flash = FlashTarget(
+        pyocd_target=reader.string("pyocd_target"),
+        needs_pack=reader.boolean("needs_pack", default=True),
+    )
+    reader.finish()
+    if kind is not BoardKind.PHYSICAL:
+        top.problem("flash", f"only physical boards have one; this board is {kind.value}")
+    return flash
 
 
 def parse_board_manifest(path: Path) -> BoardManifest:
@@ -258,6 +310,8 @@ def parse_board_manifest(path: Path) -> BoardManifest:
         pin_reader.finish()
         if kind is not BoardKind.PHYSICAL:
             top.problem("timestamp", f"only physical boards have one; this board is {kind.value}")
+    usb = _usb(top, kind)
+    flash = _flash(top, kind)
     top.finish()
 
     raise_if_problems(path, problems)
@@ -277,6 +331,8 @@ def parse_board_manifest(path: Path) -> BoardManifest:
         platformio=platformio,
         timestamp=timestamp,
         manifest_path=path,
+        usb=usb,
+        flash=flash,
     )
 
 
