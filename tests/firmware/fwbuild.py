@@ -52,6 +52,7 @@ class Target:
     defines: tuple[str, ...] = ()
     counter_hz: int = 0
     icount_shift: int = 0
+    serial_index: int = 0  # the console UART's -serial (netduinoplus2's USART2: 1)
 
 
 # The board files the build driver would generate, written where the tests can include them.
@@ -85,6 +86,7 @@ def target_for(board: BoardManifest) -> Target:
         cpu_hz=board.cpu_hz,
         counter_hz=board.counter_hz,
         icount_shift=emulator.icount_shift if emulator else 0,
+        serial_index=emulator.serial_index if emulator else 0,
     )
 
 

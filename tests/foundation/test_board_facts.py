@@ -200,10 +200,12 @@ def test_problems_of_a_board_are_reported_all_at_once(tmp_path: Path, repo_root:
 def test_a_timestamp_pin_on_a_physical_board_is_read(tmp_path: Path, repo_root: Path) -> None:
     root = copy_project_data(repo_root, tmp_path)
     path = root / "boards" / "nucleo-l4r5zi.toml"
-    path.write_text(path.read_text() + '\n[timestamp]\npin = "PC6"\nactive = "low"\n')
+    edit(path, 'pin = "PF13"', 'pin = "PC6"')
     board = load_board_manifest(root / "boards", "nucleo-l4r5zi")
     assert board.timestamp is not None
     assert (board.timestamp.pin, board.timestamp.active) == ("PC6", "low")
+    reference = load_board_manifest(repo_root / "boards", "nucleo-l4r5zi").timestamp
+    assert reference is not None and reference.pin == "PF13"  # Arduino D7, as MLPerf Tiny's
     assert load_board_manifest(repo_root / "boards", "qemu-m4").timestamp is None
 
 

@@ -14,7 +14,8 @@ def _size(n: int) -> str:
 @click.command("boards")
 @click.pass_obj
 def boards_command(project: Project) -> None:
-    """List the boards: core, clock, memory, counter and how tinybench reaches them."""
+    """List the boards: core, clock, memory, counter, how tinybench reaches them, and how far
+    each is verified (qemu: run under emulation by the tests; build-only: built, never run)."""
     ports_dir = project.locations.project_root / "firmware" / "ports"
     for board in project.boards().values():
         click.echo(f"{board.board_id}  {board.title}")
@@ -22,6 +23,11 @@ def boards_command(project: Project) -> None:
         click.echo(
             f"  {board.kind.value}, {board.core} at {board.cpu_hz / 1e6:g} MHz, "
             f"firmware port {board.port} ({port_state})"
+        )
+        verified = board.verification.value
+        click.echo(
+            f"  verified: {verified}"
+            + (f" ({board.verification_note})" if board.verification_note else "")
         )
         for region in board.memory:
             click.echo(
@@ -34,5 +40,5 @@ def boards_command(project: Project) -> None:
             emu = board.emulator
             click.echo(
                 f"  emulator {emu.program} -M {emu.machine} -cpu {emu.cpu} "
-                + " ".join(emu.command_args)
+                + " ".join((*emu.command_args, *emu.serial_args("<uart>")))
             )

@@ -3,7 +3,8 @@
 `-icount shift=N` (the manifest's typed icount_shift; 0 on every board) makes virtual
 time advance 2**N nanoseconds per instruction, so the SysTick counter is an exact
 instruction count; `nodelay=on` avoids Nagle's
-~47 ms stalls; `-semihosting` lets the firmware exit QEMU with a code.
+~47 ms stalls; `-semihosting` lets the firmware exit QEMU with a code. The TCP chardev goes
+to the manifest's serial_index-th `-serial` (the console UART), the ones before it to null.
 """
 
 from __future__ import annotations
@@ -59,8 +60,7 @@ class QemuDut:
             *emulator.command_args,
             "-monitor",
             "none",
-            "-serial",
-            f"tcp:127.0.0.1:{self.port},server=on,wait=on,nodelay=on",
+            *emulator.serial_args(f"tcp:127.0.0.1:{self.port},server=on,wait=on,nodelay=on"),
             "-kernel",
             str(image),
         ]
