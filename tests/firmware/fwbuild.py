@@ -70,6 +70,19 @@ def port_source_files(board: BoardManifest) -> tuple[Path, ...]:
     return tuple(files)
 
 
+DEFAULT_ARENA_BYTES = 192 * 1024  # harness.h's TB_ARENA_BYTES
+
+
+def arena_defines(board: BoardManifest) -> tuple[str, ...]:
+    """The real build sizes the arena to the model's plan; the test double needs little, and a
+    board with little RAM (128 KB on the STM32F4s) cannot hold harness.h's 192 KB default:
+    such a board gets a quarter of its data region."""
+    data = board.region("data")
+    if data is None or data.size // 4 >= DEFAULT_ARENA_BYTES:
+        return ()
+    return (f"TB_ARENA_BYTES={data.size // 4 // 16 * 16}u",)
+
+
 def target_for(board: BoardManifest) -> Target:
     """Everything about a board's test build comes from its manifest, as in the real build."""
     files = boardgen.write_board_files(board, GENERATED)
@@ -87,6 +100,7 @@ def target_for(board: BoardManifest) -> Target:
         counter_hz=board.counter_hz,
         icount_shift=emulator.icount_shift if emulator else 0,
         serial_index=emulator.serial_index if emulator else 0,
+        defines=arena_defines(board),
     )
 
 

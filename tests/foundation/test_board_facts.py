@@ -111,8 +111,20 @@ def test_the_linker_memory_and_the_c_constants_come_from_the_manifest(
         assert regions == {r.name.upper(): (r.origin, r.size) for r in board.memory}
         code, data = board.region("code"), board.region("data")
         assert code is not None and data is not None
-        assert f'REGION_ALIAS("FLASH", {code.name.upper()});' in script
-        assert f'REGION_ALIAS("RAM", {data.name.upper()});' in script
+        for alias, region in (("FLASH", code), ("RAM", data)):
+            # A region already named as the alias (a vendor's FLASH) is used as it is.
+            aliased = f'REGION_ALIAS("{alias}", {region.name.upper()});' in script
+            assert aliased == (region.name.upper() != alias), (board.board_id, alias)
+        assert ("TB_BOARD_PHYSICAL" in defines) == (board.kind is BoardKind.PHYSICAL)
+        if board.timestamp is not None:
+            port, pin = board.timestamp.pin[1], int(board.timestamp.pin[2:])
+            assert defines["TB_BOARD_TIMESTAMP_PORT"] == f"{ord(port) - ord('A')}u"
+            assert defines["TB_BOARD_TIMESTAMP_PIN"] == f"{pin}u"
+            assert defines["TB_BOARD_TIMESTAMP_ACTIVE_LOW"] == str(
+                int(board.timestamp.active == "low")
+            )
+        else:
+            assert "TB_BOARD_TIMESTAMP_PIN" not in defines
 
 
 def test_no_board_fact_is_written_by_hand_outside_the_manifests(repo_root: Path) -> None:
