@@ -21,10 +21,6 @@
 #if TB_BOARD_CPU_HZ % 1000000u != 0u || TB_CLOCK_MHZ < 50u || TB_CLOCK_MHZ > 180u
 #error "the STM32F4 port runs the PLL at a whole number of MHz, 50 to 180"
 #endif
-/* HSI / 8 = 2 MHz into the VCO, x N (the clock in MHz, times two), / P = 2. */
-#define TB_PLL_M 8u
-#define TB_PLL_N (2u * TB_CLOCK_MHZ)
-#define TB_PLL_P 2u
 /* Above 168 MHz the F446 needs over-drive; the F405 stops at 168 MHz and has none. */
 #define TB_NEEDS_OVERDRIVE (TB_CLOCK_MHZ > 168u)
 #define TB_APB1_DIV 4u /* PCLK1 <= 45 MHz (F446) or 42 MHz (F405) */
@@ -96,7 +92,7 @@ static uint32_t clock_init(void)
         return TB_STM32F4_HSI_HZ; /* never run fast with too few wait states */
     }
 
-    rcc->pllcfgr = tb_stm32f4_pllcfgr(TB_PLL_M, TB_PLL_N, TB_PLL_P);
+    rcc->pllcfgr = tb_stm32f4_pllcfgr_from_hsi(TB_BOARD_CPU_HZ);
     rcc->cr |= TB_STM32F4_RCC_CR_PLLON;
     pll_locked = wait_for(&rcc->cr, TB_STM32F4_RCC_CR_PLLRDY, TB_STM32F4_RCC_CR_PLLRDY);
     (void)wait_for(&pwr->csr, TB_STM32F4_PWR_CSR_VOSRDY, TB_STM32F4_PWR_CSR_VOSRDY);

@@ -108,6 +108,10 @@ typedef struct {
  */
 uint32_t tb_stm32f4_pllcfgr(uint32_t m, uint32_t n, uint32_t p);
 
+/* The port's PLLCFGR for a SYSCLK of whole MHz from the HSI: HSI / M8 = 2 MHz into the VCO,
+ * x N = MHz (VCO = 2 x SYSCLK, 100..432 MHz), / P2. 0 for a SYSCLK outside 50..180 MHz. */
+uint32_t tb_stm32f4_pllcfgr_from_hsi(uint32_t sysclk_hz);
+
 /* USART BRR for oversampling by 16: round(pclk / baud); 0 if out of 16..0xffff. */
 uint32_t tb_stm32f4_usart_brr(uint32_t pclk_hz, uint32_t baud);
 

@@ -14,6 +14,16 @@ uint32_t tb_stm32f4_pllcfgr(uint32_t m, uint32_t n, uint32_t p)
     return TB_PLLCFGR_R_RESET | TB_PLLCFGR_Q_RESET | (((p / 2u) - 1u) << 16) | (n << 6) | m;
 }
 
+uint32_t tb_stm32f4_pllcfgr_from_hsi(uint32_t sysclk_hz)
+{
+    uint32_t mhz = sysclk_hz / 1000000u;
+
+    if (sysclk_hz % 1000000u != 0u || mhz < 50u || mhz > 180u) {
+        return 0u;
+    }
+    return tb_stm32f4_pllcfgr(TB_STM32F4_HSI_HZ / 2000000u, mhz, 2u);
+}
+
 uint32_t tb_stm32f4_usart_brr(uint32_t pclk_hz, uint32_t baud)
 {
     uint32_t brr;
