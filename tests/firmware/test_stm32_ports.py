@@ -9,6 +9,7 @@ import ctypes
 import shutil
 import struct
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,28 @@ def test_a_burst_longer_than_the_receive_ring_loses_nothing(tmp_path: Path) -> N
         for n in range(100, 140):
             assert dut.read_until_ready(timeout=10) == [f"m-[Expecting {n} bytes]"]
         assert dut.command("name") == ["m-name-dut-[tinybench]"]
+
+
+@pytest.mark.skipif(
+    shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
+    reason="needs qemu-system-arm and arm-none-eabi-gcc",
+)
+def test_a_command_sent_at_once_reaches_a_uart_that_drops_early_input(tmp_path: Path) -> None:
+    """QEMU's STM32 USART drops what arrives before the firmware sets UE and RE, and QEMU starts
+    the guest only when the link connects: the launcher (rx_drops_until_enabled) waits for the
+    boot banner, then hands it on, so a `name` written at once is answered and nothing is lost."""
+    from fwbuild import build_test_double
+
+    from tinybench.dut.emulator import QemuDut
+
+    board = BOARDS["qemu-stm32f4"]
+    assert board.emulator is not None and board.emulator.rx_drops_until_enabled
+    elf = build_test_double("qemu-stm32f4", "kws01", tmp_path)
+    with QemuDut(board, elf, time_limit_s=60) as qemu:
+        qemu.transport.write(b"name%")
+        seen = b""
+        deadline = time.monotonic() + 10
+        while b"m-name-dut-[tinybench]\r\n" not in seen and time.monotonic() < deadline:
+            seen += qemu.transport.read(0.5)
+    assert seen.startswith(b"m-init-done\r\nm-ready\r\n"), seen
+    assert b"m-name-dut-[tinybench]\r\n" in seen

@@ -52,7 +52,10 @@ def test_the_console_uart_gets_the_serial_index_th_serial_option(
     tmp_path: Path, repo_root: Path
 ) -> None:
     m4 = load_board_manifest(repo_root / "boards", "qemu-m4").emulator
-    assert m4 is not None and m4.serial_index == 0
+    assert m4 is not None and m4.serial_index == 0 and not m4.rx_drops_until_enabled
+    stm32f4 = load_board_manifest(repo_root / "boards", "qemu-stm32f4").emulator
+    assert stm32f4 is not None and stm32f4.serial_index == 1 and stm32f4.rx_drops_until_enabled
+    assert stm32f4.serial_args("tcp:x") == ("-serial", "null", "-serial", "tcp:x")
     assert m4.serial_args("tcp:x") == ("-serial", "tcp:x")
     root = copy_project_data(repo_root, tmp_path)
     edit(root / "boards" / "qemu-m4.toml", "icount_shift = 0", "icount_shift = 0\nserial_index = 2")

@@ -31,8 +31,12 @@
 #define TB_WAIT_LOOPS 200000u
 #define TB_WAIT_LOOPS_UNMODELLED 16u
 
-#define TB_USART2 ((tb_stm32f4_usart_t *)0x40004400u)
-#define TB_USART2_IRQ 38u
+/* The console is USART2 on PA2/PA3 (AF7) on every board of this port; its base comes from the
+ * manifest, and is checked to be USART2's. */
+#define TB_USART2 ((tb_stm32f4_usart_t *)TB_BOARD_UART_BASE)
+#if TB_BOARD_UART_BASE != 0x40004400u
+#error "the STM32F4 port drives USART2 on PA2/PA3: [uart] base must be 0x40004400"
+#endif
 #define TB_PA2_TX 2u
 #define TB_PA3_RX 3u
 #define TB_AF7_USART2 7u

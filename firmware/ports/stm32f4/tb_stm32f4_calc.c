@@ -7,7 +7,7 @@
 
 #define TB_PLLCFGR_Q_RESET (4u << 24)
 #define TB_PLLCFGR_R_RESET (2u << 28) /* PLLR exists on the F446; reserved (reset 2) on the F405 */
-#define TB_WAIT_STATE_HZ 30000000u
+#define TB_WAIT_STATE_HZ (30u * 1000000u)
 
 uint32_t tb_stm32f4_pllcfgr(uint32_t m, uint32_t n, uint32_t p)
 {

@@ -18,10 +18,11 @@
 #include "tb_cortexm.h"
 #include "tb_stm32l4.h"
 
-#if TB_BOARD_CPU_HZ % 4000000u != 0u || TB_BOARD_CPU_HZ < 32000000u || TB_BOARD_CPU_HZ > 120000000u
+#if TB_BOARD_CPU_HZ % 4000000u != 0u || TB_BOARD_CPU_HZ / 1000000u < 32u ||                        \
+    TB_BOARD_CPU_HZ / 1000000u > 120u
 #error "the STM32L4 port runs the PLL at a multiple of 4 MHz, 32 to 120 MHz"
 #endif
-#define TB_NEEDS_BOOST (TB_BOARD_CPU_HZ > 80000000u) /* Range 1 normal mode stops at 80 MHz */
+#define TB_NEEDS_BOOST (TB_BOARD_CPU_HZ / 1000000u > 80u) /* Range 1 normal mode stops at 80 MHz */
 
 /* Ready-flag bound: a few ms at the 4 MHz reset clock; a PLL locks in well under 0.1 ms. */
 #define TB_WAIT_LOOPS 50000u
@@ -29,6 +30,9 @@
 #define TB_HALF_SPEED_HOLD_LOOPS 128u
 
 #define TB_LPUART1 ((tb_stm32l4_uart_t *)TB_BOARD_UART_BASE)
+#if TB_BOARD_UART_BASE != 0x40008000u
+#error "the STM32L4 port drives LPUART1 on PG7/PG8: [uart] base must be 0x40008000"
+#endif
 #define TB_PG7_TX 7u
 #define TB_PG8_RX 8u
 #define TB_AF8_LPUART1 8u

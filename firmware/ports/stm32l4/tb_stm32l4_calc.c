@@ -8,7 +8,8 @@
 #define TB_PLLCFGR_PLLREN (1u << 24)
 #define TB_LPUART_BRR_MIN 0x300u
 #define TB_LPUART_BRR_MAX 0xfffffu
-#define TB_WAIT_STATE_HZ 20000000u
+#define TB_MHZ 1000000u
+#define TB_WAIT_STATE_HZ (20u * TB_MHZ)
 
 uint32_t tb_stm32l4_pllcfgr(uint32_t source, uint32_t m, uint32_t n, uint32_t r)
 {
@@ -17,10 +18,10 @@ uint32_t tb_stm32l4_pllcfgr(uint32_t source, uint32_t m, uint32_t n, uint32_t r)
 
 uint32_t tb_stm32l4_pllcfgr_from_hsi16(uint32_t sysclk_hz)
 {
-    if (sysclk_hz % 4000000u != 0u || sysclk_hz < 32000000u || sysclk_hz > 120000000u) {
+    if (sysclk_hz % (4u * TB_MHZ) != 0u || sysclk_hz < 32u * TB_MHZ || sysclk_hz > 120u * TB_MHZ) {
         return 0u;
     }
-    return tb_stm32l4_pllcfgr(TB_STM32L4_PLLSRC_HSI16, 2u, sysclk_hz / 4000000u, 2u);
+    return tb_stm32l4_pllcfgr(TB_STM32L4_PLLSRC_HSI16, 2u, sysclk_hz / (4u * TB_MHZ), 2u);
 }
 
 uint32_t tb_stm32l4_lpuart_brr(uint32_t clock_hz, uint32_t baud)

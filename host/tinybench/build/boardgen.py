@@ -29,7 +29,6 @@ from tinybench.errors import TinybenchError
 from tinybench.manifests.boards import BoardKind, BoardManifest
 
 GENERATED_DIR = Path("build") / "boards"
-STACK_BYTES = 16 * 1024  # main stack of every Cortex-M image (below the arena, in RAM)
 CORTEX_M_DIR = Path("ports") / "cortex_m"  # relative to firmware/
 _REGION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _STM32_PIN = re.compile(r"^P([A-K])([0-9]|1[0-5])$")  # a GPIO named as ST does, e.g. PF13
@@ -110,7 +109,7 @@ def linker_script(board: BoardManifest) -> str:
     ]
     lines += [
         "",
-        f"TB_STACK_BYTES = {STACK_BYTES};",
+        f"TB_STACK_BYTES = {board.stack_bytes};",
         "",
         "INCLUDE tb_cm_sections.ld",
         "",

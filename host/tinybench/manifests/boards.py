@@ -47,6 +47,8 @@ class CounterKind(Enum):
 
 
 CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "host")
+DEFAULT_STACK_BYTES = 16 * 1024
+MIN_STACK_BYTES = 2 * 1024
 MAX_ICOUNT_SHIFT = 10  # QEMU accepts 0..10: one instruction every 2**shift ns of virtual time
 TIMESTAMP_ACTIVE = ("low", "high")
 
@@ -87,6 +89,10 @@ class Emulator:
     icount_shift: int  # -icount shift=N: one instruction per 2**N ns of virtual time
     args: tuple[str, ...]  # further arguments; never -icount (that is icount_shift)
     serial_index: int = 0  # which -serial is the board's console UART (netduinoplus2: USART2 = 1)
+    # The emulated UART drops what arrives before the firmware enables its receiver (QEMU's
+    # STM32 USART does; the CMSDK UART holds it): the launcher then waits for the guest's
+    # first output before anything is sent.
+    rx_drops_until_enabled: bool = False
 
     @property
     def command_args(self) -> tuple[str, ...]:
@@ -124,6 +130,7 @@ class BoardManifest:
     platformio: PlatformIOBoard
     timestamp: TimestampPin | None
     manifest_path: Path
+    stack_bytes: int = DEFAULT_STACK_BYTES  # the main stack of a Cortex-M image, in the data region
     verification: VerificationStatus = VerificationStatus.BUILD_ONLY
     verification_note: str = ""  # what exactly was checked, e.g. which emulated board runs the port
 
@@ -239,6 +246,12 @@ def parse_board_manifest(path: Path) -> BoardManifest:
     fpu = top.string("fpu")
     cpu_hz = top.integer("cpu_hz", minimum=1)
     port = top.string("port")
+    # Measured high-water marks under QEMU: ~0.5 KB (native vww01), ~1 KB (tflm vww01).
+    stack_bytes = top.integer("stack_bytes", minimum=MIN_STACK_BYTES, default=DEFAULT_STACK_BYTES)
+    if stack_bytes % 8:
+        top.problem(
+            "stack_bytes", f"must be a multiple of 8 (the AAPCS stack alignment), got {stack_bytes}"
+        )
 
     counter_reader = top.table("counter")
     counter_name = counter_reader.choice("kind", [c.value for c in CounterKind])
@@ -275,6 +288,7 @@ def parse_board_manifest(path: Path) -> BoardManifest:
             icount_shift=emu_reader.integer("icount_shift", minimum=0),
             args=emu_reader.string_list("args", default=()),
             serial_index=emu_reader.integer("serial_index", minimum=0, default=0),
+            rx_drops_until_enabled=emu_reader.boolean("rx_drops_until_enabled", default=False),
         )
         if emulator.icount_shift > MAX_ICOUNT_SHIFT:
             emu_reader.problem("icount_shift", f"must be <= {MAX_ICOUNT_SHIFT}")
@@ -330,6 +344,7 @@ def parse_board_manifest(path: Path) -> BoardManifest:
         platformio=platformio,
         timestamp=timestamp,
         manifest_path=path,
+        stack_bytes=stack_bytes,
         verification=verification,
         verification_note=verification_note,
     )
