@@ -96,3 +96,5 @@ def test_the_boards_listing_says_how_each_board_is_verified(repo_root: Path) -> 
     for board_id, board in load_board_manifests(repo_root / "boards").items():
         start = next(i for i, line in enumerate(lines) if line.startswith(board_id + "  "))
         assert lines[start + 2].startswith(f"  verified: {board.verification.value}"), board_id
+    l4 = next(i for i, line in enumerate(lines) if line.startswith("nucleo-l4r5zi  "))
+    assert "  timestamp pin PF13, active low" in lines[l4 : l4 + 10]

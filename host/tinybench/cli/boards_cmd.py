@@ -36,6 +36,9 @@ def boards_command(project: Project) -> None:
         if board.uart is not None:
             click.echo(f"  uart    {board.uart.name} at {board.uart.baud} baud")
         click.echo(f"  counter {board.counter.value} at {board.counter_hz / 1e6:g} MHz")
+        if board.timestamp is not None:
+            pin = board.timestamp
+            click.echo(f"  timestamp pin {pin.pin}, active {pin.active}")
         if board.emulator is not None:
             emu = board.emulator
             click.echo(
