@@ -16,8 +16,8 @@ import pytest
 from dutio import qemu_dut
 from elftools.elf.elffile import ELFFile
 from fwbuild import BOARDS, COMMON, FIRMWARE, TARGETS
-from tflm_sources import missing_tflm_sources
 
+from tflm_sources import missing_tflm_sources
 from tinybench.build.firmware import FirmwareBuild, build_firmware
 from tinybench.manifests.boards import BoardKind
 from tinybench.paths import locate
