@@ -127,12 +127,12 @@ class BoardManifest:
     memory: tuple[MemoryRegion, ...]
     uart: Uart | None
     emulator: Emulator | None
-    stack_bytes: int  # the main stack of a Cortex-M image, in the data region
-    verification: VerificationStatus
-    verification_note: str  # what exactly was checked, e.g. which emulated board runs the port
     platformio: PlatformIOBoard
     timestamp: TimestampPin | None
     manifest_path: Path
+    stack_bytes: int = DEFAULT_STACK_BYTES  # the main stack of a Cortex-M image, in the data region
+    verification: VerificationStatus = VerificationStatus.BUILD_ONLY
+    verification_note: str = ""  # what exactly was checked, e.g. which emulated board runs the port
 
     def region(self, kind: str) -> MemoryRegion | None:
         return next((r for r in self.memory if r.kind == kind), None)
@@ -177,6 +177,31 @@ def check_dut_clocks(board: BoardManifest, info: Mapping[str, str]) -> None:
             )
 
 
+def _memory(top: FieldReader, kind: BoardKind) -> tuple[MemoryRegion, ...]:
+    if kind is BoardKind.PROCESS:
+        return ()
+    regions = []
+    for name, reader in top.tables("memory").items():
+        regions.append(
+            MemoryRegion(
+                name=name,
+                kind=reader.choice("kind", ("code", "data")),
+                origin=reader.integer("origin", minimum=0),
+                size=reader.integer("size", minimum=1),
+            )
+        )
+        reader.finish()
+    kinds = {r.kind for r in regions}
+    for needed in ("code", "data"):
+        if needed not in kinds:
+            top.problem("memory", f"needs a region of kind {needed!r}")
+    ordered = sorted(regions, key=lambda r: r.origin)
+    for a, b in itertools.pairwise(ordered):
+        if a.origin + a.size > b.origin:
+            top.problem("memory", f"regions {a.name} and {b.name} overlap")
+    return tuple(regions)
+
+
 _DEFAULT_VERIFICATION = {
     BoardKind.EMULATED: VerificationStatus.QEMU,
     BoardKind.PROCESS: VerificationStatus.HOST,
@@ -209,31 +234,6 @@ def _verification(top: FieldReader, kind: BoardKind) -> tuple[VerificationStatus
     return status, note
 
 
-def _memory(top: FieldReader, kind: BoardKind) -> tuple[MemoryRegion, ...]:
-    if kind is BoardKind.PROCESS:
-        return ()
-    regions = []
-    for name, reader in top.tables("memory").items():
-        regions.append(
-            MemoryRegion(
-                name=name,
-                kind=reader.choice("kind", ("code", "data")),
-                origin=reader.integer("origin", minimum=0),
-                size=reader.integer("size", minimum=1),
-            )
-        )
-        reader.finish()
-    kinds = {r.kind for r in regions}
-    for needed in ("code", "data"):
-        if needed not in kinds:
-            top.problem("memory", f"needs a region of kind {needed!r}")
-    ordered = sorted(regions, key=lambda r: r.origin)
-    for a, b in itertools.pairwise(ordered):
-        if a.origin + a.size > b.origin:
-            top.problem("memory", f"regions {a.name} and {b.name} overlap")
-    return tuple(regions)
-
-
 def parse_board_manifest(path: Path) -> BoardManifest:
     problems: list[str] = []
     top = FieldReader(load_toml(path), "", problems)
@@ -264,7 +264,6 @@ def parse_board_manifest(path: Path) -> BoardManifest:
     )
 
     memory = _memory(top, kind)
-    verification, verification_note = _verification(top, kind)
 
     uart: Uart | None = None
     uart_reader = top.optional_table("uart")
@@ -325,6 +324,7 @@ def parse_board_manifest(path: Path) -> BoardManifest:
         pin_reader.finish()
         if kind is not BoardKind.PHYSICAL:
             top.problem("timestamp", f"only physical boards have one; this board is {kind.value}")
+    verification, verification_note = _verification(top, kind)
     top.finish()
 
     raise_if_problems(path, problems)
@@ -341,12 +341,12 @@ def parse_board_manifest(path: Path) -> BoardManifest:
         memory=memory,
         uart=uart,
         emulator=emulator,
-        stack_bytes=stack_bytes,
-        verification=verification,
-        verification_note=verification_note,
         platformio=platformio,
         timestamp=timestamp,
         manifest_path=path,
+        stack_bytes=stack_bytes,
+        verification=verification,
+        verification_note=verification_note,
     )
 
 
