@@ -185,9 +185,15 @@ class QemuDut(SocketLink):
 
 @contextlib.contextmanager
 def qemu_dut(
-    elf: Path, machine: str, cpu: str, wall_limit_s: int = 120, cwd: Path | None = None
+    elf: Path,
+    machine: str,
+    cpu: str,
+    wall_limit_s: int = 120,
+    cwd: Path | None = None,
+    serial_index: int = 0,
 ) -> Iterator[QemuDut]:
-    """Boots `elf` under QEMU with -icount shift=0 and connects to its UART."""
+    """Boots `elf` under QEMU with -icount shift=0 and connects to its UART, the
+    serial_index-th -serial of the machine (the earlier ones go to null)."""
     for _attempt in range(3):
         port = _free_port()
         cmd = [
@@ -206,6 +212,7 @@ def qemu_dut(
             "shift=0",
             "-kernel",
             str(elf),
+            *("-serial", "null") * serial_index,
             "-serial",
             f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on",
         ]

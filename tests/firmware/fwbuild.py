@@ -52,6 +52,7 @@ class Target:
     defines: tuple[str, ...] = ()
     counter_hz: int = 0
     icount_shift: int = 0
+    serial_index: int = 0  # the console UART's -serial (netduinoplus2's USART2: 1)
 
 
 # The board files the build driver would generate, written where the tests can include them.
@@ -67,6 +68,19 @@ def port_source_files(board: BoardManifest) -> tuple[Path, ...]:
         else:
             files += sorted(FIRMWARE.glob(pattern))
     return tuple(files)
+
+
+DEFAULT_ARENA_BYTES = 192 * 1024  # harness.h's TB_ARENA_BYTES
+
+
+def arena_defines(board: BoardManifest) -> tuple[str, ...]:
+    """The real build sizes the arena to the model's plan; the test double needs little, and a
+    board with little RAM (128 KB on the STM32F4s) cannot hold harness.h's 192 KB default:
+    such a board gets a quarter of its data region."""
+    data = board.region("data")
+    if data is None or data.size // 4 >= DEFAULT_ARENA_BYTES:
+        return ()
+    return (f"TB_ARENA_BYTES={data.size // 4 // 16 * 16}u",)
 
 
 def target_for(board: BoardManifest) -> Target:
@@ -85,6 +99,8 @@ def target_for(board: BoardManifest) -> Target:
         cpu_hz=board.cpu_hz,
         counter_hz=board.counter_hz,
         icount_shift=emulator.icount_shift if emulator else 0,
+        serial_index=emulator.serial_index if emulator else 0,
+        defines=arena_defines(board),
     )
 
 

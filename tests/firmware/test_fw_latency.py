@@ -186,7 +186,9 @@ def test_qemu_per_run_deltas_are_deterministic_and_partition_the_loop(
     data = random_upload(SPECS["kws01"], np.random.default_rng(11))
     n = 50
     windows: list[list[int]] = []
-    with qemu_dut(elf, target.qemu_machine, target.qemu_cpu) as dut:
+    with qemu_dut(
+        elf, target.qemu_machine, target.qemu_cpu, serial_index=target.serial_index
+    ) as dut:
         dut.read_until_ready(timeout=10)
         assert dut.command("latency") == ["e-[latency: no timed inference recorded]"]
         bin_upload(dut, data)

@@ -68,7 +68,9 @@ def test_board_boots_runs_the_protocol_and_counts_deterministically(
 
     for session in range(2):
         t0 = time.perf_counter()
-        with qemu_dut(elf, target.qemu_machine, target.qemu_cpu) as dut:
+        with qemu_dut(
+            elf, target.qemu_machine, target.qemu_cpu, serial_index=target.serial_index
+        ) as dut:
             assert dut.read_until_ready(timeout=10) == ["m-init-done"]
             boot_s = time.perf_counter() - t0
             if session == 0:
@@ -123,7 +125,9 @@ def test_semihosting_exit_code_reaches_the_host(build_double: Callable[..., Path
     target = TARGETS["qemu-m4"]
     assert target.qemu_machine and target.qemu_cpu
     elf = build_double("qemu-m4", "kws01")
-    with qemu_dut(elf, target.qemu_machine, target.qemu_cpu) as dut:
+    with qemu_dut(
+        elf, target.qemu_machine, target.qemu_cpu, serial_index=target.serial_index
+    ) as dut:
         dut.read_until_ready(timeout=10)
         dut.write("exit 42%")
         assert dut.read_line() == "m-exit-42"
@@ -137,7 +141,9 @@ def test_counter_scales_with_work_under_icount(build_double: Callable[..., Path]
     elf = build_double("qemu-m4", "vww01")
     spec = SPECS["vww01"]
     data = random_upload(spec, np.random.default_rng(12))
-    with qemu_dut(elf, target.qemu_machine, target.qemu_cpu) as dut:
+    with qemu_dut(
+        elf, target.qemu_machine, target.qemu_cpu, serial_index=target.serial_index
+    ) as dut:
         dut.read_until_ready(timeout=10)
         t0 = time.perf_counter()
         assert bin_upload(dut, data) == ["m-load-done"]
@@ -166,7 +172,9 @@ def test_db_file_reads_a_host_file_through_semihosting(
     spec = SPECS["vww01"]
     samples = [random_upload(spec, np.random.default_rng(20 + i)) for i in range(2)]
     (tmp_path / "vww.bin").write_bytes(b"".join(samples))
-    with qemu_dut(elf, target.qemu_machine, target.qemu_cpu, cwd=tmp_path) as dut:
+    with qemu_dut(
+        elf, target.qemu_machine, target.qemu_cpu, serial_index=target.serial_index, cwd=tmp_path
+    ) as dut:
         dut.read_until_ready(timeout=10)
         assert dut.command("db file missing.bin") == ["e-[db file: cannot open 'missing.bin']"]
         t0 = time.perf_counter()

@@ -111,8 +111,20 @@ def test_the_linker_memory_and_the_c_constants_come_from_the_manifest(
         assert regions == {r.name.upper(): (r.origin, r.size) for r in board.memory}
         code, data = board.region("code"), board.region("data")
         assert code is not None and data is not None
-        assert f'REGION_ALIAS("FLASH", {code.name.upper()});' in script
-        assert f'REGION_ALIAS("RAM", {data.name.upper()});' in script
+        for alias, region in (("FLASH", code), ("RAM", data)):
+            # A region already named as the alias (a vendor's FLASH) is used as it is.
+            aliased = f'REGION_ALIAS("{alias}", {region.name.upper()});' in script
+            assert aliased == (region.name.upper() != alias), (board.board_id, alias)
+        assert ("TB_BOARD_PHYSICAL" in defines) == (board.kind is BoardKind.PHYSICAL)
+        if board.timestamp is not None:
+            port, pin = board.timestamp.pin[1], int(board.timestamp.pin[2:])
+            assert defines["TB_BOARD_TIMESTAMP_PORT"] == f"{ord(port) - ord('A')}u"
+            assert defines["TB_BOARD_TIMESTAMP_PIN"] == f"{pin}u"
+            assert defines["TB_BOARD_TIMESTAMP_ACTIVE_LOW"] == str(
+                int(board.timestamp.active == "low")
+            )
+        else:
+            assert "TB_BOARD_TIMESTAMP_PIN" not in defines
 
 
 def test_no_board_fact_is_written_by_hand_outside_the_manifests(repo_root: Path) -> None:
@@ -200,10 +212,12 @@ def test_problems_of_a_board_are_reported_all_at_once(tmp_path: Path, repo_root:
 def test_a_timestamp_pin_on_a_physical_board_is_read(tmp_path: Path, repo_root: Path) -> None:
     root = copy_project_data(repo_root, tmp_path)
     path = root / "boards" / "nucleo-l4r5zi.toml"
-    path.write_text(path.read_text() + '\n[timestamp]\npin = "PC6"\nactive = "low"\n')
+    edit(path, 'pin = "PF13"', 'pin = "PC6"')
     board = load_board_manifest(root / "boards", "nucleo-l4r5zi")
     assert board.timestamp is not None
     assert (board.timestamp.pin, board.timestamp.active) == ("PC6", "low")
+    reference = load_board_manifest(repo_root / "boards", "nucleo-l4r5zi").timestamp
+    assert reference is not None and reference.pin == "PF13"  # Arduino D7, as MLPerf Tiny's
     assert load_board_manifest(repo_root / "boards", "qemu-m4").timestamp is None
 
 

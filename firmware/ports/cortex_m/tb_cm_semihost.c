@@ -1,8 +1,21 @@
 /*
  * tb_cm_semihost.c - Arm semihosting (bkpt 0xab): the program's exit code and
- * host file reads, under QEMU -semihosting or a debugger.
+ * host file reads, under QEMU -semihosting or a debugger. A physical board
+ * (TB_BOARD_PHYSICAL) has no file reads and stops on exit unless a debugger
+ * is attached.
  */
 #include "port.h"
+
+#include "tb_board_config.h"
+
+/* On a physical board nothing answers bkpt 0xab unless a debugger is attached. */
+#if defined(TB_BOARD_PHYSICAL) && !defined(TB_PORT_NO_SEMIHOST_FILES)
+#define TB_PORT_NO_SEMIHOST_FILES
+#endif
+
+/* DHCSR.C_DEBUGEN: a debugger has halting debug enabled (and may serve semihosting). */
+#define TB_DHCSR (*(volatile uint32_t *)0xe000edf0u)
+#define TB_DHCSR_C_DEBUGEN (1u << 0)
 
 /* Semihosting: SYS_EXIT_EXTENDED with ADP_Stopped_ApplicationExit. */
 #define TB_SEMIHOST_SYS_EXIT_EXTENDED 0x20u
@@ -95,6 +108,15 @@ void tb_port_exit(int code)
 
     block[0] = TB_SEMIHOST_APPLICATION_EXIT;
     block[1] = (uint32_t)code;
+#ifdef TB_BOARD_PHYSICAL
+    /* Without a debugger the bkpt would fault (and the fault handler exits again): a board
+     * has nowhere to return to, so it stops here until reset. */
+    if ((TB_DHCSR & TB_DHCSR_C_DEBUGEN) == 0u) {
+        __asm volatile("cpsid i" : : : "memory");
+        for (;;) {
+        }
+    }
+#endif
     (void)semihost(TB_SEMIHOST_SYS_EXIT_EXTENDED, block);
     for (;;) {
     }

@@ -26,8 +26,13 @@ void tb_reset_handler(void);
 void tb_startup_c(void);
 void tb_fault_handler(void);
 
-/* 16 system exceptions + 48 external lines: enough for AN547's UART0 (IRQ 33/34). */
+/* 16 system exceptions + 48 external lines: enough for AN547's UART0 (IRQ 33/34). A board
+ * whose UART interrupt lies higher (STM32L4+: LPUART1 is line 70) gets 112 lines. */
+#if defined(TB_BOARD_UART_IRQ_MAX) && TB_BOARD_UART_IRQ_MAX >= 48
+#define TB_VECTORS 128
+#else
 #define TB_VECTORS 64
+#endif
 #define TB_EXTERNAL_IRQS (TB_VECTORS - 16)
 #if defined(TB_BOARD_UART_IRQ_MAX) && TB_BOARD_UART_IRQ_MAX >= TB_EXTERNAL_IRQS
 #error "the board's UART interrupt lies beyond the vector table: raise TB_VECTORS"
@@ -63,10 +68,16 @@ __attribute__((section(".vectors"), used)) const tb_vector_t tb_vectors[TB_VECTO
     { 0 },
     { tb_fault_handler },      /* 14 PendSV */
     { tb_cm_systick_handler }, /* 15 SysTick */
-    /* External interrupts 0..47: only the UART wake-up is ever enabled. */
+    /* External interrupts: only the UART's are ever enabled. */
     TB_IRQ16,
     TB_IRQ16,
     TB_IRQ16,
+#if TB_VECTORS == 128
+    TB_IRQ16,
+    TB_IRQ16,
+    TB_IRQ16,
+    TB_IRQ16,
+#endif
 };
 
 __attribute__((naked, noreturn)) void tb_reset_handler(void)

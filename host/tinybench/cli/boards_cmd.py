@@ -14,7 +14,8 @@ def _size(n: int) -> str:
 @click.command("boards")
 @click.pass_obj
 def boards_command(project: Project) -> None:
-    """List the boards: core, clock, memory, counter and how tinybench reaches them."""
+    """List the boards: core, clock, memory, counter, how tinybench reaches them, and how far
+    each is verified (qemu: run under emulation by the tests; build-only: built, never run)."""
     ports_dir = project.locations.project_root / "firmware" / "ports"
     for board in project.boards().values():
         click.echo(f"{board.board_id}  {board.title}")
@@ -23,6 +24,11 @@ def boards_command(project: Project) -> None:
             f"  {board.kind.value}, {board.core} at {board.cpu_hz / 1e6:g} MHz, "
             f"firmware port {board.port} ({port_state})"
         )
+        verified = board.verification.value
+        click.echo(
+            f"  verified: {verified}"
+            + (f" ({board.verification_note})" if board.verification_note else "")
+        )
         for region in board.memory:
             click.echo(
                 f"  {region.kind:<5} {region.name:<8} 0x{region.origin:08x} {_size(region.size)}"
@@ -30,9 +36,12 @@ def boards_command(project: Project) -> None:
         if board.uart is not None:
             click.echo(f"  uart    {board.uart.name} at {board.uart.baud} baud")
         click.echo(f"  counter {board.counter.value} at {board.counter_hz / 1e6:g} MHz")
+        if board.timestamp is not None:
+            pin = board.timestamp
+            click.echo(f"  timestamp pin {pin.pin}, active {pin.active}")
         if board.emulator is not None:
             emu = board.emulator
             click.echo(
                 f"  emulator {emu.program} -M {emu.machine} -cpu {emu.cpu} "
-                + " ".join(emu.command_args)
+                + " ".join((*emu.command_args, *emu.serial_args("<uart>")))
             )

@@ -3,7 +3,8 @@
 `-icount shift=N` (the manifest's typed icount_shift; 0 on every board) makes virtual
 time advance 2**N nanoseconds per instruction, so the SysTick counter is an exact
 instruction count; `nodelay=on` avoids Nagle's
-~47 ms stalls; `-semihosting` lets the firmware exit QEMU with a code.
+~47 ms stalls; `-semihosting` lets the firmware exit QEMU with a code. The TCP chardev goes
+to the manifest's serial_index-th `-serial` (the console UART), the ones before it to null.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
+from tinybench.dut.transport.base import Transport
 from tinybench.dut.transport.serial_link import SerialTransport
 from tinybench.errors import TinybenchError, TransportError
 from tinybench.manifests.boards import BoardManifest
@@ -28,6 +30,34 @@ def free_tcp_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+BOOT_OUTPUT_WAIT_S = 5.0  # for boards whose UART drops input until the firmware enables it
+
+
+class _BootOutputFirst:
+    """A transport whose first read returns what arrived while the launcher waited for the
+    guest's first output (its boot banner), so the session still sees every byte."""
+
+    def __init__(self, inner: SerialTransport, timeout_s: float) -> None:
+        self._inner = inner
+        self._early = inner.read(timeout_s)
+
+    @property
+    def description(self) -> str:
+        return self._inner.description
+
+    def write(self, data: bytes) -> None:
+        self._inner.write(data)
+
+    def read(self, timeout_s: float) -> bytes:
+        if self._early:
+            early, self._early = self._early, b""
+            return early
+        return self._inner.read(timeout_s)
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 class QemuDut:
@@ -59,8 +89,7 @@ class QemuDut:
             *emulator.command_args,
             "-monitor",
             "none",
-            "-serial",
-            f"tcp:127.0.0.1:{self.port},server=on,wait=on,nodelay=on",
+            *emulator.serial_args(f"tcp:127.0.0.1:{self.port},server=on,wait=on,nodelay=on"),
             "-kernel",
             str(image),
         ]
@@ -79,8 +108,16 @@ class QemuDut:
         self._watchdog = threading.Timer(time_limit_s, self._process.kill)
         self._watchdog.daemon = True
         self._watchdog.start()
+        self.transport: Transport
         try:
-            self.transport = SerialTransport.open(f"socket://127.0.0.1:{self.port}")
+            serial_link = SerialTransport.open(f"socket://127.0.0.1:{self.port}")
+            # QEMU starts the guest when the link connects; a UART that drops input until the
+            # firmware enables it would lose a command sent at once (the session's first `name`).
+            self.transport = (
+                _BootOutputFirst(serial_link, BOOT_OUTPUT_WAIT_S)
+                if emulator.rx_drops_until_enabled
+                else serial_link
+            )
         except TransportError as exc:
             self.close()
             raise TransportError(

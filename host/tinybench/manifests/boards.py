@@ -31,6 +31,15 @@ class BoardKind(Enum):
     PROCESS = "process"  # the firmware as a native process (host port)
 
 
+class VerificationStatus(Enum):
+    """How far tinybench has checked a board: `tinybench boards` and the README say it."""
+
+    QEMU = "qemu"  # its firmware boots and runs the protocol under QEMU in the tests
+    HOST = "host"  # the firmware as a native process, run by the tests
+    BUILD_ONLY = "build-only"  # its firmware builds and links; never run here (no hardware)
+    HARDWARE = "hardware"  # run on the real board
+
+
 class CounterKind(Enum):
     DWT = "dwt"  # DWT CYCCNT: core cycles
     SYSTICK = "systick"  # SysTick with wrap counting (no DWT, e.g. under QEMU)
@@ -38,6 +47,8 @@ class CounterKind(Enum):
 
 
 CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "host")
+DEFAULT_STACK_BYTES = 16 * 1024
+MIN_STACK_BYTES = 2 * 1024
 MAX_ICOUNT_SHIFT = 10  # QEMU accepts 0..10: one instruction every 2**shift ns of virtual time
 TIMESTAMP_ACTIVE = ("low", "high")
 
@@ -77,10 +88,20 @@ class Emulator:
     cpu: str
     icount_shift: int  # -icount shift=N: one instruction per 2**N ns of virtual time
     args: tuple[str, ...]  # further arguments; never -icount (that is icount_shift)
+    serial_index: int = 0  # which -serial is the board's console UART (netduinoplus2: USART2 = 1)
+    # The emulated UART drops what arrives before the firmware enables its receiver (QEMU's
+    # STM32 USART does; the CMSDK UART holds it): the launcher then waits for the guest's
+    # first output before anything is sent.
+    rx_drops_until_enabled: bool = False
 
     @property
     def command_args(self) -> tuple[str, ...]:
         return (*self.args, "-icount", f"shift={self.icount_shift}")
+
+    def serial_args(self, chardev: str) -> tuple[str, ...]:
+        """`-serial` options that put `chardev` on the console UART: the machine's earlier
+        UARTs get `null`, since QEMU maps the n-th -serial to its n-th UART."""
+        return (*("-serial", "null") * self.serial_index, "-serial", chardev)
 
 
 @dataclass(frozen=True)
@@ -128,6 +149,9 @@ class BoardManifest:
     manifest_path: Path
     usb: UsbIds | None = None
     flash: FlashTarget | None = None
+    stack_bytes: int = DEFAULT_STACK_BYTES  # the main stack of a Cortex-M image, in the data region
+    verification: VerificationStatus = VerificationStatus.BUILD_ONLY
+    verification_note: str = ""  # what exactly was checked, e.g. which emulated board runs the port
 
     def region(self, kind: str) -> MemoryRegion | None:
         return next((r for r in self.memory if r.kind == kind), None)
@@ -230,6 +254,38 @@ def _flash(top: FieldReader, kind: BoardKind) -> FlashTarget | None:
     return flash
 
 
+_DEFAULT_VERIFICATION = {
+    BoardKind.EMULATED: VerificationStatus.QEMU,
+    BoardKind.PROCESS: VerificationStatus.HOST,
+    BoardKind.PHYSICAL: VerificationStatus.BUILD_ONLY,
+}
+_VERIFICATION_BY_KIND = {
+    BoardKind.EMULATED: (VerificationStatus.QEMU, VerificationStatus.BUILD_ONLY),
+    BoardKind.PROCESS: (VerificationStatus.HOST,),
+    BoardKind.PHYSICAL: (VerificationStatus.BUILD_ONLY, VerificationStatus.HARDWARE),
+}
+
+
+def _verification(top: FieldReader, kind: BoardKind) -> tuple[VerificationStatus, str]:
+    """[verification] status (and note); without the table, what the board's kind implies.
+    A physical board is never "qemu": its emulated twin, if any, is a board of its own."""
+    reader = top.optional_table("verification")
+    if reader is None:
+        return _DEFAULT_VERIFICATION[kind], ""
+    allowed = _VERIFICATION_BY_KIND[kind]
+    name = reader.choice("status", [s.value for s in VerificationStatus])
+    note = reader.string("note", default="")
+    reader.finish()
+    status = next((s for s in VerificationStatus if s.value == name), _DEFAULT_VERIFICATION[kind])
+    if status not in allowed:
+        reader.problem(
+            "status",
+            f"a {kind.value} board can be {' or '.join(repr(s.value) for s in allowed)}, "
+            f"not {name!r}",
+        )
+    return status, note
+
+
 def parse_board_manifest(path: Path) -> BoardManifest:
     problems: list[str] = []
     top = FieldReader(load_toml(path), "", problems)
@@ -242,6 +298,12 @@ def parse_board_manifest(path: Path) -> BoardManifest:
     fpu = top.string("fpu")
     cpu_hz = top.integer("cpu_hz", minimum=1)
     port = top.string("port")
+    # Measured high-water marks under QEMU: ~0.5 KB (native vww01), ~1 KB (tflm vww01).
+    stack_bytes = top.integer("stack_bytes", minimum=MIN_STACK_BYTES, default=DEFAULT_STACK_BYTES)
+    if stack_bytes % 8:
+        top.problem(
+            "stack_bytes", f"must be a multiple of 8 (the AAPCS stack alignment), got {stack_bytes}"
+        )
 
     counter_reader = top.table("counter")
     counter_name = counter_reader.choice("kind", [c.value for c in CounterKind])
@@ -277,11 +339,15 @@ def parse_board_manifest(path: Path) -> BoardManifest:
             cpu=emu_reader.string("cpu"),
             icount_shift=emu_reader.integer("icount_shift", minimum=0),
             args=emu_reader.string_list("args", default=()),
+            serial_index=emu_reader.integer("serial_index", minimum=0, default=0),
+            rx_drops_until_enabled=emu_reader.boolean("rx_drops_until_enabled", default=False),
         )
         if emulator.icount_shift > MAX_ICOUNT_SHIFT:
             emu_reader.problem("icount_shift", f"must be <= {MAX_ICOUNT_SHIFT}")
         if any(arg.startswith("-icount") for arg in emulator.args):
             emu_reader.problem("args", "must not set -icount; icount_shift does")
+        if "-serial" in emulator.args:
+            emu_reader.problem("args", "must not set -serial; serial_index does")
         emu_reader.finish()
     if kind is BoardKind.EMULATED and emulator is None:
         top.problem("emulator", "missing (an emulated board needs one)")
@@ -312,6 +378,7 @@ def parse_board_manifest(path: Path) -> BoardManifest:
             top.problem("timestamp", f"only physical boards have one; this board is {kind.value}")
     usb = _usb(top, kind)
     flash = _flash(top, kind)
+    verification, verification_note = _verification(top, kind)
     top.finish()
 
     raise_if_problems(path, problems)
@@ -333,6 +400,9 @@ def parse_board_manifest(path: Path) -> BoardManifest:
         manifest_path=path,
         usb=usb,
         flash=flash,
+        stack_bytes=stack_bytes,
+        verification=verification,
+        verification_note=verification_note,
     )
 
 
