@@ -1,8 +1,29 @@
 /*
  * tb_cm_semihost.c - Arm semihosting (bkpt 0xab): the program's exit code and
  * host file reads, under QEMU -semihosting or a debugger.
+ *
+ * A physical board (TB_BOARD_PHYSICAL, generated for kind = "physical") runs
+ * without a debugger, where bkpt 0xab is a HardFault: there the exit is a
+ * system reset (the host sees the boot banner again) and there are no host files.
  */
 #include "port.h"
+
+#include "tb_board_config.h"
+
+#if defined(TB_BOARD_PHYSICAL)
+/* SCB AIRCR: VECTKEY 0x05fa in bits 31:16, SYSRESETREQ bit 2 (ARMv6-M, v7-M and v8-M alike). */
+#define TB_SCB_AIRCR (*(volatile uint32_t *)0xe000ed0cu)
+#define TB_SCB_AIRCR_SYSRESET 0x05fa0004u
+
+void tb_port_exit(int code)
+{
+    (void)code; /* nobody to tell: the reset's new banner is the news */
+    __asm volatile("dsb" : : : "memory");
+    TB_SCB_AIRCR = TB_SCB_AIRCR_SYSRESET;
+    for (;;) {
+    }
+}
+#else
 
 /* Semihosting: SYS_EXIT_EXTENDED with ADP_Stopped_ApplicationExit. */
 #define TB_SEMIHOST_SYS_EXIT_EXTENDED 0x20u
@@ -99,3 +120,4 @@ void tb_port_exit(int code)
     for (;;) {
     }
 }
+#endif /* TB_BOARD_PHYSICAL */

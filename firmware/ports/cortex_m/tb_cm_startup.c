@@ -2,6 +2,8 @@
  * tb_cm_startup.c - Cortex-M vector table and reset: FPU on (CPACR) before any
  * C code can touch a float register, then .data copy, .bss clear, static
  * constructors, main(). A fault ends the program with 100 + its exception number.
+ * ARMv6-M (Cortex-M0/M0+) has no FPU and no CPACR: its reset goes straight to C,
+ * and nothing here uses a Thumb-2 instruction there.
  */
 #include <stdint.h>
 
@@ -26,8 +28,15 @@ void tb_reset_handler(void);
 void tb_startup_c(void);
 void tb_fault_handler(void);
 
-/* 16 system exceptions + 48 external lines: enough for AN547's UART0 (IRQ 33/34). */
+/*
+ * 16 system exceptions + 48 external lines: enough for AN547's UART0 (IRQ 33/34).
+ * A board whose UART line lies beyond (STM32U575 USART1 is line 61) gets 96.
+ */
+#if defined(TB_BOARD_UART_IRQ_MAX) && TB_BOARD_UART_IRQ_MAX >= 48
+#define TB_VECTORS 96
+#else
 #define TB_VECTORS 64
+#endif
 #define TB_EXTERNAL_IRQS (TB_VECTORS - 16)
 #if defined(TB_BOARD_UART_IRQ_MAX) && TB_BOARD_UART_IRQ_MAX >= TB_EXTERNAL_IRQS
 #error "the board's UART interrupt lies beyond the vector table: raise TB_VECTORS"
@@ -67,8 +76,19 @@ __attribute__((section(".vectors"), used)) const tb_vector_t tb_vectors[TB_VECTO
     TB_IRQ16,
     TB_IRQ16,
     TB_IRQ16,
+#if TB_VECTORS > 64
+    TB_IRQ16,
+    TB_IRQ16,
+#endif
 };
 
+#if defined(__ARM_ARCH_6M__)
+void tb_reset_handler(void)
+{
+    /* No FPU to enable and SP is already the vector table's: plain C from the first instruction. */
+    tb_startup_c();
+}
+#else
 __attribute__((naked, noreturn)) void tb_reset_handler(void)
 {
     /* CPACR |= CP10 and CP11 full access; no C before this (it may use s0-s31). */
@@ -80,6 +100,7 @@ __attribute__((naked, noreturn)) void tb_reset_handler(void)
                    "isb\n\t"
                    "b tb_startup_c\n\t");
 }
+#endif
 
 void tb_startup_c(void)
 {

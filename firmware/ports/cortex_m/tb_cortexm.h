@@ -68,6 +68,10 @@ static inline void tb_cm_irq_restore(uint32_t primask)
     __asm volatile("msr primask, %0" : : "r"(primask) : "memory");
 }
 
+/* Cortex-M7 only: invalidates and enables the L1 instruction and data caches
+ * (tb_cm_cache.c). A board port with such a core calls it early in tb_port_init. */
+void tb_cm_caches_enable(void);
+
 /* Starts the counter the build chose (SysTick or DWT); tb_port_init calls it last. */
 void tb_cm_counter_start(void);
 

@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinybench.errors import TinybenchError
-from tinybench.manifests.boards import BoardManifest
+from tinybench.manifests.boards import BoardKind, BoardManifest
 
 GENERATED_DIR = Path("build") / "boards"
-STACK_BYTES = 16 * 1024  # main stack of every Cortex-M image (below the arena, in RAM)
 CORTEX_M_DIR = Path("ports") / "cortex_m"  # relative to firmware/
 _REGION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ENGINE_FILTERS = {
@@ -100,11 +99,15 @@ def linker_script(board: BoardManifest) -> str:
     lines.append("}")
     code, data = board.region("code"), board.region("data")
     assert code is not None and data is not None  # the manifest parser guarantees both
+    # A region already named FLASH or RAM is its own alias (ld refuses a redefinition).
     lines += [
-        f'REGION_ALIAS("FLASH", {code.name.upper()});',
-        f'REGION_ALIAS("RAM", {data.name.upper()});',
+        f'REGION_ALIAS("{alias}", {region.name.upper()});'
+        for alias, region in (("FLASH", code), ("RAM", data))
+        if region.name.upper() != alias
+    ]
+    lines += [
         "",
-        f"TB_STACK_BYTES = {STACK_BYTES};",
+        f"TB_STACK_BYTES = {board.budget.stack_bytes};",
         "",
         "INCLUDE tb_cm_sections.ld",
         "",
@@ -119,6 +122,9 @@ def board_header(board: BoardManifest) -> str:
         ("TB_BOARD_CPU_HZ", f"{board.cpu_hz}u"),
         ("TB_BOARD_COUNTER_HZ", f"{board.counter_hz}u"),
     ]
+    if board.kind is BoardKind.PHYSICAL:
+        # No debugger on a bench run: a semihosting bkpt would fault (tb_cm_semihost.c).
+        defines.append(("TB_BOARD_PHYSICAL", "1"))
     if board.uart is not None:
         if board.uart.base is not None:
             defines.append(("TB_BOARD_UART_BASE", f"0x{board.uart.base:08x}u"))

@@ -22,6 +22,7 @@ from pathlib import Path
 from tinybench.build import boardgen
 from tinybench.build.pio import Pio
 from tinybench.errors import TinybenchError
+from tinybench.manifests.boards import DEFAULT_LATENCY_ENTRIES, BoardManifest
 from tinybench.manifests.custom_model import build_key
 from tinybench.manifests.models import ModelManifest
 from tinybench.project import Project
@@ -96,7 +97,8 @@ def resolve_kernels(engine: str, kernels: str | None) -> str:
 
 def _compile_native_plan(
     project: Project, manifest: ModelManifest, kernels: str
-) -> tuple[Path, int]:
+) -> tuple[Path, int, int]:
+    """The plan directory, its arena bytes and its constant (weights) bytes."""
     from tinybench.compiler import CompileError, ModelIO, compile_model
 
     model_id = manifest.model_id
@@ -109,8 +111,10 @@ def _compile_native_plan(
         f"{manifest.source.sha256} {kernels} {io.input_format.value} {io.result_kind.value} "
         f"{_compiler_fingerprint()}"
     )
-    if stamp.is_file() and stamp.read_text().split("\n")[0] == key:
-        return plan_dir, int(stamp.read_text().split("\n")[1])
+    if stamp.is_file():
+        lines = stamp.read_text().split("\n")
+        if len(lines) >= 3 and lines[0] == key and lines[1].isdigit() and lines[2].isdigit():
+            return plan_dir, int(lines[1]), int(lines[2])
     # Compile into a scratch directory and copy only changed files, so that PlatformIO
     # (which compares file signatures) rebuilds nothing when the output is the same.
     staging = plan_dir.parent / f".{plan_dir.name}.new"
@@ -129,8 +133,8 @@ def _compile_native_plan(
             target.write_bytes(path.read_bytes())
         path.unlink()
     staging.rmdir()
-    stamp.write_text(f"{key}\n{result.arena_bytes}\n")
-    return plan_dir, result.arena_bytes
+    stamp.write_text(f"{key}\n{result.arena_bytes}\n{result.weights_bytes}\n")
+    return plan_dir, result.arena_bytes, result.weights_bytes
 
 
 def _prepare_tflm(
@@ -183,7 +187,9 @@ def build_firmware(
         # One PlatformIO build directory per kernel set, so switching sets relinks only.
         build_dir = root / "build" / "pio" / f"{build_key(manifest)}-tflm-{kernel_set}"
     else:
-        plan_dir, arena_bytes = _compile_native_plan(project, manifest, kernel_set)
+        plan_dir, arena_bytes, constant_bytes = _compile_native_plan(
+            project, manifest, kernel_set
+        )
         build_dir = root / "build" / "pio" / f"{build_key(manifest)}-native-{kernel_set}"
         # The arena is rounded up to the engine's alignment; the harness allocates exactly that.
         arena = -(-arena_bytes // 16) * 16
@@ -192,6 +198,23 @@ def build_firmware(
             "TINYBENCH_ARENA_BYTES": str(arena),
             "TINYBENCH_KERNELS": kernel_set,
         }
+    if engine == "tflm":
+        constant_bytes = len(project.model_bytes(manifest))  # the flatbuffer is embedded as is
+    budget = board.budget
+    db_bytes = _db_capacity(board, manifest)
+    if budget.db_buffer == "model":
+        extra["TINYBENCH_DB_CAPACITY"] = str(db_bytes)
+    if budget.latency_entries != DEFAULT_LATENCY_ENTRIES:
+        extra["TINYBENCH_LATENCY_CAPACITY"] = str(budget.latency_entries)
+    if boardgen.is_cortex_m(board):
+        need = estimate_need(
+            board,
+            engine,
+            constant_bytes=constant_bytes,
+            arena_bytes=int(extra["TINYBENCH_ARENA_BYTES"]),
+            db_bytes=db_bytes,
+        )
+        check_fits(board, manifest.model_id, engine, need)
     Pio.for_project(root).run(env_name, build_dir, extra)
     suffix = "" if board.core == "host" else ".elf"
     image = build_dir / env_name / f"firmware{suffix}"
@@ -207,3 +230,85 @@ def build_firmware(
         arena_bytes=arena_bytes,
         kernels=kernel_set,
     )
+
+
+# --- Pre-link size check (a board too small for the model is refused before linking) --------
+# The need is estimated from what the build driver knows before the link: the compiled plan's
+# constants (native) or the embedded flatbuffer (tflm), the arena, the db buffer, the latency
+# record, the stack, and the code of the harness, port and engine. The code figures are the
+# measured .text of the kws01 builds (arm-none-eabi-gcc 12, -O2) rounded up: native ~14 KB on
+# Cortex-M0+ and ~12 KB on M4 (`tinybench build` prints the real sizes after the link).
+LARGEST_STANDARD_INPUT = 27648  # TB_DB_CAPACITY's default: vww01, 96 x 96 x 3
+CODE_ESTIMATE_BYTES = {"native": 16 * 1024, "tflm": 128 * 1024}
+HARNESS_RAM_BYTES = 1024  # the harness's own state: line buffer, output buffer, session
+
+
+class FirmwareTooLargeError(TinybenchError):
+    """The model does not fit the board: refused before linking, with the numbers."""
+
+
+@dataclass(frozen=True)
+class SizeNeed:
+    """Estimated flash and RAM of an image, and what they are made of."""
+
+    flash_bytes: int
+    ram_bytes: int
+    flash_parts: tuple[tuple[str, int], ...]
+    ram_parts: tuple[tuple[str, int], ...]
+
+
+def _db_capacity(board: BoardManifest, manifest: ModelManifest) -> int:
+    """The db buffer the image gets: the model's own input (rounded up to 8) on a board whose
+    budget asks for it, else the harness default."""
+    if board.budget.db_buffer == "model":
+        return -(-manifest.wire_bytes // 8) * 8
+    return LARGEST_STANDARD_INPUT
+
+
+def estimate_need(
+    board: BoardManifest, engine: str, *, constant_bytes: int, arena_bytes: int, db_bytes: int
+) -> SizeNeed:
+    flash_parts = (
+        ("model constants", constant_bytes),
+        ("code (estimate)", CODE_ESTIMATE_BYTES[engine]),
+    )
+    ram_parts = (
+        ("arena", arena_bytes),
+        ("db buffer", db_bytes),
+        ("latency record", 4 * board.budget.latency_entries),
+        ("stack", board.budget.stack_bytes),
+        ("harness", HARNESS_RAM_BYTES),
+    )
+    return SizeNeed(
+        flash_bytes=sum(n for _, n in flash_parts),
+        ram_bytes=sum(n for _, n in ram_parts),
+        flash_parts=flash_parts,
+        ram_parts=ram_parts,
+    )
+
+
+def _parts(parts: tuple[tuple[str, int], ...]) -> str:
+    return " + ".join(f"{name} {n}" for name, n in parts)
+
+
+def check_fits(board: BoardManifest, model_id: str, engine: str, need: SizeNeed) -> None:
+    """Raises FirmwareTooLargeError naming flash and RAM needed against what the manifest gives."""
+    code, data = board.region("code"), board.region("data")
+    assert code is not None and data is not None  # every Cortex-M manifest has both
+    problems = []
+    if need.flash_bytes > code.size:
+        problems.append(
+            f"flash: needs about {need.flash_bytes} bytes ({_parts(need.flash_parts)}), "
+            f"the board has {code.size}"
+        )
+    if need.ram_bytes > data.size:
+        problems.append(
+            f"RAM: needs about {need.ram_bytes} bytes ({_parts(need.ram_parts)}), "
+            f"the board has {data.size}"
+        )
+    if problems:
+        raise FirmwareTooLargeError(
+            f"{model_id} with the {engine} engine does not fit {board.board_id}: "
+            + "; ".join(problems)
+            + " (refused before linking; pick a board with more memory or a smaller model)"
+        )

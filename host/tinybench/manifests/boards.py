@@ -37,9 +37,14 @@ class CounterKind(Enum):
     HOST_MONOTONIC = "host-monotonic"  # CLOCK_MONOTONIC nanoseconds
 
 
-CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "host")
+CORES = ("cortex-m0", "cortex-m0plus", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "host")
+ARMV6M_CORES = ("cortex-m0", "cortex-m0plus")  # Thumb-1 only, no FPU, no DWT cycle counter
 MAX_ICOUNT_SHIFT = 10  # QEMU accepts 0..10: one instruction every 2**shift ns of virtual time
 TIMESTAMP_ACTIVE = ("low", "high")
+VERIFICATION = ("qemu", "build-only", "host")  # how a board's firmware is checked in CI
+DEFAULT_STACK_BYTES = 16 * 1024
+DB_BUFFERS = ("largest", "model")
+DEFAULT_LATENCY_ENTRIES = 1024  # the harness default (TB_LATENCY_CAPACITY)
 
 
 class BoardMismatchError(TinybenchError):
@@ -84,6 +89,17 @@ class Emulator:
 
 
 @dataclass(frozen=True)
+class FirmwareBudget:
+    """How the firmware spends a board's RAM: the defaults suit every board with 128 KB or
+    more; a small board (nucleo-g071rb, 32 KB) shrinks them in its [firmware] table."""
+
+    stack_bytes: int = DEFAULT_STACK_BYTES  # the main stack (linker script)
+    db_buffer: str = "largest"  # "largest": the largest standard input (vww01); "model": the
+    # model's own input size, so that a small board pays only for what it runs
+    latency_entries: int = DEFAULT_LATENCY_ENTRIES  # per-inference latency record (4 B each)
+
+
+@dataclass(frozen=True)
 class PlatformIOBoard:
     """What the generated PlatformIO board JSON says beyond the facts above."""
 
@@ -109,6 +125,8 @@ class BoardManifest:
     platformio: PlatformIOBoard
     timestamp: TimestampPin | None
     manifest_path: Path
+    verification: str = "build-only"  # "qemu": runs under emulation in CI; "build-only"; "host"
+    budget: FirmwareBudget = FirmwareBudget()
 
     def region(self, kind: str) -> MemoryRegion | None:
         return next((r for r in self.memory if r.kind == kind), None)
@@ -178,6 +196,37 @@ def _memory(top: FieldReader, kind: BoardKind) -> tuple[MemoryRegion, ...]:
     return tuple(regions)
 
 
+def _verification(top: FieldReader, kind: BoardKind) -> str:
+    """[verification] status: what CI does with the board's firmware. Default: "qemu" for an
+    emulated board, "host" for the host process, "build-only" for a real board."""
+    default = {BoardKind.EMULATED: "qemu", BoardKind.PROCESS: "host"}.get(kind, "build-only")
+    reader = top.optional_table("verification")
+    if reader is None:
+        return default
+    status = reader.choice("status", VERIFICATION)
+    reader.finish()
+    if status == "qemu" and kind is not BoardKind.EMULATED:
+        top.problem("verification.status", f"'qemu' needs an emulated board; this is {kind.value}")
+    return status
+
+
+def _budget(top: FieldReader) -> FirmwareBudget:
+    reader = top.optional_table("firmware")
+    if reader is None:
+        return FirmwareBudget()
+    budget = FirmwareBudget(
+        stack_bytes=reader.integer("stack_bytes", minimum=1024, default=DEFAULT_STACK_BYTES),
+        db_buffer=reader.choice("db_buffer", DB_BUFFERS) if reader.has("db_buffer") else "largest",
+        latency_entries=reader.integer(
+            "latency_entries", minimum=1, default=DEFAULT_LATENCY_ENTRIES
+        ),
+    )
+    reader.finish()
+    if budget.stack_bytes % 8:
+        top.problem("firmware.stack_bytes", "must be a multiple of 8 (the AAPCS stack alignment)")
+    return budget
+
+
 def parse_board_manifest(path: Path) -> BoardManifest:
     problems: list[str] = []
     top = FieldReader(load_toml(path), "", problems)
@@ -237,6 +286,9 @@ def parse_board_manifest(path: Path) -> BoardManifest:
         top.problem("emulator", f"only emulated boards have one; this board is {kind.value}")
     if (core == "host") != (kind is BoardKind.PROCESS):
         top.problem("core", "is 'host' exactly when kind is 'process'")
+    if core in ARMV6M_CORES and (fpu != "none" or counter is CounterKind.DWT):
+        # ARMv6-M has neither: an FPU build would not run, and its DWT has no CYCCNT.
+        top.problem("core", f"{core} has no FPU and no DWT cycle counter (fpu 'none', systick)")
     if counter in (CounterKind.SYSTICK, CounterKind.DWT) and counter_hz != cpu_hz:
         # The Cortex-M ports run SysTick on the core clock (CLKSOURCE = 1); DWT counts cycles.
         top.problem("counter.hz", f"a {counter.value} counter counts the core clock ({cpu_hz})")
@@ -258,6 +310,8 @@ def parse_board_manifest(path: Path) -> BoardManifest:
         pin_reader.finish()
         if kind is not BoardKind.PHYSICAL:
             top.problem("timestamp", f"only physical boards have one; this board is {kind.value}")
+    verification = _verification(top, kind)
+    budget = _budget(top)
     top.finish()
 
     raise_if_problems(path, problems)
@@ -277,6 +331,8 @@ def parse_board_manifest(path: Path) -> BoardManifest:
         platformio=platformio,
         timestamp=timestamp,
         manifest_path=path,
+        verification=verification,
+        budget=budget,
     )
 
 
