@@ -32,6 +32,8 @@ _MODULE_MARKERS: dict[str, frozenset[str]] = {
     "session/test_performance.py": frozenset({"qemu", "slow"}),
     "report/test_bench_report.py": frozenset({"qemu", "slow"}),
     "tflm/test_tflm_engine.py": frozenset({"qemu", "tflm", "slow"}),
+    "ports/test_board_ports.py": frozenset({"slow"}),  # PlatformIO builds of four boards
+    "ports/test_qemu_nrf51.py": frozenset({"qemu"}),
 }
 
 # Session fixtures that boot QEMU for whoever uses them.

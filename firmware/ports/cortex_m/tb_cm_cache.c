@@ -49,10 +49,10 @@ static void dcache_invalidate_all(void)
     TB_SCB_CSSELR = 0u;
     barriers();
     ccsidr = TB_SCB_CCSIDR;
-    sets = ((ccsidr >> 13) & 0x7fffu) + 1u;    /* NumSets bits 27:13, minus one */
-    ways = ((ccsidr >> 3) & 0x3ffu) + 1u;      /* Associativity bits 12:3, minus one */
-    set_shift = (ccsidr & 0x7u) + 4u;          /* LineSize: log2(words per line) - 2 */
-    way_shift = 32u - bits_for(ways);          /* the way index sits in the top bits */
+    sets = ((ccsidr >> 13) & 0x7fffu) + 1u; /* NumSets bits 27:13, minus one */
+    ways = ((ccsidr >> 3) & 0x3ffu) + 1u;   /* Associativity bits 12:3, minus one */
+    set_shift = (ccsidr & 0x7u) + 4u;       /* LineSize: log2(words per line) - 2 */
+    way_shift = 32u - bits_for(ways);       /* the way index sits in the top bits */
     for (set = 0u; set < sets; set++) {
         for (way = 0u; way < ways; way++) {
             TB_SCB_DCISW = (way << way_shift) | (set << set_shift);

@@ -15,34 +15,34 @@
 #include "tb_cortexm.h"
 
 typedef struct {
-    volatile uint32_t tasks_startrx;   /* 0x000 */
-    volatile uint32_t tasks_stoprx;    /* 0x004 */
-    volatile uint32_t tasks_starttx;   /* 0x008 */
-    volatile uint32_t tasks_stoptx;    /* 0x00c */
-    volatile uint32_t pad0[62];        /* 0x010-0x104 */
-    volatile uint32_t events_rxdrdy;   /* 0x108 */
-    volatile uint32_t pad1[4];         /* 0x10c-0x118 */
-    volatile uint32_t events_txdrdy;   /* 0x11c */
-    volatile uint32_t pad2;            /* 0x120 */
-    volatile uint32_t events_error;    /* 0x124 */
-    volatile uint32_t pad3[119];       /* 0x128-0x300 */
-    volatile uint32_t intenset;        /* 0x304 RXDRDY bit2 */
-    volatile uint32_t intenclr;        /* 0x308 */
-    volatile uint32_t pad4[93];        /* 0x30c-0x47c */
-    volatile uint32_t errorsrc;        /* 0x480 write 1 to clear */
-    volatile uint32_t pad5[31];        /* 0x484-0x4fc */
-    volatile uint32_t enable;          /* 0x500 4: legacy UART */
-    volatile uint32_t pad6;            /* 0x504 */
-    volatile uint32_t psel_rts;        /* 0x508 */
-    volatile uint32_t psel_txd;        /* 0x50c */
-    volatile uint32_t psel_cts;        /* 0x510 */
-    volatile uint32_t psel_rxd;        /* 0x514 */
-    volatile uint32_t rxd;             /* 0x518 */
-    volatile uint32_t txd;             /* 0x51c */
-    volatile uint32_t pad7;            /* 0x520 */
-    volatile uint32_t baudrate;        /* 0x524 */
-    volatile uint32_t pad8[17];        /* 0x528-0x568 */
-    volatile uint32_t config;          /* 0x56c HWFC bit0 (off), PARITY bits 3:1 (none) */
+    volatile uint32_t tasks_startrx; /* 0x000 */
+    volatile uint32_t tasks_stoprx;  /* 0x004 */
+    volatile uint32_t tasks_starttx; /* 0x008 */
+    volatile uint32_t tasks_stoptx;  /* 0x00c */
+    volatile uint32_t pad0[62];      /* 0x010-0x104 */
+    volatile uint32_t events_rxdrdy; /* 0x108 */
+    volatile uint32_t pad1[4];       /* 0x10c-0x118 */
+    volatile uint32_t events_txdrdy; /* 0x11c */
+    volatile uint32_t pad2;          /* 0x120 */
+    volatile uint32_t events_error;  /* 0x124 */
+    volatile uint32_t pad3[119];     /* 0x128-0x300 */
+    volatile uint32_t intenset;      /* 0x304 RXDRDY bit2 */
+    volatile uint32_t intenclr;      /* 0x308 */
+    volatile uint32_t pad4[93];      /* 0x30c-0x47c */
+    volatile uint32_t errorsrc;      /* 0x480 write 1 to clear */
+    volatile uint32_t pad5[31];      /* 0x484-0x4fc */
+    volatile uint32_t enable;        /* 0x500 4: legacy UART */
+    volatile uint32_t pad6;          /* 0x504 */
+    volatile uint32_t psel_rts;      /* 0x508 */
+    volatile uint32_t psel_txd;      /* 0x50c */
+    volatile uint32_t psel_cts;      /* 0x510 */
+    volatile uint32_t psel_rxd;      /* 0x514 */
+    volatile uint32_t rxd;           /* 0x518 */
+    volatile uint32_t txd;           /* 0x51c */
+    volatile uint32_t pad7;          /* 0x520 */
+    volatile uint32_t baudrate;      /* 0x524 */
+    volatile uint32_t pad8[17];      /* 0x528-0x568 */
+    volatile uint32_t config;        /* 0x56c HWFC bit0 (off), PARITY bits 3:1 (none) */
 } tb_nrf_uart_regs_t;
 
 #define TB_NRF_UART ((tb_nrf_uart_regs_t *)TB_BOARD_UART_BASE)
@@ -129,8 +129,7 @@ void tb_port_init(void)
     TB_NRF_UART->psel_cts = TB_NRF_PSEL_DISCONNECTED;
     TB_NRF_UART->psel_txd = TB_NRF_PIN_TXD;
     TB_NRF_UART->psel_rxd = TB_NRF_PIN_RXD;
-    TB_NRF_UART->baudrate =
-        TB_BOARD_UART_BAUD == 9600u ? TB_NRF_BAUD_9600 : TB_NRF_BAUD_115200;
+    TB_NRF_UART->baudrate = TB_BOARD_UART_BAUD == 9600u ? TB_NRF_BAUD_9600 : TB_NRF_BAUD_115200;
     TB_NRF_UART->config = 0u;
     TB_NRF_UART->enable = TB_NRF_UART_ENABLE_LEGACY;
     TB_NRF_UART->events_rxdrdy = 0u;

@@ -12,17 +12,17 @@
 #include "tb_cortexm.h"
 
 typedef struct {
-    volatile uint32_t cr;        /* 0x00 HSION bit8, HSIRDY bit10, PLLON bit24, PLLRDY bit25 */
-    volatile uint32_t icscr;     /* 0x04 */
-    volatile uint32_t cfgr;      /* 0x08 SW bits 2:0, SWS bits 5:3 */
-    volatile uint32_t pllcfgr;   /* 0x0c */
-    volatile uint32_t pad0[9];   /* 0x10-0x30 */
-    volatile uint32_t iopenr;    /* 0x34 GPIOAEN bit0 */
-    volatile uint32_t ahbenr;    /* 0x38 */
-    volatile uint32_t apbenr1;   /* 0x3c USART2EN bit17, PWREN bit28 */
-    volatile uint32_t apbenr2;   /* 0x40 */
-    volatile uint32_t pad1[4];   /* 0x44-0x50 */
-    volatile uint32_t ccipr;     /* 0x54 USART2SEL bits 3:2 (00: PCLK) */
+    volatile uint32_t cr;      /* 0x00 HSION bit8, HSIRDY bit10, PLLON bit24, PLLRDY bit25 */
+    volatile uint32_t icscr;   /* 0x04 */
+    volatile uint32_t cfgr;    /* 0x08 SW bits 2:0, SWS bits 5:3 */
+    volatile uint32_t pllcfgr; /* 0x0c */
+    volatile uint32_t pad0[9]; /* 0x10-0x30 */
+    volatile uint32_t iopenr;  /* 0x34 GPIOAEN bit0 */
+    volatile uint32_t ahbenr;  /* 0x38 */
+    volatile uint32_t apbenr1; /* 0x3c USART2EN bit17, PWREN bit28 */
+    volatile uint32_t apbenr2; /* 0x40 */
+    volatile uint32_t pad1[4]; /* 0x44-0x50 */
+    volatile uint32_t ccipr;   /* 0x54 USART2SEL bits 3:2 (00: PCLK) */
 } tb_g0_rcc_regs_t;
 
 #define TB_G0_RCC ((tb_g0_rcc_regs_t *)0x40021000u)
@@ -38,8 +38,8 @@ typedef struct {
 #define TB_G0_CFGR_SWS_PLLR (2u << 3)
 #define TB_G0_FLASH_LATENCY_2 2u
 
-#define TB_G0_PIN_TX 2u        /* PA2, AF1 = USART2_TX */
-#define TB_G0_PIN_RX 3u        /* PA3, AF1 = USART2_RX */
+#define TB_G0_PIN_TX 2u /* PA2, AF1 = USART2_TX */
+#define TB_G0_PIN_RX 3u /* PA3, AF1 = USART2_RX */
 #define TB_G0_AF_USART2 1u
 #define TB_G0_PIN_TIMESTAMP 8u /* PA8 = Arduino D7 on the NUCLEO-64 connector (UM2324) */
 
@@ -75,9 +75,9 @@ void tb_cm_irq_handler(void)
 void tb_port_init(void)
 {
     clock_init();
-    TB_G0_RCC->iopenr |= 1u;            /* GPIOA */
-    TB_G0_RCC->apbenr1 |= 1u << 17;     /* USART2 */
-    TB_G0_RCC->ccipr &= ~(3u << 2);     /* USART2 kernel clock = PCLK (= SYSCLK here) */
+    TB_G0_RCC->iopenr |= 1u;        /* GPIOA */
+    TB_G0_RCC->apbenr1 |= 1u << 17; /* USART2 */
+    TB_G0_RCC->ccipr &= ~(3u << 2); /* USART2 kernel clock = PCLK (= SYSCLK here) */
     tb_stm32_gpio_alternate(TB_G0_GPIOA, TB_G0_PIN_TX, TB_G0_AF_USART2, 0);
     tb_stm32_gpio_alternate(TB_G0_GPIOA, TB_G0_PIN_RX, TB_G0_AF_USART2, 1);
     tb_stm32_gpio_output_high(TB_G0_GPIOA, TB_G0_PIN_TIMESTAMP);

@@ -13,16 +13,16 @@
 #include "tb_cortexm.h"
 
 typedef struct {
-    volatile uint32_t cr;        /* 0x00 HSEON bit16, HSERDY bit17, HSEBYP bit18, PLL1ON 24, RDY 25 */
-    volatile uint32_t hsicfgr;   /* 0x04 */
-    volatile uint32_t crrcr;     /* 0x08 */
-    volatile uint32_t csicfgr;   /* 0x0c */
-    volatile uint32_t cfgr;      /* 0x10 SW bits 2:0, SWS bits 5:3 */
-    volatile uint32_t pad0;      /* 0x14 */
-    volatile uint32_t cdcfgr1;   /* 0x18 CDCPRE bits 11:8, CDPPRE bits 6:4, HPRE bits 3:0 */
-    volatile uint32_t cdcfgr2;   /* 0x1c CDPPRE2 bits 10:8, CDPPRE1 bits 6:4 */
-    volatile uint32_t srdcfgr;   /* 0x20 SRDPPRE bits 6:4 */
-    volatile uint32_t pad1;      /* 0x24 */
+    volatile uint32_t cr;      /* 0x00 HSEON bit16, HSERDY bit17, HSEBYP bit18, PLL1ON 24, RDY 25 */
+    volatile uint32_t hsicfgr; /* 0x04 */
+    volatile uint32_t crrcr;   /* 0x08 */
+    volatile uint32_t csicfgr; /* 0x0c */
+    volatile uint32_t cfgr;    /* 0x10 SW bits 2:0, SWS bits 5:3 */
+    volatile uint32_t pad0;    /* 0x14 */
+    volatile uint32_t cdcfgr1; /* 0x18 CDCPRE bits 11:8, CDPPRE bits 6:4, HPRE bits 3:0 */
+    volatile uint32_t cdcfgr2; /* 0x1c CDPPRE2 bits 10:8, CDPPRE1 bits 6:4 */
+    volatile uint32_t srdcfgr; /* 0x20 SRDPPRE bits 6:4 */
+    volatile uint32_t pad1;    /* 0x24 */
     volatile uint32_t pllckselr; /* 0x28 DIVM1 bits 9:4, PLLSRC bits 1:0 */
     volatile uint32_t pllcfgr;   /* 0x2c PLL1RGE bits 3:2, PLL1VCOSEL bit1, DIVP1EN 16.. */
     volatile uint32_t pll1divr;  /* 0x30 N1-1 bits 8:0, P1-1 15:9, Q1-1 22:16, R1-1 30:24 */
@@ -34,10 +34,11 @@ typedef struct {
 } tb_h7_rcc_regs_t;
 
 typedef struct {
-    volatile uint32_t cr1;   /* 0x00 */
-    volatile uint32_t csr1;  /* 0x04 ACTVOSRDY bit13 */
-    volatile uint32_t cr2;   /* 0x08 */
-    volatile uint32_t cr3;   /* 0x0c BYPASS bit0, LDOEN bit1, SMPSEN bit2, SMPSEXTHP bit3, SMPSLEVEL 5:4 */
+    volatile uint32_t cr1;  /* 0x00 */
+    volatile uint32_t csr1; /* 0x04 ACTVOSRDY bit13 */
+    volatile uint32_t cr2;  /* 0x08 */
+    volatile uint32_t
+        cr3; /* 0x0c BYPASS bit0, LDOEN bit1, SMPSEN bit2, SMPSEXTHP bit3, SMPSLEVEL 5:4 */
     volatile uint32_t cpucr; /* 0x10 */
     volatile uint32_t pad0;  /* 0x14 */
     volatile uint32_t srdcr; /* 0x18 VOS bits 15:14, VOSRDY bit13 */
@@ -50,7 +51,7 @@ typedef struct {
 #define TB_H7_GPIOF ((tb_stm32_gpio_regs_t *)0x58021400u)
 #define TB_H7_USART3 ((tb_stm32_usart_regs_t *)TB_BOARD_UART_BASE)
 
-#define TB_H7_CR3_SUPPLY_MASK 0x3fu  /* SMPSLEVEL, SMPSEXTHP, SMPSEN, LDOEN, BYPASS */
+#define TB_H7_CR3_SUPPLY_MASK 0x3fu /* SMPSLEVEL, SMPSEXTHP, SMPSEN, LDOEN, BYPASS */
 #define TB_H7_CR3_SMPSEN (1u << 2)
 #define TB_H7_CR3_LDOEN (1u << 1)
 #define TB_H7_CSR1_ACTVOSRDY (1u << 13)

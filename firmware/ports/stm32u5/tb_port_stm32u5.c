@@ -37,7 +37,7 @@ typedef struct {
 } tb_u5_rcc_regs_t;
 
 #define TB_U5_RCC ((tb_u5_rcc_regs_t *)0x46020c00u)
-#define TB_U5_PWR_VOSR (*(volatile uint32_t *)0x4602080cu) /* VOS 17:16, BOOSTEN 18 */
+#define TB_U5_PWR_VOSR (*(volatile uint32_t *)0x4602080cu)  /* VOS 17:16, BOOSTEN 18 */
 #define TB_U5_FLASH_ACR (*(volatile uint32_t *)0x40022000u) /* LATENCY bits 3:0 */
 #define TB_U5_GPIOA ((tb_stm32_gpio_regs_t *)0x42020000u)
 #define TB_U5_GPIOF ((tb_stm32_gpio_regs_t *)0x42021400u)
