@@ -140,3 +140,21 @@ def test_the_kws01_estimate_is_close_to_the_linked_image(project: Project) -> No
     )
     assert size.ram_bytes <= need.ram_bytes <= 1.05 * size.ram_bytes
     assert abs(need.flash_bytes - size.flash_bytes) <= 0.05 * size.flash_bytes
+
+
+def test_the_tflm_engine_with_kws01_is_refused_on_the_g071_before_its_library_is_built(
+    project: Project,
+) -> None:
+    """The interpreter's code estimate plus the 54 KB flatbuffer exceed 128 KB of flash: the
+    refusal comes before TF Lite Micro is compiled for the Cortex-M0+ (none exists in the cache)."""
+    libraries = project.locations.cache_dir / "tflm-lib"
+    before = sorted(p.name for p in libraries.glob("cortex-m0plus-*")) if libraries.is_dir() else []
+    result = CliRunner().invoke(
+        cli, ["build", "--board", "nucleo-g071rb", "--engine", "tflm", "--model", "kws01"]
+    )
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "kws01 with the tflm engine does not fit nucleo-g071rb: flash: needs about" in (
+        result.output
+    )
+    after = sorted(p.name for p in libraries.glob("cortex-m0plus-*")) if libraries.is_dir() else []
+    assert after == before

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,16 +140,23 @@ def _compile_native_plan(
 
 
 def _prepare_tflm(
-    project: Project, board_id: str, manifest: ModelManifest, kernels: str
+    project: Project,
+    board: BoardManifest,
+    manifest: ModelManifest,
+    kernels: str,
+    size_check: Callable[[int, int], None],
 ) -> dict[str, str]:
-    """Builds (or reuses) libtflm.a and writes the model's plan directory."""
+    """Writes the model's plan directory, lets size_check(constant bytes, arena bytes) refuse a
+    model the board cannot hold, then builds (or reuses) libtflm.a: a refused model costs no
+    library build."""
     from tinybench.build import tflm
 
-    library = tflm.build_library(project.locations, board_id, kernels)
     tflite = project.model_bytes(manifest)
     plan_dir = project.locations.project_root / "build" / "tflm" / "models" / build_key(manifest)
     plan = tflm.write_plan(tflite, manifest, plan_dir)
     arena = -(-plan.arena_bytes // 16) * 16
+    size_check(len(tflite), arena)  # the flatbuffer is embedded as is
+    library = tflm.build_library(project.locations, board.board_id, kernels)
     return {
         "TINYBENCH_PLAN_DIR": str(plan_dir),
         "TINYBENCH_ARENA_BYTES": str(arena),
@@ -181,8 +189,17 @@ def build_firmware(
         raise TinybenchError(
             f"no firmware environment {env_name}{why} (available: {', '.join(sorted(available))})"
         )
+    db_bytes = _db_capacity(board, manifest)
+
+    def size_check(constant_bytes: int, arena: int) -> None:
+        if boardgen.is_cortex_m(board):
+            need = estimate_need(
+                board, engine, constant_bytes=constant_bytes, arena_bytes=arena, db_bytes=db_bytes
+            )
+            check_fits(board, model_id, engine, need)
+
     if engine == "tflm":
-        extra = _prepare_tflm(project, board.board_id, manifest, kernel_set)
+        extra = _prepare_tflm(project, board, manifest, kernel_set, size_check)
         plan_dir = Path(extra["TINYBENCH_PLAN_DIR"])
         arena_bytes = int(extra["TINYBENCH_ARENA_BYTES"])
         # One PlatformIO build directory per kernel set, so switching sets relinks only.
@@ -197,23 +214,11 @@ def build_firmware(
             "TINYBENCH_ARENA_BYTES": str(arena),
             "TINYBENCH_KERNELS": kernel_set,
         }
-    if engine == "tflm":
-        constant_bytes = len(project.model_bytes(manifest))  # the flatbuffer is embedded as is
-    budget = board.budget
-    db_bytes = _db_capacity(board, manifest)
-    if budget.db_buffer == "model":
+        size_check(constant_bytes, arena)
+    if board.budget.db_buffer == "model":
         extra["TINYBENCH_DB_CAPACITY"] = str(db_bytes)
-    if budget.latency_entries != DEFAULT_LATENCY_ENTRIES:
-        extra["TINYBENCH_LATENCY_CAPACITY"] = str(budget.latency_entries)
-    if boardgen.is_cortex_m(board):
-        need = estimate_need(
-            board,
-            engine,
-            constant_bytes=constant_bytes,
-            arena_bytes=int(extra["TINYBENCH_ARENA_BYTES"]),
-            db_bytes=db_bytes,
-        )
-        check_fits(board, manifest.model_id, engine, need)
+    if board.budget.latency_entries != DEFAULT_LATENCY_ENTRIES:
+        extra["TINYBENCH_LATENCY_CAPACITY"] = str(board.budget.latency_entries)
     Pio.for_project(root).run(env_name, build_dir, extra)
     suffix = "" if board.core == "host" else ".elf"
     image = build_dir / env_name / f"firmware{suffix}"
