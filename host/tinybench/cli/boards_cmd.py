@@ -11,10 +11,18 @@ def _size(n: int) -> str:
     return f"{n // (1 << 20)} MiB" if n % (1 << 20) == 0 else f"{n // 1024} KiB"
 
 
+_VERIFICATION = {
+    "qemu": "qemu (runs under emulation in CI)",
+    "build-only": "build-only (built in CI; no board here to run it on)",
+    "host": "host (runs as a native process in CI)",
+}
+
+
 @click.command("boards")
 @click.pass_obj
 def boards_command(project: Project) -> None:
-    """List the boards: core, clock, memory, counter and how tinybench reaches them."""
+    """List the boards: core, clock, how each is verified, memory, counter and how tinybench
+    reaches them."""
     ports_dir = project.locations.project_root / "firmware" / "ports"
     for board in project.boards().values():
         click.echo(f"{board.board_id}  {board.title}")
@@ -23,6 +31,7 @@ def boards_command(project: Project) -> None:
             f"  {board.kind.value}, {board.core} at {board.cpu_hz / 1e6:g} MHz, "
             f"firmware port {board.port} ({port_state})"
         )
+        click.echo(f"  verified: {_VERIFICATION[board.verification]}")
         for region in board.memory:
             click.echo(
                 f"  {region.kind:<5} {region.name:<8} 0x{region.origin:08x} {_size(region.size)}"

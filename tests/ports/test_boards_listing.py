@@ -1,0 +1,33 @@
+"""`tinybench boards` says for each board how CI verifies it: under QEMU, or only built."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from tinybench.cli import cli
+
+
+def _entries(output: str) -> dict[str, str]:
+    """Board id -> its block of lines in the listing."""
+    blocks: dict[str, str] = {}
+    current = ""
+    for line in output.splitlines():
+        if line and not line.startswith(" "):
+            current = line.split()[0]
+            blocks[current] = ""
+        elif current:
+            blocks[current] += line + "\n"
+    return blocks
+
+
+def test_each_board_says_whether_it_runs_under_qemu_or_is_only_built() -> None:
+    result = CliRunner().invoke(cli, ["boards"])
+    assert result.exit_code == 0, result.output
+    blocks = _entries(result.output)
+    for board in ("nucleo-g071rb", "nucleo-h7a3zi", "nucleo-u575zi", "nrf52840dk"):
+        assert "verified: build-only (built in CI; no board here to run it on)" in blocks[board]
+        assert "(present)" in blocks[board]
+    for board in ("qemu-nrf51", "qemu-m4", "qemu-m33"):
+        assert "verified: qemu (runs under emulation in CI)" in blocks[board]
+    assert "verified: host" in blocks["host"]
+    assert "cortex-m0plus at 64 MHz, firmware port stm32g0" in blocks["nucleo-g071rb"]
