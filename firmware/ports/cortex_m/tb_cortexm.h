@@ -48,6 +48,7 @@ typedef struct {
 /* Data Watchpoint and Trace unit: the cycle counter. */
 #define TB_DWT_CTRL (*(volatile uint32_t *)0xe0001000u)
 #define TB_DWT_CTRL_CYCCNTENA (1u << 0)
+#define TB_DWT_CTRL_NOCYCCNT (1u << 25)
 #define TB_DWT_CYCCNT (*(volatile uint32_t *)0xe0001004u)
 #define TB_DWT_LAR (*(volatile uint32_t *)0xe0001fb0u) /* Cortex-M7 only: write-unlock */
 #define TB_DWT_LAR_UNLOCK 0xc5acce55u
