@@ -182,7 +182,7 @@ BROKEN_BOARD_FACTS = [
         "nucleo-g071rb",
         'status = "build-only"',
         'status = "qemu"',
-        "verification.status: 'qemu' needs an emulated board; this is physical",
+        "verification.status: a physical board can be 'build-only' or 'hardware', not 'qemu'",
     ),
     ("nucleo-g071rb", 'status = "build-only"', 'status = "tested"', "verification.status: must"),
     ("nucleo-g071rb", "stack_bytes = 4096", "stack_bytes = 4100", "firmware.stack_bytes: must be"),
@@ -286,7 +286,7 @@ def test_every_board_says_how_it_is_verified_and_small_boards_budget_their_ram(
         expected = {BoardKind.EMULATED: "qemu", BoardKind.PROCESS: "host"}.get(
             board.kind, "build-only"
         )
-        assert board.verification == expected, board.board_id
+        assert board.verification.value == expected, board.board_id
     g071, nrf51 = boards["nucleo-g071rb"], boards["qemu-nrf51"]
     assert (g071.budget.stack_bytes, g071.budget.db_buffer, g071.budget.latency_entries) == (
         4096,

@@ -1,30 +1,21 @@
 /*
  * tb_cm_semihost.c - Arm semihosting (bkpt 0xab): the program's exit code and
- * host file reads, under QEMU -semihosting or a debugger.
- *
- * A physical board (TB_BOARD_PHYSICAL, generated for kind = "physical") runs
- * without a debugger, where bkpt 0xab is a HardFault: there the exit is a
- * system reset (the host sees the boot banner again) and there are no host files.
+ * host file reads, under QEMU -semihosting or a debugger. A physical board
+ * (TB_BOARD_PHYSICAL) has no file reads and stops on exit unless a debugger
+ * is attached.
  */
 #include "port.h"
 
 #include "tb_board_config.h"
 
-#if defined(TB_BOARD_PHYSICAL)
-/* SCB AIRCR: VECTKEY 0x05fa in bits 31:16, SYSRESETREQ bit 2 (ARMv6-M, v7-M and v8-M alike). */
-#define TB_SCB_AIRCR (*(volatile uint32_t *)0xe000ed0cu)
-#define TB_SCB_AIRCR_SYSRESET 0x05fa0004u
+/* On a physical board nothing answers bkpt 0xab unless a debugger is attached. */
+#if defined(TB_BOARD_PHYSICAL) && !defined(TB_PORT_NO_SEMIHOST_FILES)
+#define TB_PORT_NO_SEMIHOST_FILES
+#endif
 
-/* Weak: a board port may end the program its own way (a LED, a debugger hook). */
-__attribute__((weak)) void tb_port_exit(int code)
-{
-    (void)code; /* nobody to tell: the reset's new banner is the news */
-    __asm volatile("dsb" : : : "memory");
-    TB_SCB_AIRCR = TB_SCB_AIRCR_SYSRESET;
-    for (;;) {
-    }
-}
-#else
+/* DHCSR.C_DEBUGEN: a debugger has halting debug enabled (and may serve semihosting). */
+#define TB_DHCSR (*(volatile uint32_t *)0xe000edf0u)
+#define TB_DHCSR_C_DEBUGEN (1u << 0)
 
 /* Semihosting: SYS_EXIT_EXTENDED with ADP_Stopped_ApplicationExit. */
 #define TB_SEMIHOST_SYS_EXIT_EXTENDED 0x20u
@@ -117,8 +108,16 @@ void tb_port_exit(int code)
 
     block[0] = TB_SEMIHOST_APPLICATION_EXIT;
     block[1] = (uint32_t)code;
+#ifdef TB_BOARD_PHYSICAL
+    /* Without a debugger the bkpt would fault (and the fault handler exits again): a board
+     * has nowhere to return to, so it stops here until reset. */
+    if ((TB_DHCSR & TB_DHCSR_C_DEBUGEN) == 0u) {
+        __asm volatile("cpsid i" : : : "memory");
+        for (;;) {
+        }
+    }
+#endif
     (void)semihost(TB_SEMIHOST_SYS_EXIT_EXTENDED, block);
     for (;;) {
     }
 }
-#endif /* TB_BOARD_PHYSICAL */

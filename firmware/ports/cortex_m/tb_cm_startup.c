@@ -28,12 +28,10 @@ void tb_reset_handler(void);
 void tb_startup_c(void);
 void tb_fault_handler(void);
 
-/*
- * 16 system exceptions + 48 external lines: enough for AN547's UART0 (IRQ 33/34).
- * A board whose UART line lies beyond (STM32U575 USART1 is line 61) gets 96.
- */
+/* 16 system exceptions + 48 external lines: enough for AN547's UART0 (IRQ 33/34). A board
+ * whose UART interrupt lies higher (STM32L4+: LPUART1 is line 70) gets 112 lines. */
 #if defined(TB_BOARD_UART_IRQ_MAX) && TB_BOARD_UART_IRQ_MAX >= 48
-#define TB_VECTORS 96
+#define TB_VECTORS 128
 #else
 #define TB_VECTORS 64
 #endif
@@ -72,11 +70,13 @@ __attribute__((section(".vectors"), used)) const tb_vector_t tb_vectors[TB_VECTO
     { 0 },
     { tb_fault_handler },      /* 14 PendSV */
     { tb_cm_systick_handler }, /* 15 SysTick */
-    /* External interrupts 0..47: only the UART wake-up is ever enabled. */
+    /* External interrupts: only the UART's are ever enabled. */
     TB_IRQ16,
     TB_IRQ16,
     TB_IRQ16,
-#if TB_VECTORS > 64
+#if TB_VECTORS == 128
+    TB_IRQ16,
+    TB_IRQ16,
     TB_IRQ16,
     TB_IRQ16,
 #endif

@@ -11,18 +11,11 @@ def _size(n: int) -> str:
     return f"{n // (1 << 20)} MiB" if n % (1 << 20) == 0 else f"{n // 1024} KiB"
 
 
-_VERIFICATION = {
-    "qemu": "qemu (runs under emulation in CI)",
-    "build-only": "build-only (built in CI; no board here to run it on)",
-    "host": "host (runs as a native process in CI)",
-}
-
-
 @click.command("boards")
 @click.pass_obj
 def boards_command(project: Project) -> None:
-    """List the boards: core, clock, how each is verified, memory, counter and how tinybench
-    reaches them."""
+    """List the boards: core, clock, memory, counter, how tinybench reaches them, and how far
+    each is verified (qemu: run under emulation by the tests; build-only: built, never run)."""
     ports_dir = project.locations.project_root / "firmware" / "ports"
     for board in project.boards().values():
         click.echo(f"{board.board_id}  {board.title}")
@@ -31,7 +24,11 @@ def boards_command(project: Project) -> None:
             f"  {board.kind.value}, {board.core} at {board.cpu_hz / 1e6:g} MHz, "
             f"firmware port {board.port} ({port_state})"
         )
-        click.echo(f"  verified: {_VERIFICATION[board.verification]}")
+        verified = board.verification.value
+        click.echo(
+            f"  verified: {verified}"
+            + (f" ({board.verification_note})" if board.verification_note else "")
+        )
         for region in board.memory:
             click.echo(
                 f"  {region.kind:<5} {region.name:<8} 0x{region.origin:08x} {_size(region.size)}"

@@ -31,6 +31,15 @@ class BoardKind(Enum):
     PROCESS = "process"  # the firmware as a native process (host port)
 
 
+class VerificationStatus(Enum):
+    """How far tinybench has checked a board: `tinybench boards` and the README say it."""
+
+    QEMU = "qemu"  # its firmware boots and runs the protocol under QEMU in the tests
+    HOST = "host"  # the firmware as a native process, run by the tests
+    BUILD_ONLY = "build-only"  # its firmware builds and links; never run here (no hardware)
+    HARDWARE = "hardware"  # run on the real board
+
+
 class CounterKind(Enum):
     DWT = "dwt"  # DWT CYCCNT: core cycles
     SYSTICK = "systick"  # SysTick with wrap counting (no DWT, e.g. under QEMU)
@@ -41,7 +50,6 @@ CORES = ("cortex-m0", "cortex-m0plus", "cortex-m4", "cortex-m7", "cortex-m33", "
 ARMV6M_CORES = ("cortex-m0", "cortex-m0plus")  # Thumb-1 only, no FPU, no DWT cycle counter
 MAX_ICOUNT_SHIFT = 10  # QEMU accepts 0..10: one instruction every 2**shift ns of virtual time
 TIMESTAMP_ACTIVE = ("low", "high")
-VERIFICATION = ("qemu", "build-only", "host")  # how a board's firmware is checked in CI
 DEFAULT_STACK_BYTES = 16 * 1024
 DB_BUFFERS = ("largest", "model")
 DEFAULT_LATENCY_ENTRIES = 1024  # the harness default (TB_LATENCY_CAPACITY)
@@ -125,7 +133,8 @@ class BoardManifest:
     platformio: PlatformIOBoard
     timestamp: TimestampPin | None
     manifest_path: Path
-    verification: str = "build-only"  # "qemu": runs under emulation in CI; "build-only"; "host"
+    verification: VerificationStatus = VerificationStatus.BUILD_ONLY
+    verification_note: str = ""  # what exactly was checked, e.g. which emulated board runs the port
     budget: FirmwareBudget = FirmwareBudget()
 
     def region(self, kind: str) -> MemoryRegion | None:
@@ -196,18 +205,36 @@ def _memory(top: FieldReader, kind: BoardKind) -> tuple[MemoryRegion, ...]:
     return tuple(regions)
 
 
-def _verification(top: FieldReader, kind: BoardKind) -> str:
-    """[verification] status: what CI does with the board's firmware. Default: "qemu" for an
-    emulated board, "host" for the host process, "build-only" for a real board."""
-    default = {BoardKind.EMULATED: "qemu", BoardKind.PROCESS: "host"}.get(kind, "build-only")
+_DEFAULT_VERIFICATION = {
+    BoardKind.EMULATED: VerificationStatus.QEMU,
+    BoardKind.PROCESS: VerificationStatus.HOST,
+    BoardKind.PHYSICAL: VerificationStatus.BUILD_ONLY,
+}
+_VERIFICATION_BY_KIND = {
+    BoardKind.EMULATED: (VerificationStatus.QEMU, VerificationStatus.BUILD_ONLY),
+    BoardKind.PROCESS: (VerificationStatus.HOST,),
+    BoardKind.PHYSICAL: (VerificationStatus.BUILD_ONLY, VerificationStatus.HARDWARE),
+}
+
+
+def _verification(top: FieldReader, kind: BoardKind) -> tuple[VerificationStatus, str]:
+    """[verification] status (and note); without the table, what the board's kind implies.
+    A physical board is never "qemu": its emulated twin, if any, is a board of its own."""
     reader = top.optional_table("verification")
     if reader is None:
-        return default
-    status = reader.choice("status", VERIFICATION)
+        return _DEFAULT_VERIFICATION[kind], ""
+    allowed = _VERIFICATION_BY_KIND[kind]
+    name = reader.choice("status", [s.value for s in VerificationStatus])
+    note = reader.string("note", default="")
     reader.finish()
-    if status == "qemu" and kind is not BoardKind.EMULATED:
-        top.problem("verification.status", f"'qemu' needs an emulated board; this is {kind.value}")
-    return status
+    status = next((s for s in VerificationStatus if s.value == name), _DEFAULT_VERIFICATION[kind])
+    if status not in allowed:
+        reader.problem(
+            "status",
+            f"a {kind.value} board can be {' or '.join(repr(s.value) for s in allowed)}, "
+            f"not {name!r}",
+        )
+    return status, note
 
 
 def _budget(top: FieldReader) -> FirmwareBudget:
@@ -310,7 +337,7 @@ def parse_board_manifest(path: Path) -> BoardManifest:
         pin_reader.finish()
         if kind is not BoardKind.PHYSICAL:
             top.problem("timestamp", f"only physical boards have one; this board is {kind.value}")
-    verification = _verification(top, kind)
+    verification, verification_note = _verification(top, kind)
     budget = _budget(top)
     top.finish()
 
@@ -332,6 +359,7 @@ def parse_board_manifest(path: Path) -> BoardManifest:
         timestamp=timestamp,
         manifest_path=path,
         verification=verification,
+        verification_note=verification_note,
         budget=budget,
     )
 

@@ -49,9 +49,11 @@ uint64_t tb_port_counter(void)
     return now;
 }
 
+/* Both count the core clock, so the rate is the clock the port actually set up (a port
+ * whose PLL did not lock reports its fallback clock, and the count stays true). */
 uint32_t tb_port_counter_hz(void)
 {
-    return TB_BOARD_COUNTER_HZ;
+    return tb_port_cpu_hz();
 }
 
 /* A part without CYCCNT (optional in ARMv7-M and ARMv8-M; unverified on the nRF52840) would
