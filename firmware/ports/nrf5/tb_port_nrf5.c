@@ -12,6 +12,7 @@
 #include "port.h"
 
 #include "tb_board_config.h"
+#include "tb_cm_ring.h"
 #include "tb_cortexm.h"
 
 typedef struct {
@@ -72,25 +73,18 @@ typedef struct {
 #define TB_NRF_PIN_TIMESTAMP 8u
 #endif
 
-#define TB_NRF_RX_RING 256u
-
 static const uint32_t s_uart_irqs[TB_BOARD_UART_IRQ_COUNT] = TB_BOARD_UART_IRQS;
-/* One producer (the interrupt), one consumer: 8-bit indices need no lock (port.h, RX). */
-static uint8_t s_rx_bytes[TB_NRF_RX_RING];
-static volatile uint8_t s_rx_head;
-static volatile uint8_t s_rx_tail;
+static tb_cm_ring_t s_rx; /* filled by the RX interrupt (port.h, RX buffering) */
 
 void tb_cm_irq_handler(void)
 {
     while (TB_NRF_UART->events_rxdrdy != 0u) {
         uint8_t byte;
-        uint8_t next = (uint8_t)(s_rx_head + 1u);
 
         TB_NRF_UART->events_rxdrdy = 0u; /* clear before reading: the next byte may follow */
         byte = (uint8_t)(TB_NRF_UART->rxd & 0xffu);
-        if (next != s_rx_tail) {
-            s_rx_bytes[s_rx_head] = byte;
-            s_rx_head = next;
+        if (!tb_cm_ring_full(&s_rx)) {
+            tb_cm_ring_push(&s_rx, byte);
         }
     }
     if (TB_NRF_UART->events_error != 0u) {
@@ -162,21 +156,14 @@ void tb_port_write(const uint8_t *data, size_t len)
 
 int tb_port_read_byte(void)
 {
-    uint8_t byte;
-
-    if (s_rx_tail == s_rx_head) {
-        return -1;
-    }
-    byte = s_rx_bytes[s_rx_tail];
-    s_rx_tail = (uint8_t)(s_rx_tail + 1u);
-    return (int)byte;
+    return tb_cm_ring_pop(&s_rx);
 }
 
 void tb_port_idle(void)
 {
     uint32_t primask = tb_cm_irq_save();
 
-    if (s_rx_tail == s_rx_head) {
+    if (tb_cm_ring_empty(&s_rx)) {
         __asm volatile("dsb\n\twfi" : : : "memory");
     }
     tb_cm_irq_restore(primask);

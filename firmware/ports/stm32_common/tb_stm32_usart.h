@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tb_cm_ring.h"
 #include "tb_cortexm.h"
 
 typedef struct {
@@ -103,18 +104,8 @@ static inline uint32_t tb_stm32_usart_brr(uint32_t kernel_hz, uint32_t baud)
     return (kernel_hz + baud / 2u) / baud;
 }
 
-/*
- * RX ring, filled by the USART interrupt: the harness does not read while an
- * inference runs, and a USART holds only one byte (port.h, RX buffering).
- * One producer (the interrupt) and one consumer: 8-bit indices need no lock.
- */
-#define TB_STM32_RX_RING 256u
-
-typedef struct {
-    uint8_t bytes[TB_STM32_RX_RING];
-    volatile uint8_t head; /* written by the interrupt */
-    volatile uint8_t tail; /* written by tb_stm32_usart_read */
-} tb_stm32_rx_ring_t;
+/* The RX ring (tb_cm_ring.h) is filled by the USART interrupt: the harness does not read while
+ * an inference runs, and a USART holds only one byte (port.h, RX buffering). */
 
 static inline void tb_stm32_usart_start(tb_stm32_usart_regs_t *usart, uint32_t kernel_hz,
                                         uint32_t baud)
@@ -127,35 +118,21 @@ static inline void tb_stm32_usart_start(tb_stm32_usart_regs_t *usart, uint32_t k
 }
 
 /* From the USART interrupt: every waiting byte into the ring (a full ring drops the byte). */
-static inline void tb_stm32_usart_drain(tb_stm32_usart_regs_t *usart, tb_stm32_rx_ring_t *ring)
+static inline void tb_stm32_usart_drain(tb_stm32_usart_regs_t *usart, tb_cm_ring_t *ring)
 {
     uint32_t isr = usart->isr;
 
     while ((isr & TB_USART_ISR_RXNE) != 0u) {
         uint8_t byte = (uint8_t)(usart->rdr & 0xffu);
-        uint8_t next = (uint8_t)(ring->head + 1u);
 
-        if (next != ring->tail) {
-            ring->bytes[ring->head] = byte;
-            ring->head = next;
+        if (!tb_cm_ring_full(ring)) {
+            tb_cm_ring_push(ring, byte);
         }
         isr = usart->isr;
     }
     if ((isr & TB_USART_ISR_ERRORS) != 0u) {
         usart->icr = TB_USART_ISR_ERRORS; /* an overrun left set would stop reception */
     }
-}
-
-static inline int tb_stm32_usart_read(tb_stm32_rx_ring_t *ring)
-{
-    uint8_t byte;
-
-    if (ring->tail == ring->head) {
-        return -1;
-    }
-    byte = ring->bytes[ring->tail];
-    ring->tail = (uint8_t)(ring->tail + 1u);
-    return (int)byte;
 }
 
 static inline void tb_stm32_usart_write(tb_stm32_usart_regs_t *usart, const uint8_t *data,
@@ -170,11 +147,11 @@ static inline void tb_stm32_usart_write(tb_stm32_usart_regs_t *usart, const uint
 }
 
 /* WFI unless a byte is waiting; masked, so that an arriving byte still wakes the core. */
-static inline void tb_stm32_idle(const tb_stm32_rx_ring_t *ring)
+static inline void tb_stm32_idle(const tb_cm_ring_t *ring)
 {
     uint32_t primask = tb_cm_irq_save();
 
-    if (ring->tail == ring->head) {
+    if (tb_cm_ring_empty(ring)) {
         __asm volatile("dsb\n\twfi" : : : "memory");
     }
     tb_cm_irq_restore(primask);

@@ -44,7 +44,7 @@ typedef struct {
 #define TB_G0_PIN_TIMESTAMP 8u /* PA8 = Arduino D7 on the NUCLEO-64 connector (UM2324) */
 
 static const uint32_t s_uart_irqs[TB_BOARD_UART_IRQ_COUNT] = TB_BOARD_UART_IRQS;
-static tb_stm32_rx_ring_t s_rx;
+static tb_cm_ring_t s_rx;
 static uint32_t s_cpu_hz = 16000000u; /* HSI16 until the PLL runs */
 
 /* 2 wait states first, then the PLL, then the switch; each wait is bounded. */
@@ -93,7 +93,7 @@ void tb_port_write(const uint8_t *data, size_t len)
 
 int tb_port_read_byte(void)
 {
-    return tb_stm32_usart_read(&s_rx);
+    return tb_cm_ring_pop(&s_rx);
 }
 
 void tb_port_idle(void)

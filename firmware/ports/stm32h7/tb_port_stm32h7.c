@@ -79,7 +79,7 @@ typedef struct {
 #define TB_H7_PIN_TIMESTAMP 13u /* PF13 = Arduino D7 on the NUCLEO-144 connector */
 
 static const uint32_t s_uart_irqs[TB_BOARD_UART_IRQ_COUNT] = TB_BOARD_UART_IRQS;
-static tb_stm32_rx_ring_t s_rx;
+static tb_cm_ring_t s_rx;
 static uint32_t s_cpu_hz = 64000000u; /* HSI until PLL1 runs */
 
 /*
@@ -160,7 +160,7 @@ void tb_port_write(const uint8_t *data, size_t len)
 
 int tb_port_read_byte(void)
 {
-    return tb_stm32_usart_read(&s_rx);
+    return tb_cm_ring_pop(&s_rx);
 }
 
 void tb_port_idle(void)
