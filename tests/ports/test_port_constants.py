@@ -91,3 +91,22 @@ def test_the_shared_usart_divider_gives_the_boards_md_brr_values(tmp_path: Path)
     output = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
     # BOARDS.md: G071 at 64 MHz 556 (0x22c) and 6667 (0x1a0b); H7A3 USART3 at 140 MHz 1215, 14583.
     assert output.split() == ["556", "6667", "1215", "14583"]
+
+
+@pytest.mark.parametrize(
+    ("board_id", "port", "pin"),
+    [("nucleo-g071rb", 0, 8), ("nucleo-h7a3zi", 5, 13), ("nucleo-u575zi", 5, 13)],
+)
+def test_the_stm32_timestamp_pin_comes_from_the_manifest(
+    board_id: str, port: int, pin: int
+) -> None:
+    """PA8 / PF13 reach the port only through the generated header; the port names no pin."""
+    from tinybench.build.boardgen import board_header
+
+    header = board_header(BOARDS[board_id])
+    assert f"#define TB_BOARD_TIMESTAMP_PORT {port}u" in header
+    assert f"#define TB_BOARD_TIMESTAMP_PIN {pin}u" in header
+    assert "#define TB_BOARD_TIMESTAMP_ACTIVE_LOW 1" in header
+    family = BOARDS[board_id].port
+    source = (PORTS / family / f"tb_port_{family}.c").read_text()
+    assert "TB_BOARD_TIMESTAMP_PIN" in source and "PIN_TIMESTAMP" not in source

@@ -91,10 +91,10 @@ static inline void tb_stm32_gpio_alternate(tb_stm32_gpio_regs_t *gpio, uint32_t 
     gpio->moder = (gpio->moder & ~(3u << (pin * 2u))) | (2u << (pin * 2u));
 }
 
-/* A push-pull output, set high (the timestamp pin idles high) before it becomes one. */
-static inline void tb_stm32_gpio_output_high(tb_stm32_gpio_regs_t *gpio, uint32_t pin)
+/* A push-pull output, set to its idle level before it becomes one (no glitch). */
+static inline void tb_stm32_gpio_output(tb_stm32_gpio_regs_t *gpio, uint32_t pin, int high)
 {
-    gpio->bsrr = 1u << pin;
+    gpio->bsrr = high ? (1u << pin) : (1u << (pin + 16u));
     gpio->moder = (gpio->moder & ~(3u << (pin * 2u))) | (1u << (pin * 2u));
 }
 
@@ -167,16 +167,20 @@ static inline void tb_stm32_nvic_enable(const uint32_t *lines, uint32_t count)
     }
 }
 
-/* Drives the pin low for a few us (>= 2 cycles per step, cpu_hz / 1e6 steps), then high. */
-static inline void tb_stm32_pulse_low(tb_stm32_gpio_regs_t *gpio, uint32_t pin, uint32_t cpu_hz)
+/* Drives the pin to its active level for a few us (>= 2 cycles per step, cpu_hz / 1e6 steps,
+ * so >= 1 us at any clock), then back to idle. */
+static inline void tb_stm32_pulse(tb_stm32_gpio_regs_t *gpio, uint32_t pin, int active_low,
+                                  uint32_t cpu_hz)
 {
-    volatile uint32_t n = cpu_hz / 1000000u; /* a volatile loop step takes >= 2 cycles */
+    volatile uint32_t n = cpu_hz / 1000000u;
+    uint32_t set = 1u << pin;
+    uint32_t reset = 1u << (pin + 16u);
 
-    gpio->bsrr = 1u << (pin + 16u);
+    gpio->bsrr = active_low ? reset : set;
     while (n > 0u) {
         n--;
     }
-    gpio->bsrr = 1u << pin;
+    gpio->bsrr = active_low ? set : reset;
 }
 
 #endif /* TB_STM32_USART_H */

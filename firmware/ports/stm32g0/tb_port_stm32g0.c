@@ -27,7 +27,6 @@ typedef struct {
 
 #define TB_G0_RCC ((tb_g0_rcc_regs_t *)0x40021000u)
 #define TB_G0_FLASH_ACR (*(volatile uint32_t *)0x40022000u) /* LATENCY bits 2:0 */
-#define TB_G0_GPIOA ((tb_stm32_gpio_regs_t *)0x50000000u)   /* IOPORT bus, not AHB */
 #define TB_G0_USART2 ((tb_stm32_usart_regs_t *)TB_BOARD_UART_BASE)
 
 #define TB_G0_CR_PLLON (1u << 24)
@@ -41,8 +40,15 @@ typedef struct {
 #define TB_G0_PIN_TX 2u /* PA2, AF1 = USART2_TX */
 #define TB_G0_PIN_RX 3u /* PA3, AF1 = USART2_RX */
 #define TB_G0_AF_USART2 1u
-#define TB_G0_PIN_TIMESTAMP 8u /* PA8 = Arduino D7 on the NUCLEO-64 connector (UM2324) */
 
+/* GPIO ports 0x400 apart from GPIOA (0x50000000, the IOPORT bus, not AHB as on L4: RM0444).
+ * The timestamp pin is the manifest's [timestamp] pin. */
+#define TB_G0_GPIO(index) ((tb_stm32_gpio_regs_t *)(0x50000000u + 0x400u * (index)))
+#define TB_G0_TIMESTAMP_GPIO TB_G0_GPIO(TB_BOARD_TIMESTAMP_PORT)
+
+#ifndef TB_BOARD_TIMESTAMP_PIN
+#error "this port drives the manifest's [timestamp] pin: name it (e.g. pin = \"PA8\")"
+#endif
 static const uint32_t s_uart_irqs[TB_BOARD_UART_IRQ_COUNT] = TB_BOARD_UART_IRQS;
 static tb_cm_ring_t s_rx;
 static uint32_t s_cpu_hz = 16000000u; /* HSI16 until the PLL runs */
@@ -75,12 +81,13 @@ void tb_cm_irq_handler(void)
 void tb_port_init(void)
 {
     clock_init();
-    TB_G0_RCC->iopenr |= 1u;        /* GPIOA */
-    TB_G0_RCC->apbenr1 |= 1u << 17; /* USART2 */
+    TB_G0_RCC->iopenr |= 1u | (1u << TB_BOARD_TIMESTAMP_PORT); /* GPIOA, the pin's port */
+    TB_G0_RCC->apbenr1 |= 1u << 17;                            /* USART2 */
     TB_G0_RCC->ccipr &= ~(3u << 2); /* USART2 kernel clock = PCLK (= SYSCLK here) */
-    tb_stm32_gpio_alternate(TB_G0_GPIOA, TB_G0_PIN_TX, TB_G0_AF_USART2, 0);
-    tb_stm32_gpio_alternate(TB_G0_GPIOA, TB_G0_PIN_RX, TB_G0_AF_USART2, 1);
-    tb_stm32_gpio_output_high(TB_G0_GPIOA, TB_G0_PIN_TIMESTAMP);
+    tb_stm32_gpio_alternate(TB_G0_GPIO(0u), TB_G0_PIN_TX, TB_G0_AF_USART2, 0);
+    tb_stm32_gpio_alternate(TB_G0_GPIO(0u), TB_G0_PIN_RX, TB_G0_AF_USART2, 1);
+    tb_stm32_gpio_output(TB_G0_TIMESTAMP_GPIO, TB_BOARD_TIMESTAMP_PIN,
+                         TB_BOARD_TIMESTAMP_ACTIVE_LOW);
     tb_stm32_usart_start(TB_G0_USART2, s_cpu_hz, TB_BOARD_UART_BAUD);
     tb_stm32_nvic_enable(s_uart_irqs, TB_BOARD_UART_IRQ_COUNT);
     tb_cm_counter_start();
@@ -103,7 +110,8 @@ void tb_port_idle(void)
 
 void tb_port_timestamp_pulse(void)
 {
-    tb_stm32_pulse_low(TB_G0_GPIOA, TB_G0_PIN_TIMESTAMP, s_cpu_hz);
+    tb_stm32_pulse(TB_G0_TIMESTAMP_GPIO, TB_BOARD_TIMESTAMP_PIN, TB_BOARD_TIMESTAMP_ACTIVE_LOW,
+                   s_cpu_hz);
 }
 
 /* The clock actually running: the info line then says so if the PLL did not lock. */

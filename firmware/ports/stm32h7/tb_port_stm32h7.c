@@ -28,7 +28,7 @@ typedef struct {
     volatile uint32_t pll1divr;  /* 0x30 N1-1 bits 8:0, P1-1 15:9, Q1-1 22:16, R1-1 30:24 */
     volatile uint32_t pad2[42];  /* 0x34-0xd8 */
     volatile uint32_t ahb2enr;   /* 0xdc */
-    volatile uint32_t ahb4enr;   /* 0xe0 GPIODEN bit3, GPIOFEN bit5 */
+    volatile uint32_t ahb4enr;   /* 0xe0 GPIOxEN bit x (A = 0) */
     volatile uint32_t pad3;      /* 0xe4 */
     volatile uint32_t apb1lenr;  /* 0xe8 USART3EN bit18 */
 } tb_h7_rcc_regs_t;
@@ -47,8 +47,6 @@ typedef struct {
 #define TB_H7_RCC ((tb_h7_rcc_regs_t *)0x58024400u)
 #define TB_H7_PWR ((tb_h7_pwr_regs_t *)0x58024800u)
 #define TB_H7_FLASH_ACR (*(volatile uint32_t *)0x52002000u) /* LATENCY 3:0, WRHIGHFREQ 5:4 */
-#define TB_H7_GPIOD ((tb_stm32_gpio_regs_t *)0x58020c00u)
-#define TB_H7_GPIOF ((tb_stm32_gpio_regs_t *)0x58021400u)
 #define TB_H7_USART3 ((tb_stm32_usart_regs_t *)TB_BOARD_UART_BASE)
 
 #define TB_H7_CR3_SUPPLY_MASK 0x3fu /* SMPSLEVEL, SMPSEXTHP, SMPSEN, LDOEN, BYPASS */
@@ -76,8 +74,15 @@ typedef struct {
 #define TB_H7_PIN_TX 8u /* PD8, AF7 = USART3_TX */
 #define TB_H7_PIN_RX 9u /* PD9, AF7 = USART3_RX */
 #define TB_H7_AF_USART3 7u
-#define TB_H7_PIN_TIMESTAMP 13u /* PF13 = Arduino D7 on the NUCLEO-144 connector */
 
+/* GPIO ports 0x400 apart from GPIOA (0x58020000, on AHB4: RM0455; GPIOD 0x58020c00 as
+ * BOARDS.md says). The timestamp pin is the manifest's [timestamp] pin. */
+#define TB_H7_GPIO(index) ((tb_stm32_gpio_regs_t *)(0x58020000u + 0x400u * (index)))
+#define TB_H7_TIMESTAMP_GPIO TB_H7_GPIO(TB_BOARD_TIMESTAMP_PORT)
+
+#ifndef TB_BOARD_TIMESTAMP_PIN
+#error "this port drives the manifest's [timestamp] pin: name it (e.g. pin = \"PA8\")"
+#endif
 static const uint32_t s_uart_irqs[TB_BOARD_UART_IRQ_COUNT] = TB_BOARD_UART_IRQS;
 static tb_cm_ring_t s_rx;
 static uint32_t s_cpu_hz = 64000000u; /* HSI until PLL1 runs */
@@ -141,12 +146,13 @@ void tb_port_init(void)
 {
     tb_cm_caches_enable(); /* as ST's template: before the clock tree */
     clock_init();
-    TB_H7_RCC->ahb4enr |= (1u << 3) | (1u << 5); /* GPIOD, GPIOF */
-    TB_H7_RCC->apb1lenr |= 1u << 18;             /* USART3 */
-    (void)TB_H7_RCC->apb1lenr;                   /* read back: the enable has taken effect */
-    tb_stm32_gpio_alternate(TB_H7_GPIOD, TB_H7_PIN_TX, TB_H7_AF_USART3, 0);
-    tb_stm32_gpio_alternate(TB_H7_GPIOD, TB_H7_PIN_RX, TB_H7_AF_USART3, 1);
-    tb_stm32_gpio_output_high(TB_H7_GPIOF, TB_H7_PIN_TIMESTAMP);
+    TB_H7_RCC->ahb4enr |= (1u << 3) | (1u << TB_BOARD_TIMESTAMP_PORT); /* GPIOD, the pin's */
+    TB_H7_RCC->apb1lenr |= 1u << 18;                                   /* USART3 */
+    (void)TB_H7_RCC->apb1lenr; /* read back: the enable has taken effect */
+    tb_stm32_gpio_alternate(TB_H7_GPIO(3u), TB_H7_PIN_TX, TB_H7_AF_USART3, 0);
+    tb_stm32_gpio_alternate(TB_H7_GPIO(3u), TB_H7_PIN_RX, TB_H7_AF_USART3, 1);
+    tb_stm32_gpio_output(TB_H7_TIMESTAMP_GPIO, TB_BOARD_TIMESTAMP_PIN,
+                         TB_BOARD_TIMESTAMP_ACTIVE_LOW);
     tb_stm32_usart_start(TB_H7_USART3, s_cpu_hz == TB_BOARD_CPU_HZ ? TB_H7_PCLK1_HZ : s_cpu_hz,
                          TB_BOARD_UART_BAUD);
     tb_stm32_nvic_enable(s_uart_irqs, TB_BOARD_UART_IRQ_COUNT);
@@ -170,7 +176,8 @@ void tb_port_idle(void)
 
 void tb_port_timestamp_pulse(void)
 {
-    tb_stm32_pulse_low(TB_H7_GPIOF, TB_H7_PIN_TIMESTAMP, s_cpu_hz);
+    tb_stm32_pulse(TB_H7_TIMESTAMP_GPIO, TB_BOARD_TIMESTAMP_PIN, TB_BOARD_TIMESTAMP_ACTIVE_LOW,
+                   s_cpu_hz);
 }
 
 uint32_t tb_port_cpu_hz(void)

@@ -29,7 +29,7 @@ typedef struct {
     volatile uint32_t pad1[2];  /* 0x2c-0x30 */
     volatile uint32_t pll1divr; /* 0x34 N-1 8:0, P-1 15:9, Q-1 22:16, R-1 30:24 */
     volatile uint32_t pad2[21]; /* 0x38-0x88 */
-    volatile uint32_t ahb2enr1; /* 0x8c GPIOAEN bit0 .. GPIOFEN bit5 */
+    volatile uint32_t ahb2enr1; /* 0x8c GPIOxEN bit x (A = 0) */
     volatile uint32_t pad3;     /* 0x90 */
     volatile uint32_t ahb3enr;  /* 0x94 PWREN bit2 */
     volatile uint32_t pad4[3];  /* 0x98-0xa0 */
@@ -39,8 +39,6 @@ typedef struct {
 #define TB_U5_RCC ((tb_u5_rcc_regs_t *)0x46020c00u)
 #define TB_U5_PWR_VOSR (*(volatile uint32_t *)0x4602080cu)  /* VOS 17:16, BOOSTEN 18 */
 #define TB_U5_FLASH_ACR (*(volatile uint32_t *)0x40022000u) /* LATENCY bits 3:0 */
-#define TB_U5_GPIOA ((tb_stm32_gpio_regs_t *)0x42020000u)
-#define TB_U5_GPIOF ((tb_stm32_gpio_regs_t *)0x42021400u)
 #define TB_U5_USART1 ((tb_stm32_usart_regs_t *)TB_BOARD_UART_BASE)
 
 #define TB_U5_VOSR_RANGE1_BOOST ((3u << 16) | (1u << 18))
@@ -59,8 +57,15 @@ typedef struct {
 #define TB_U5_PIN_TX 9u  /* PA9, AF7 = USART1_TX */
 #define TB_U5_PIN_RX 10u /* PA10, AF7 = USART1_RX */
 #define TB_U5_AF_USART1 7u
-#define TB_U5_PIN_TIMESTAMP 13u /* PF13 = Arduino D7 on the NUCLEO-144 connector */
 
+/* GPIO ports 0x400 apart from GPIOA (0x42020000, AHB2, non-secure alias: RM0456).
+ * The timestamp pin is the manifest's [timestamp] pin. */
+#define TB_U5_GPIO(index) ((tb_stm32_gpio_regs_t *)(0x42020000u + 0x400u * (index)))
+#define TB_U5_TIMESTAMP_GPIO TB_U5_GPIO(TB_BOARD_TIMESTAMP_PORT)
+
+#ifndef TB_BOARD_TIMESTAMP_PIN
+#error "this port drives the manifest's [timestamp] pin: name it (e.g. pin = \"PA8\")"
+#endif
 static const uint32_t s_uart_irqs[TB_BOARD_UART_IRQ_COUNT] = TB_BOARD_UART_IRQS;
 static tb_cm_ring_t s_rx;
 static uint32_t s_cpu_hz = 4000000u; /* MSIS at reset */
@@ -104,12 +109,13 @@ void tb_cm_irq_handler(void)
 void tb_port_init(void)
 {
     clock_init();
-    TB_U5_RCC->ahb2enr1 |= (1u << 0) | (1u << 5); /* GPIOA, GPIOF */
-    TB_U5_RCC->apb2enr |= 1u << 14;               /* USART1 (kernel clock PCLK2 at reset) */
+    TB_U5_RCC->ahb2enr1 |= 1u | (1u << TB_BOARD_TIMESTAMP_PORT); /* GPIOA, the pin's port */
+    TB_U5_RCC->apb2enr |= 1u << 14; /* USART1 (kernel clock PCLK2 at reset) */
     (void)TB_U5_RCC->apb2enr;
-    tb_stm32_gpio_alternate(TB_U5_GPIOA, TB_U5_PIN_TX, TB_U5_AF_USART1, 0);
-    tb_stm32_gpio_alternate(TB_U5_GPIOA, TB_U5_PIN_RX, TB_U5_AF_USART1, 1);
-    tb_stm32_gpio_output_high(TB_U5_GPIOF, TB_U5_PIN_TIMESTAMP);
+    tb_stm32_gpio_alternate(TB_U5_GPIO(0u), TB_U5_PIN_TX, TB_U5_AF_USART1, 0);
+    tb_stm32_gpio_alternate(TB_U5_GPIO(0u), TB_U5_PIN_RX, TB_U5_AF_USART1, 1);
+    tb_stm32_gpio_output(TB_U5_TIMESTAMP_GPIO, TB_BOARD_TIMESTAMP_PIN,
+                         TB_BOARD_TIMESTAMP_ACTIVE_LOW);
     tb_stm32_usart_start(TB_U5_USART1, s_cpu_hz, TB_BOARD_UART_BAUD);
     tb_stm32_nvic_enable(s_uart_irqs, TB_BOARD_UART_IRQ_COUNT);
     tb_cm_counter_start();
@@ -132,7 +138,8 @@ void tb_port_idle(void)
 
 void tb_port_timestamp_pulse(void)
 {
-    tb_stm32_pulse_low(TB_U5_GPIOF, TB_U5_PIN_TIMESTAMP, s_cpu_hz);
+    tb_stm32_pulse(TB_U5_TIMESTAMP_GPIO, TB_BOARD_TIMESTAMP_PIN, TB_BOARD_TIMESTAMP_ACTIVE_LOW,
+                   s_cpu_hz);
 }
 
 uint32_t tb_port_cpu_hz(void)
