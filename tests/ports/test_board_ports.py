@@ -150,7 +150,7 @@ def test_the_size_check_compares_each_need_with_its_region(project: Project) -> 
         check_fits(board, "m", "native", replace(need, ram_bytes=ram_size + 1))
     assert f"RAM: needs about {ram_size + 1} bytes" in str(err.value)
     assert "flash" not in str(err.value)
-    bigger = replace(board, budget=FirmwareBudget(stack_bytes=16 * 1024))
+    bigger = replace(board, stack_bytes=16 * 1024, budget=FirmwareBudget())
     assert (
         estimate_need(bigger, "native", constant_bytes=0, arena_bytes=0, db_bytes=0).ram_bytes
         == 16 * 1024 + 4 * 1024 + 1024

@@ -108,7 +108,7 @@ def linker_script(board: BoardManifest) -> str:
     ]
     lines += [
         "",
-        f"TB_STACK_BYTES = {board.budget.stack_bytes};",
+        f"TB_STACK_BYTES = {board.stack_bytes};",
         "",
         "INCLUDE tb_cm_sections.ld",
         "",

@@ -285,7 +285,7 @@ def estimate_need(
         ("arena", arena_bytes),
         ("db buffer", db_bytes),
         ("latency record", 4 * board.budget.latency_entries),
-        ("stack", board.budget.stack_bytes),
+        ("stack", board.stack_bytes),
         ("harness", HARNESS_RAM_BYTES),
     )
     return SizeNeed(
