@@ -33,6 +33,8 @@ _MODULE_MARKERS: dict[str, frozenset[str]] = {
     "report/test_bench_report.py": frozenset({"qemu", "slow"}),
     "tflm/test_tflm_engine.py": frozenset({"qemu", "tflm", "slow"}),
     "external/test_external_qemu.py": frozenset({"qemu"}),
+    "ports/test_board_ports.py": frozenset({"slow"}),  # PlatformIO builds of four boards
+    "ports/test_qemu_nrf51.py": frozenset({"qemu"}),
 }
 
 # Session fixtures that boot QEMU for whoever uses them.

@@ -70,17 +70,27 @@ def port_source_files(board: BoardManifest) -> tuple[Path, ...]:
     return tuple(files)
 
 
-DEFAULT_ARENA_BYTES = 192 * 1024  # harness.h's TB_ARENA_BYTES
+# What a small board's [firmware] budget makes the build driver pass: the test double needs no
+# arena, and its largest input (vww01) is not what a 16 or 32 KB board runs.
+SMALL_BOARD_ARENA_BYTES = 1024
+SMALL_BOARD_DB_BYTES = 512
 
 
-def arena_defines(board: BoardManifest) -> tuple[str, ...]:
-    """The real build sizes the arena to the model's plan; the test double needs little, and a
-    board with little RAM (128 KB on the STM32F4s) cannot hold harness.h's 192 KB default:
-    such a board gets a quarter of its data region."""
+MID_BOARD_ARENA_BYTES = 64 * 1024  # for data regions below the harness's 192 KiB default arena
+MID_BOARD_DATA_BYTES = 256 * 1024
+
+
+def budget_defines(board: BoardManifest) -> tuple[str, ...]:
+    budget = board.budget
     data = board.region("data")
-    if data is None or data.size // 4 >= DEFAULT_ARENA_BYTES:
-        return ()
-    return (f"TB_ARENA_BYTES={data.size // 4 // 16 * 16}u",)
+    if budget.db_buffer != "model":
+        small = data is not None and data.size < MID_BOARD_DATA_BYTES
+        return (f"TB_ARENA_BYTES={MID_BOARD_ARENA_BYTES}u",) if small else ()
+    return (
+        f"TB_DB_CAPACITY={SMALL_BOARD_DB_BYTES}u",
+        f"TB_ARENA_BYTES={SMALL_BOARD_ARENA_BYTES}u",
+        f"TB_LATENCY_CAPACITY={budget.latency_entries}u",
+    )
 
 
 def target_for(board: BoardManifest) -> Target:
@@ -97,10 +107,10 @@ def target_for(board: BoardManifest) -> Target:
         qemu_machine=emulator.machine if emulator else None,
         qemu_cpu=emulator.cpu if emulator else None,
         cpu_hz=board.cpu_hz,
+        defines=budget_defines(board),
         counter_hz=board.counter_hz,
         icount_shift=emulator.icount_shift if emulator else 0,
         serial_index=emulator.serial_index if emulator else 0,
-        defines=arena_defines(board),
     )
 
 

@@ -112,11 +112,13 @@ def test_the_linker_memory_and_the_c_constants_come_from_the_manifest(
         code, data = board.region("code"), board.region("data")
         assert code is not None and data is not None
         for alias, region in (("FLASH", code), ("RAM", data)):
-            # A region already named as the alias (a vendor's FLASH) is used as it is.
-            aliased = f'REGION_ALIAS("{alias}", {region.name.upper()});' in script
-            assert aliased == (region.name.upper() != alias), (board.board_id, alias)
+            # A region named like its alias needs none (ld refuses to redefine it).
+            line = f'REGION_ALIAS("{alias}", {region.name.upper()});'
+            assert (line in script) == (region.name.upper() != alias), (board.board_id, alias)
+        assert f"TB_STACK_BYTES = {board.stack_bytes};" in script
         assert ("TB_BOARD_PHYSICAL" in defines) == (board.kind is BoardKind.PHYSICAL)
-        if board.timestamp is not None:
+        st_pin = board.timestamp is not None and re.fullmatch(r"P[A-K]\d+", board.timestamp.pin)
+        if board.timestamp is not None and st_pin:
             port, pin = board.timestamp.pin[1], int(board.timestamp.pin[2:])
             assert defines["TB_BOARD_TIMESTAMP_PORT"] == f"{ord(port) - ord('A')}u"
             assert defines["TB_BOARD_TIMESTAMP_PIN"] == f"{pin}u"
@@ -124,6 +126,7 @@ def test_the_linker_memory_and_the_c_constants_come_from_the_manifest(
                 int(board.timestamp.active == "low")
             )
         else:
+            # No ST-style pin (none, or a port that drives its own, e.g. the nRF's P1.08).
             assert "TB_BOARD_TIMESTAMP_PIN" not in defines
 
 
@@ -174,6 +177,32 @@ BROKEN_BOARD_FACTS = [
     ("qemu-m4", "hz = 25000000", "hz = 1000000", "counter.hz: a systick counter counts the core"),
     ("qemu-m4", "irqs = [0, 1]", "irqs = [-1]", "uart.irqs: every entry must be >= 0"),
     ("qemu-m4", "[platformio]", "[pio]", "platformio: missing"),
+    (
+        "nucleo-g071rb",
+        'fpu = "none"',
+        'fpu = "fpv4-sp-d16"',
+        "core: cortex-m0plus has no FPU and no DWT cycle counter",
+    ),
+    (
+        "nucleo-g071rb",
+        'kind = "systick"',
+        'kind = "dwt"',
+        "core: cortex-m0plus has no FPU and no DWT cycle counter",
+    ),
+    (
+        "nucleo-g071rb",
+        'status = "build-only"',
+        'status = "qemu"',
+        "verification.status: a physical board can be 'build-only' or 'hardware', not 'qemu'",
+    ),
+    ("nucleo-g071rb", 'status = "build-only"', 'status = "tested"', "verification.status: must"),
+    (
+        "nucleo-g071rb",
+        "stack_bytes = 4096",
+        "stack_bytes = 4100",
+        "stack_bytes: must be a multiple",
+    ),
+    ("nucleo-g071rb", 'db_buffer = "model"', 'db_buffer = "small"', "firmware.db_buffer: must"),
     ("qemu-m4", 'mcu = "AN386"', 'cpu = "AN386"', "platformio.cpu: unknown key"),
     (
         "qemu-m4",
@@ -265,3 +294,23 @@ def test_a_host_process_reporting_an_unknown_cpu_clock_passes(repo_root: Path) -
     check_dut_clocks(host, _simulated_dut(line).info().fields)
     with pytest.raises(BoardMismatchError):
         check_dut_clocks(replace(host, counter_hz=1000), _simulated_dut(line).info().fields)
+
+
+def test_every_board_says_how_it_is_verified_and_small_boards_budget_their_ram(
+    repo_root: Path,
+) -> None:
+    boards = load_board_manifests(repo_root / "boards")
+    for board in boards.values():
+        expected = {BoardKind.EMULATED: "qemu", BoardKind.PROCESS: "host"}.get(
+            board.kind, "build-only"
+        )
+        assert board.verification.value == expected, board.board_id
+    g071, nrf51 = boards["nucleo-g071rb"], boards["qemu-nrf51"]
+    assert (g071.stack_bytes, g071.budget.db_buffer, g071.budget.latency_entries) == (
+        4096,
+        "model",
+        64,
+    )
+    assert (nrf51.core, nrf51.fpu, nrf51.counter.value) == ("cortex-m0", "none", "systick")
+    assert boards["nucleo-h7a3zi"].stack_bytes == 16 * 1024  # the default
+    assert boardgen.arch_flags(g071) == ("-mcpu=cortex-m0plus", "-mthumb")  # no float ABI

@@ -22,12 +22,21 @@ from tinybench.project import Project
 from .helpers import copy_project_data, edit
 
 
-def test_the_six_boards_load_with_their_memory_maps(repo_root: Path) -> None:
+def test_the_boards_load_with_their_memory_maps(repo_root: Path) -> None:
     boards = load_board_manifests(repo_root / "boards")
     assert {
         "host", "nucleo-f446re", "nucleo-l4r5zi", "qemu-m33", "qemu-m4", "qemu-m55", "qemu-m7",
-        "qemu-stm32f4",
+        "qemu-stm32f4", "nucleo-g071rb", "nucleo-h7a3zi", "nucleo-u575zi", "nrf52840dk",
+        "qemu-nrf51",
     } <= set(boards)  # fmt: skip
+    g071 = boards["nucleo-g071rb"]
+    g071_flash, g071_sram = g071.region("code"), g071.region("data")
+    assert g071_flash is not None and (g071_flash.origin, g071_flash.size) == (0x08000000, 0x20000)
+    assert g071_sram is not None and g071_sram.size == 32 * 1024
+    assert g071.counter is CounterKind.SYSTICK and g071.core == "cortex-m0plus"
+    h7 = boards["nucleo-h7a3zi"]
+    assert (h7.core, h7.cpu_hz, h7.counter) == ("cortex-m7", 280_000_000, CounterKind.DWT)
+    assert h7.uart is not None and (h7.uart.base, h7.uart.irqs) == (0x40004800, (39,))
     m4 = boards["qemu-m4"]
     assert m4.kind is BoardKind.EMULATED and m4.emulator is not None
     assert m4.emulator.machine == "mps2-an386"

@@ -83,6 +83,15 @@ env.Append(CPPPATH=[plan_dir])
 arena_bytes = os.environ.get("TINYBENCH_ARENA_BYTES", "")
 if arena_bytes.isdigit():
     env.Append(CPPDEFINES=[("TB_ARENA_BYTES", arena_bytes + "u")])
+# A small board's RAM budget (its manifest's [firmware] table, passed by the build driver):
+# the db buffer sized to the model's input, a shorter latency record.
+for variable, define in (
+    ("TINYBENCH_DB_CAPACITY", "TB_DB_CAPACITY"),
+    ("TINYBENCH_LATENCY_CAPACITY", "TB_LATENCY_CAPACITY"),
+):
+    value = os.environ.get(variable, "")
+    if value.isdigit():
+        env.Append(CPPDEFINES=[(define, value + "u")])
 
 # The tflm engine: the adapter and the generated op resolver are C++ and link libtflm.a,
 # built by the build driver (host/tinybench/build/tflm.py) from the cached upstream trees

@@ -2,6 +2,8 @@
  * tb_cm_startup.c - Cortex-M vector table and reset: FPU on (CPACR) before any
  * C code can touch a float register, then .data copy, .bss clear, static
  * constructors, main(). A fault ends the program with 100 + its exception number.
+ * ARMv6-M (Cortex-M0/M0+) has no FPU and no CPACR: its reset goes straight to C,
+ * and nothing here uses a Thumb-2 instruction there.
  */
 #include <stdint.h>
 
@@ -80,6 +82,13 @@ __attribute__((section(".vectors"), used)) const tb_vector_t tb_vectors[TB_VECTO
 #endif
 };
 
+#if defined(__ARM_ARCH_6M__)
+void tb_reset_handler(void)
+{
+    /* No FPU to enable and SP is already the vector table's: plain C from the first instruction. */
+    tb_startup_c();
+}
+#else
 __attribute__((naked, noreturn)) void tb_reset_handler(void)
 {
     /* CPACR |= CP10 and CP11 full access; no C before this (it may use s0-s31). */
@@ -91,6 +100,7 @@ __attribute__((naked, noreturn)) void tb_reset_handler(void)
                    "isb\n\t"
                    "b tb_startup_c\n\t");
 }
+#endif
 
 void tb_startup_c(void)
 {

@@ -48,6 +48,7 @@ typedef struct {
 /* Data Watchpoint and Trace unit: the cycle counter. */
 #define TB_DWT_CTRL (*(volatile uint32_t *)0xe0001000u)
 #define TB_DWT_CTRL_CYCCNTENA (1u << 0)
+#define TB_DWT_CTRL_NOCYCCNT (1u << 25)
 #define TB_DWT_CYCCNT (*(volatile uint32_t *)0xe0001004u)
 #define TB_DWT_LAR (*(volatile uint32_t *)0xe0001fb0u) /* Cortex-M7 only: write-unlock */
 #define TB_DWT_LAR_UNLOCK 0xc5acce55u
@@ -67,6 +68,10 @@ static inline void tb_cm_irq_restore(uint32_t primask)
 {
     __asm volatile("msr primask, %0" : : "r"(primask) : "memory");
 }
+
+/* Cortex-M7 only: invalidates and enables the L1 instruction and data caches
+ * (tb_cm_cache.c). A board port with such a core calls it early in tb_port_init. */
+void tb_cm_caches_enable(void);
 
 /* Starts the counter the build chose (SysTick or DWT); tb_port_init calls it last. */
 void tb_cm_counter_start(void);

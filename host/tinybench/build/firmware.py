@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tinybench.build import boardgen
 from tinybench.build.pio import Pio
+from tinybench.elfsize import ImageSize
 from tinybench.errors import TinybenchError
+from tinybench.manifests.boards import ARMV6M_CORES, DEFAULT_LATENCY_ENTRIES, BoardManifest
 from tinybench.manifests.custom_model import build_key
 from tinybench.manifests.models import ModelManifest
 from tinybench.project import Project
@@ -96,7 +99,8 @@ def resolve_kernels(engine: str, kernels: str | None) -> str:
 
 def _compile_native_plan(
     project: Project, manifest: ModelManifest, kernels: str
-) -> tuple[Path, int]:
+) -> tuple[Path, int, int]:
+    """The plan directory, its arena bytes and its constant (weights) bytes."""
     from tinybench.compiler import CompileError, ModelIO, compile_model
 
     model_id = manifest.model_id
@@ -109,8 +113,10 @@ def _compile_native_plan(
         f"{manifest.source.sha256} {kernels} {io.input_format.value} {io.result_kind.value} "
         f"{_compiler_fingerprint()}"
     )
-    if stamp.is_file() and stamp.read_text().split("\n")[0] == key:
-        return plan_dir, int(stamp.read_text().split("\n")[1])
+    if stamp.is_file():
+        lines = stamp.read_text().split("\n")
+        if len(lines) >= 3 and lines[0] == key and lines[1].isdigit() and lines[2].isdigit():
+            return plan_dir, int(lines[1]), int(lines[2])
     # Compile into a scratch directory and copy only changed files, so that PlatformIO
     # (which compares file signatures) rebuilds nothing when the output is the same.
     staging = plan_dir.parent / f".{plan_dir.name}.new"
@@ -129,21 +135,28 @@ def _compile_native_plan(
             target.write_bytes(path.read_bytes())
         path.unlink()
     staging.rmdir()
-    stamp.write_text(f"{key}\n{result.arena_bytes}\n")
-    return plan_dir, result.arena_bytes
+    stamp.write_text(f"{key}\n{result.arena_bytes}\n{result.weights_bytes}\n")
+    return plan_dir, result.arena_bytes, result.weights_bytes
 
 
 def _prepare_tflm(
-    project: Project, board_id: str, manifest: ModelManifest, kernels: str
+    project: Project,
+    board: BoardManifest,
+    manifest: ModelManifest,
+    kernels: str,
+    size_check: Callable[[int, int], None],
 ) -> dict[str, str]:
-    """Builds (or reuses) libtflm.a and writes the model's plan directory."""
+    """Writes the model's plan directory, lets size_check(constant bytes, arena bytes) refuse a
+    model the board cannot hold, then builds (or reuses) libtflm.a: a refused model costs no
+    library build."""
     from tinybench.build import tflm
 
-    library = tflm.build_library(project.locations, board_id, kernels)
     tflite = project.model_bytes(manifest)
     plan_dir = project.locations.project_root / "build" / "tflm" / "models" / build_key(manifest)
     plan = tflm.write_plan(tflite, manifest, plan_dir)
     arena = -(-plan.arena_bytes // 16) * 16
+    size_check(len(tflite), arena)  # the flatbuffer is embedded as is
+    library = tflm.build_library(project.locations, board.board_id, kernels)
     return {
         "TINYBENCH_PLAN_DIR": str(plan_dir),
         "TINYBENCH_ARENA_BYTES": str(arena),
@@ -179,14 +192,23 @@ def build_firmware(
         raise TinybenchError(
             f"no firmware environment {env_name}{why} (available: {', '.join(sorted(available))})"
         )
+    db_bytes = _db_capacity(board, manifest)
+
+    def size_check(constant_bytes: int, arena: int) -> None:
+        if boardgen.is_cortex_m(board):
+            need = estimate_need(
+                board, engine, constant_bytes=constant_bytes, arena_bytes=arena, db_bytes=db_bytes
+            )
+            check_fits(board, model_id, engine, need)
+
     if engine == "tflm":
-        extra = _prepare_tflm(project, board.board_id, manifest, kernel_set)
+        extra = _prepare_tflm(project, board, manifest, kernel_set, size_check)
         plan_dir = Path(extra["TINYBENCH_PLAN_DIR"])
         arena_bytes = int(extra["TINYBENCH_ARENA_BYTES"])
         # One PlatformIO build directory per kernel set, so switching sets relinks only.
         build_dir = root / "build" / "pio" / f"{build_key(manifest)}-tflm-{kernel_set}"
     else:
-        plan_dir, arena_bytes = _compile_native_plan(project, manifest, kernel_set)
+        plan_dir, arena_bytes, constant_bytes = _compile_native_plan(project, manifest, kernel_set)
         build_dir = root / "build" / "pio" / f"{build_key(manifest)}-native-{kernel_set}"
         # The arena is rounded up to the engine's alignment; the harness allocates exactly that.
         arena = -(-arena_bytes // 16) * 16
@@ -195,6 +217,11 @@ def build_firmware(
             "TINYBENCH_ARENA_BYTES": str(arena),
             "TINYBENCH_KERNELS": kernel_set,
         }
+        size_check(constant_bytes, arena)
+    if board.budget.db_buffer == "model":
+        extra["TINYBENCH_DB_CAPACITY"] = str(db_bytes)
+    if board.budget.latency_entries != DEFAULT_LATENCY_ENTRIES:
+        extra["TINYBENCH_LATENCY_CAPACITY"] = str(board.budget.latency_entries)
     if standard_only:
         build_dir = build_dir.with_name(build_dir.name + "-standard-only")
         extra["TINYBENCH_STANDARD_ONLY"] = "1"
@@ -212,4 +239,103 @@ def build_firmware(
         plan_dir=plan_dir,
         arena_bytes=arena_bytes,
         kernels=kernel_set,
+    )
+
+
+# --- Pre-link size check (a board too small for the model is refused before linking) --------
+# The need is estimated from what the build driver knows before the link: the compiled plan's
+# constants (native) or the embedded flatbuffer (tflm), the arena, the db buffer, the latency
+# record, the stack, and the code of the harness, port and engine. The code figures are the
+# .text of the kws01 native builds (arm-none-eabi-gcc 12, -O2) less the plan's 30,400 bytes of
+# constants, rounded up: 35.5 KB on Cortex-M0+ (Thumb-1, soft float), 24-26 KB on M4/M7/M33.
+# The tflm figure is a rough upper bound for the interpreter and its kernels. `tinybench build`
+# prints the real sizes after the link.
+LARGEST_STANDARD_INPUT = 27648  # TB_DB_CAPACITY's default: vww01, 96 x 96 x 3
+CODE_ESTIMATE_BYTES = {"native": 26 * 1024, "tflm": 128 * 1024}
+ARMV6M_CODE_ESTIMATE_BYTES = {"native": 36 * 1024, "tflm": 160 * 1024}
+HARNESS_RAM_BYTES = 1024  # the harness's own state: line buffer, output buffer, session
+
+
+class FirmwareTooLargeError(TinybenchError):
+    """The model does not fit the board: refused before linking, with the numbers."""
+
+
+@dataclass(frozen=True)
+class SizeNeed:
+    """Estimated flash and RAM of an image, and what they are made of."""
+
+    flash_bytes: int
+    ram_bytes: int
+    flash_parts: tuple[tuple[str, int], ...]
+    ram_parts: tuple[tuple[str, int], ...]
+
+
+def _db_capacity(board: BoardManifest, manifest: ModelManifest) -> int:
+    """The db buffer the image gets: the model's own input (rounded up to 8) on a board whose
+    budget asks for it, else the harness default."""
+    if board.budget.db_buffer == "model":
+        return -(-manifest.wire_bytes // 8) * 8
+    return LARGEST_STANDARD_INPUT
+
+
+def estimate_need(
+    board: BoardManifest, engine: str, *, constant_bytes: int, arena_bytes: int, db_bytes: int
+) -> SizeNeed:
+    armv6m = board.core in ARMV6M_CORES
+    code_estimate = (ARMV6M_CODE_ESTIMATE_BYTES if armv6m else CODE_ESTIMATE_BYTES)[engine]
+    flash_parts = (
+        ("model constants", constant_bytes),
+        ("code (estimate)", code_estimate),
+    )
+    ram_parts = (
+        ("arena", arena_bytes),
+        ("db buffer", db_bytes),
+        ("latency record", 4 * board.budget.latency_entries),
+        ("stack", board.stack_bytes),
+        ("harness", HARNESS_RAM_BYTES),
+    )
+    return SizeNeed(
+        flash_bytes=sum(n for _, n in flash_parts),
+        ram_bytes=sum(n for _, n in ram_parts),
+        flash_parts=flash_parts,
+        ram_parts=ram_parts,
+    )
+
+
+def _parts(parts: tuple[tuple[str, int], ...]) -> str:
+    return " + ".join(f"{name} {n}" for name, n in parts)
+
+
+def check_fits(board: BoardManifest, model_id: str, engine: str, need: SizeNeed) -> None:
+    """Raises FirmwareTooLargeError naming flash and RAM needed against what the manifest gives."""
+    code, data = board.region("code"), board.region("data")
+    assert code is not None and data is not None  # every Cortex-M manifest has both
+    problems = []
+    if need.flash_bytes > code.size:
+        problems.append(
+            f"flash: needs about {need.flash_bytes} bytes ({_parts(need.flash_parts)}), "
+            f"the board has {code.size}"
+        )
+    if need.ram_bytes > data.size:
+        problems.append(
+            f"RAM: needs about {need.ram_bytes} bytes ({_parts(need.ram_parts)}), "
+            f"the board has {data.size}"
+        )
+    if problems:
+        raise FirmwareTooLargeError(
+            f"{model_id} with the {engine} engine does not fit {board.board_id}: "
+            + "; ".join(problems)
+            + " (refused before linking; pick a board with more memory or a smaller model)"
+        )
+
+
+def memory_usage_line(board: BoardManifest, used: ImageSize) -> str:
+    """`flash 65880 of 131072 bytes (50.3 %), RAM 22064 of 32768 bytes (67.3 %)` for a built
+    image (read from its ELF) against the board's code and data regions."""
+    code, data = board.region("code"), board.region("data")
+    assert code is not None and data is not None
+    return (
+        f"{board.board_id}: flash {used.flash_bytes} of {code.size} bytes "
+        f"({100 * used.flash_bytes / code.size:.1f} %), RAM {used.ram_bytes} of {data.size} bytes "
+        f"({100 * used.ram_bytes / data.size:.1f} %)"
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from tinybench.build.firmware import build_firmware
+from tinybench.build import boardgen
+from tinybench.build.firmware import build_firmware, memory_usage_line
 from tinybench.cli.options import (
     MODEL_HELP,
     board_option,
@@ -13,6 +14,7 @@ from tinybench.cli.options import (
     kernels_option,
     model_options,
 )
+from tinybench.elfsize import image_size
 from tinybench.project import Project
 
 
@@ -42,11 +44,16 @@ def build_command(
     classes: int | None,
     standard_only: bool,
 ) -> None:
-    """Build the firmware image and print its path.
+    """Build the firmware image and print its path, then (Cortex-M boards) its flash and
+    RAM use against the board's.
 
     The native engine's C plan is regenerated only when the model or the compiler
-    changed; PlatformIO rebuilds only what changed.
+    changed; PlatformIO rebuilds only what changed. A model too big for the board is
+    refused before linking, with the flash and RAM it needs.
     """
     model = project.resolve_model(model_id, model_options(input_format, metric, classes))
     build = build_firmware(project, board_id, engine, model, kernels, standard_only)
     click.echo(str(build.image))
+    board = project.board(board_id)
+    if boardgen.is_cortex_m(board):
+        click.echo(memory_usage_line(board, image_size(build.image)))

@@ -46,11 +46,14 @@ class CounterKind(Enum):
     HOST_MONOTONIC = "host-monotonic"  # CLOCK_MONOTONIC nanoseconds
 
 
-CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "host")
+CORES = ("cortex-m0", "cortex-m0plus", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "host")
+ARMV6M_CORES = ("cortex-m0", "cortex-m0plus")  # Thumb-1 only, no FPU, no DWT cycle counter
 DEFAULT_STACK_BYTES = 16 * 1024
 MIN_STACK_BYTES = 2 * 1024
 MAX_ICOUNT_SHIFT = 10  # QEMU accepts 0..10: one instruction every 2**shift ns of virtual time
 TIMESTAMP_ACTIVE = ("low", "high")
+DB_BUFFERS = ("largest", "model")
+DEFAULT_LATENCY_ENTRIES = 1024  # the harness default (TB_LATENCY_CAPACITY)
 
 
 class BoardMismatchError(TinybenchError):
@@ -122,6 +125,17 @@ class FlashTarget:
 
 
 @dataclass(frozen=True)
+class FirmwareBudget:
+    """How the firmware spends a board's RAM beyond its stack (the top-level stack_bytes): the
+    defaults suit every board with 128 KB or more; a small board (nucleo-g071rb, 32 KB)
+    shrinks them in its [firmware] table."""
+
+    db_buffer: str = "largest"  # "largest": the largest standard input (vww01); "model": the
+    # model's own input size, so that a small board pays only for what it runs
+    latency_entries: int = DEFAULT_LATENCY_ENTRIES  # per-inference latency record (4 B each)
+
+
+@dataclass(frozen=True)
 class PlatformIOBoard:
     """What the generated PlatformIO board JSON says beyond the facts above."""
 
@@ -152,6 +166,7 @@ class BoardManifest:
     stack_bytes: int = DEFAULT_STACK_BYTES  # the main stack of a Cortex-M image, in the data region
     verification: VerificationStatus = VerificationStatus.BUILD_ONLY
     verification_note: str = ""  # what exactly was checked, e.g. which emulated board runs the port
+    budget: FirmwareBudget = FirmwareBudget()
 
     def region(self, kind: str) -> MemoryRegion | None:
         return next((r for r in self.memory if r.kind == kind), None)
@@ -286,6 +301,20 @@ def _verification(top: FieldReader, kind: BoardKind) -> tuple[VerificationStatus
     return status, note
 
 
+def _budget(top: FieldReader) -> FirmwareBudget:
+    reader = top.optional_table("firmware")
+    if reader is None:
+        return FirmwareBudget()
+    budget = FirmwareBudget(
+        db_buffer=reader.choice("db_buffer", DB_BUFFERS) if reader.has("db_buffer") else "largest",
+        latency_entries=reader.integer(
+            "latency_entries", minimum=1, default=DEFAULT_LATENCY_ENTRIES
+        ),
+    )
+    reader.finish()
+    return budget
+
+
 def parse_board_manifest(path: Path) -> BoardManifest:
     problems: list[str] = []
     top = FieldReader(load_toml(path), "", problems)
@@ -355,6 +384,9 @@ def parse_board_manifest(path: Path) -> BoardManifest:
         top.problem("emulator", f"only emulated boards have one; this board is {kind.value}")
     if (core == "host") != (kind is BoardKind.PROCESS):
         top.problem("core", "is 'host' exactly when kind is 'process'")
+    if core in ARMV6M_CORES and (fpu != "none" or counter is CounterKind.DWT):
+        # ARMv6-M has neither: an FPU build would not run, and its DWT has no CYCCNT.
+        top.problem("core", f"{core} has no FPU and no DWT cycle counter (fpu 'none', systick)")
     if counter in (CounterKind.SYSTICK, CounterKind.DWT) and counter_hz != cpu_hz:
         # The Cortex-M ports run SysTick on the core clock (CLKSOURCE = 1); DWT counts cycles.
         top.problem("counter.hz", f"a {counter.value} counter counts the core clock ({cpu_hz})")
@@ -379,6 +411,7 @@ def parse_board_manifest(path: Path) -> BoardManifest:
     usb = _usb(top, kind)
     flash = _flash(top, kind)
     verification, verification_note = _verification(top, kind)
+    budget = _budget(top)
     top.finish()
 
     raise_if_problems(path, problems)
@@ -403,6 +436,7 @@ def parse_board_manifest(path: Path) -> BoardManifest:
         stack_bytes=stack_bytes,
         verification=verification,
         verification_note=verification_note,
+        budget=budget,
     )
 
 
