@@ -31,7 +31,14 @@ def test_a_healthy_board_that_resets_on_dtr(
 ) -> None:
     board = bus.add(SimulatedUsbBoard(host_kws01.image, reset_on="dtr"))
     report = _reports(bus, project)[board.device]
-    assert report.what == "ST-LINK/V2-1 VCP (boards: nucleo-l4r5zi)"
+    # Every board manifest that lists the ST-LINK/V2-1's ID, and only those.
+    named = sorted(
+        b.board_id
+        for b in project.boards().values()
+        if b.usb is not None and b.usb.vid == board.vid and board.pid in b.usb.pids
+    )
+    assert "nucleo-l4r5zi" in named
+    assert report.what == f"ST-LINK/V2-1 VCP (boards: {', '.join(named)})"
     assert len(report.probes) == 6  # 3 baud rates x DTR/RTS off and on
     assert _summaries(report) == [
         "ok: resets when DTR/RTS are asserted (a boot banner at 115200 baud dtr=on rts=on, "
