@@ -35,6 +35,8 @@ typedef struct {
 
 /* NVIC interrupt set-enable registers: line n is bit n % 32 of word n / 32. */
 #define TB_NVIC_ISER ((volatile uint32_t *)0xe000e100u)
+/* NVIC interrupt set-pending registers, the same layout: software raises a line. */
+#define TB_NVIC_ISPR ((volatile uint32_t *)0xe000e200u)
 
 /* CPUID: the part number (bits 15:4) tells a Cortex-M7 (0xc27) from the rest. */
 #define TB_SCB_CPUID (*(volatile uint32_t *)0xe000ed00u)

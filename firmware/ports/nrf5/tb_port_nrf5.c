@@ -12,7 +12,7 @@
 #include "port.h"
 
 #include "tb_board_config.h"
-#include "tb_cm_ring.h"
+#include "tb_cm_uart.h"
 #include "tb_cortexm.h"
 
 typedef struct {
@@ -74,22 +74,46 @@ typedef struct {
 #endif
 
 static const uint32_t s_uart_irqs[TB_BOARD_UART_IRQ_COUNT] = TB_BOARD_UART_IRQS;
-static tb_cm_ring_t s_rx; /* filled by the RX interrupt (port.h, RX buffering) */
 
-void tb_cm_irq_handler(void)
+/* The UART for tb_cm_uart.c. An error (an overrun) is acknowledged on sight. */
+int tb_cm_uart_rx_waiting(void)
 {
-    while (TB_NRF_UART->events_rxdrdy != 0u) {
-        uint8_t byte;
-
-        TB_NRF_UART->events_rxdrdy = 0u; /* clear before reading: the next byte may follow */
-        byte = (uint8_t)(TB_NRF_UART->rxd & 0xffu);
-        if (!tb_cm_ring_full(&s_rx)) {
-            tb_cm_ring_push(&s_rx, byte);
-        }
-    }
     if (TB_NRF_UART->events_error != 0u) {
         TB_NRF_UART->events_error = 0u;
         TB_NRF_UART->errorsrc = TB_NRF_UART->errorsrc;
+    }
+    return TB_NRF_UART->events_rxdrdy != 0u;
+}
+
+uint8_t tb_cm_uart_rx_take(void)
+{
+    TB_NRF_UART->events_rxdrdy = 0u; /* clear before reading: the next byte may follow */
+    return (uint8_t)(TB_NRF_UART->rxd & 0xffu);
+}
+
+/* The interrupt is the RXDRDY event and INTEN: on again with the event set, it fires. */
+void tb_cm_uart_rx_interrupt(int enabled)
+{
+    if (enabled) {
+        TB_NRF_UART->intenset = TB_NRF_UART_INT_RXDRDY;
+    } else {
+        TB_NRF_UART->intenclr = TB_NRF_UART_INT_RXDRDY;
+    }
+}
+
+/* TXD takes a byte at any time; put waits (bounded) until it has gone. */
+int tb_cm_uart_tx_ready(void)
+{
+    return 1;
+}
+
+void tb_cm_uart_tx_put(uint8_t byte)
+{
+    uint32_t n;
+
+    TB_NRF_UART->events_txdrdy = 0u;
+    TB_NRF_UART->txd = byte;
+    for (n = 0u; n < TB_NRF_WAIT_LIMIT && TB_NRF_UART->events_txdrdy == 0u; n++) {
     }
 }
 
@@ -113,6 +137,7 @@ void tb_port_init(void)
     TB_NRF_P1_DIRSET = 1u << TB_NRF_PIN_TIMESTAMP;
 #endif
     clock_init();
+    tb_cm_uart_start();
     /*
      * Configuration before ENABLE, as the hardware wants. QEMU drops these
      * writes while the UART is disabled, harmlessly: its UART ignores them.
@@ -138,35 +163,6 @@ void tb_port_init(void)
         }
     }
     tb_cm_counter_start();
-}
-
-void tb_port_write(const uint8_t *data, size_t len)
-{
-    size_t i;
-
-    for (i = 0u; i < len; i++) {
-        uint32_t n;
-
-        TB_NRF_UART->events_txdrdy = 0u;
-        TB_NRF_UART->txd = data[i];
-        for (n = 0u; n < TB_NRF_WAIT_LIMIT && TB_NRF_UART->events_txdrdy == 0u; n++) {
-        }
-    }
-}
-
-int tb_port_read_byte(void)
-{
-    return tb_cm_ring_pop(&s_rx);
-}
-
-void tb_port_idle(void)
-{
-    uint32_t primask = tb_cm_irq_save();
-
-    if (tb_cm_ring_empty(&s_rx)) {
-        __asm volatile("dsb\n\twfi" : : : "memory");
-    }
-    tb_cm_irq_restore(primask);
 }
 
 #if !defined(__ARM_ARCH_6M__)

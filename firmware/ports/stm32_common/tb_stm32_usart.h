@@ -1,10 +1,12 @@
 /*
  * tb_stm32_usart.h - the STM32 "v2" USART and GPIO shared by the G0, H7 and U5
- * ports (and by the L4's USART block): register maps as volatile structs with
- * their offsets, an interrupt-filled RX ring, polled TX. From the reference
- * manuals' register maps (RM0444 G0, RM0455 H7A3, RM0456 U5), read as BOARDS.md
- * section 0 summarises: CR1 0x00, BRR 0x0c, ISR 0x1c, ICR 0x20, RDR 0x24,
- * TDR 0x28. The F4 USART (SR/DR/BRR/CR1) is a different block.
+ * ports and by the L4's LPUART1: register maps as volatile structs with their
+ * offsets, and the USART's start-up. From the reference manuals' register maps
+ * (RM0444 G0, RM0455 H7A3, RM0456 U5, RM0432 L4+ LPUART), read as BOARDS.md
+ * sections 0 and 1 summarise: CR1 0x00, BRR 0x0c, ISR 0x1c, ICR 0x20, RDR 0x24,
+ * TDR 0x28, PRESC 0x2c. The F4 USART (SR/DR/BRR/CR1) is a different block.
+ * tb_stm32_console.h drives one as the console for firmware/ports/cortex_m's
+ * tb_cm_uart.c.
  *
  * Header-only on purpose: each family port is one translation unit that
  * includes it, and a family directory is the build's unit of selection.
@@ -15,7 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tb_cm_ring.h"
 #include "tb_cortexm.h"
 
 typedef struct {
@@ -104,9 +105,6 @@ static inline uint32_t tb_stm32_usart_brr(uint32_t kernel_hz, uint32_t baud)
     return (kernel_hz + baud / 2u) / baud;
 }
 
-/* The RX ring (tb_cm_ring.h) is filled by the USART interrupt: the harness does not read while
- * an inference runs, and a USART holds only one byte (port.h, RX buffering). */
-
 static inline void tb_stm32_usart_start(tb_stm32_usart_regs_t *usart, uint32_t kernel_hz,
                                         uint32_t baud)
 {
@@ -115,46 +113,6 @@ static inline void tb_stm32_usart_start(tb_stm32_usart_regs_t *usart, uint32_t k
     usart->brr = tb_stm32_usart_brr(kernel_hz, baud);
     usart->icr = TB_USART_ISR_ERRORS;
     usart->cr1 = TB_USART_CR1_RXNEIE | TB_USART_CR1_TE | TB_USART_CR1_RE | TB_USART_CR1_UE;
-}
-
-/* From the USART interrupt: every waiting byte into the ring (a full ring drops the byte). */
-static inline void tb_stm32_usart_drain(tb_stm32_usart_regs_t *usart, tb_cm_ring_t *ring)
-{
-    uint32_t isr = usart->isr;
-
-    while ((isr & TB_USART_ISR_RXNE) != 0u) {
-        uint8_t byte = (uint8_t)(usart->rdr & 0xffu);
-
-        if (!tb_cm_ring_full(ring)) {
-            tb_cm_ring_push(ring, byte);
-        }
-        isr = usart->isr;
-    }
-    if ((isr & TB_USART_ISR_ERRORS) != 0u) {
-        usart->icr = TB_USART_ISR_ERRORS; /* an overrun left set would stop reception */
-    }
-}
-
-static inline void tb_stm32_usart_write(tb_stm32_usart_regs_t *usart, const uint8_t *data,
-                                        size_t len)
-{
-    size_t i;
-
-    for (i = 0u; i < len; i++) {
-        (void)tb_stm32_wait_set(&usart->isr, TB_USART_ISR_TXE);
-        usart->tdr = data[i];
-    }
-}
-
-/* WFI unless a byte is waiting; masked, so that an arriving byte still wakes the core. */
-static inline void tb_stm32_idle(const tb_cm_ring_t *ring)
-{
-    uint32_t primask = tb_cm_irq_save();
-
-    if (tb_cm_ring_empty(ring)) {
-        __asm volatile("dsb\n\twfi" : : : "memory");
-    }
-    tb_cm_irq_restore(primask);
 }
 
 /* Enables the board's UART lines in the NVIC (TB_BOARD_UART_IRQS of the manifest). */

@@ -1,9 +1,10 @@
 /*
  * tb_port_stm32f4.c - port.h for the STM32F4 (NUCLEO-F446RE; QEMU's
  * netduinoplus2, an STM32F405): HSI -> PLL at the manifest's cpu_hz, USART2
- * on PA2/PA3 (the NUCLEO's ST-LINK virtual COM port) with an interrupt-filled
- * receive ring, and the timestamp pin of the manifest. Startup, counter and
- * semihosting come from firmware/ports/cortex_m.
+ * on PA2/PA3 (the NUCLEO's ST-LINK virtual COM port), and the timestamp pin
+ * of the manifest. Startup, counter, semihosting and the interrupt-filled
+ * receive ring (tb_cm_uart.c, on this file's USART2 operations) come from
+ * firmware/ports/cortex_m.
  *
  * Every ready-flag wait is bounded and gives up: QEMU models no RCC, PWR,
  * FLASH or GPIO (they read 0, ../shared/BOARDS.md §2), and a real part whose
@@ -13,7 +14,7 @@
 #include "port.h"
 
 #include "tb_board_config.h"
-#include "tb_cm_ring.h"
+#include "tb_cm_uart.h"
 #include "tb_cortexm.h"
 #include "tb_stm32f4.h"
 
@@ -49,7 +50,6 @@ static const uint32_t s_uart_irqs[1] = TB_BOARD_UART_IRQS;
 static uint32_t s_wait_loops = TB_WAIT_LOOPS;
 static uint32_t s_cpu_hz = TB_STM32F4_HSI_HZ;   /* SYSCLK = HCLK */
 static uint32_t s_pclk1_hz = TB_STM32F4_HSI_HZ; /* the USART2 kernel clock */
-static tb_cm_ring_t s_rx;
 
 /* 1 when (*reg & mask) == want within the bound, 0 when it gave up. */
 static int wait_for(const volatile uint32_t *reg, uint32_t mask, uint32_t want)
@@ -186,61 +186,41 @@ static void timestamp_init(void)
 void tb_port_init(void)
 {
     s_cpu_hz = clock_init();
-    tb_cm_ring_reset(&s_rx);
+    tb_cm_uart_start();
     usart_init(s_pclk1_hz);
     timestamp_init();
     tb_cm_counter_start();
 }
 
-/*
- * USART2: move received bytes into the ring. When it is full the byte stays
- * in DR and the interrupt is masked until tb_port_read_byte makes room, so a
- * peer with back-pressure (QEMU's chardev) loses nothing, and a real one loses
- * only beyond the 256 bytes port.h asks for.
- */
-void tb_cm_irq_handler(void)
+/* USART2 for tb_cm_uart.c. Reading DR clears RXNE and an overrun (ORE) alike. */
+int tb_cm_uart_rx_waiting(void)
 {
-    while ((TB_USART2->sr & (TB_STM32F4_USART_SR_RXNE | TB_STM32F4_USART_SR_ORE)) != 0u) {
-        if (tb_cm_ring_full(&s_rx)) {
-            TB_USART2->cr1 &= ~TB_STM32F4_USART_CR1_RXNEIE;
-            return;
-        }
-        tb_cm_ring_push(&s_rx, (uint8_t)(TB_USART2->dr & 0xffu));
+    return (TB_USART2->sr & (TB_STM32F4_USART_SR_RXNE | TB_STM32F4_USART_SR_ORE)) != 0u;
+}
+
+uint8_t tb_cm_uart_rx_take(void)
+{
+    return (uint8_t)(TB_USART2->dr & 0xffu);
+}
+
+/* RXNEIE is level-sensitive: on again with a byte in DR, the interrupt fires. */
+void tb_cm_uart_rx_interrupt(int enabled)
+{
+    if (enabled) {
+        TB_USART2->cr1 |= TB_STM32F4_USART_CR1_RXNEIE;
+    } else {
+        TB_USART2->cr1 &= ~TB_STM32F4_USART_CR1_RXNEIE;
     }
 }
 
-void tb_port_write(const uint8_t *data, size_t len)
+int tb_cm_uart_tx_ready(void)
 {
-    size_t i;
-
-    for (i = 0u; i < len; i++) {
-        while ((TB_USART2->sr & TB_STM32F4_USART_SR_TXE) == 0u) {
-        }
-        TB_USART2->dr = data[i];
-    }
+    return (TB_USART2->sr & TB_STM32F4_USART_SR_TXE) != 0u;
 }
 
-int tb_port_read_byte(void)
+void tb_cm_uart_tx_put(uint8_t byte)
 {
-    uint32_t primask = tb_cm_irq_save();
-    int byte = tb_cm_ring_pop(&s_rx);
-
-    if (byte >= 0) {
-        TB_USART2->cr1 |= TB_STM32F4_USART_CR1_RXNEIE; /* room again: take a held byte */
-    }
-    tb_cm_irq_restore(primask);
-    return byte;
-}
-
-void tb_port_idle(void)
-{
-    /* WFI with interrupts masked: a pending RX (or SysTick) interrupt still wakes the core. */
-    uint32_t primask = tb_cm_irq_save();
-
-    if (tb_cm_ring_empty(&s_rx)) {
-        __asm volatile("dsb\n\twfi" : : : "memory");
-    }
-    tb_cm_irq_restore(primask);
+    TB_USART2->dr = byte;
 }
 
 uint32_t tb_port_cpu_hz(void)

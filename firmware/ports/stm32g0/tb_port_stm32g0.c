@@ -7,6 +7,7 @@
  */
 #include "port.h"
 
+#include "../stm32_common/tb_stm32_console.h"
 #include "../stm32_common/tb_stm32_usart.h"
 #include "tb_board_config.h"
 #include "tb_cortexm.h"
@@ -50,7 +51,6 @@ typedef struct {
 #error "this port drives the manifest's [timestamp] pin: name it (e.g. pin = \"PA8\")"
 #endif
 static const uint32_t s_uart_irqs[TB_BOARD_UART_IRQ_COUNT] = TB_BOARD_UART_IRQS;
-static tb_cm_ring_t s_rx;
 static uint32_t s_cpu_hz = 16000000u; /* HSI16 until the PLL runs */
 
 /* 2 wait states first, then the PLL, then the switch; each wait is bounded. */
@@ -73,11 +73,6 @@ static void clock_init(void)
     }
 }
 
-void tb_cm_irq_handler(void)
-{
-    tb_stm32_usart_drain(TB_G0_USART2, &s_rx);
-}
-
 void tb_port_init(void)
 {
     clock_init();
@@ -88,24 +83,10 @@ void tb_port_init(void)
     tb_stm32_gpio_alternate(TB_G0_GPIO(0u), TB_G0_PIN_RX, TB_G0_AF_USART2, 1);
     tb_stm32_gpio_output(TB_G0_TIMESTAMP_GPIO, TB_BOARD_TIMESTAMP_PIN,
                          TB_BOARD_TIMESTAMP_ACTIVE_LOW);
+    tb_cm_uart_start();
     tb_stm32_usart_start(TB_G0_USART2, s_cpu_hz, TB_BOARD_UART_BAUD);
     tb_stm32_nvic_enable(s_uart_irqs, TB_BOARD_UART_IRQ_COUNT);
     tb_cm_counter_start();
-}
-
-void tb_port_write(const uint8_t *data, size_t len)
-{
-    tb_stm32_usart_write(TB_G0_USART2, data, len);
-}
-
-int tb_port_read_byte(void)
-{
-    return tb_cm_ring_pop(&s_rx);
-}
-
-void tb_port_idle(void)
-{
-    tb_stm32_idle(&s_rx);
 }
 
 void tb_port_timestamp_pulse(void)

@@ -8,6 +8,7 @@
  */
 #include "port.h"
 
+#include "../stm32_common/tb_stm32_console.h"
 #include "../stm32_common/tb_stm32_usart.h"
 #include "tb_board_config.h"
 #include "tb_cortexm.h"
@@ -84,7 +85,6 @@ typedef struct {
 #error "this port drives the manifest's [timestamp] pin: name it (e.g. pin = \"PA8\")"
 #endif
 static const uint32_t s_uart_irqs[TB_BOARD_UART_IRQ_COUNT] = TB_BOARD_UART_IRQS;
-static tb_cm_ring_t s_rx;
 static uint32_t s_cpu_hz = 64000000u; /* HSI until PLL1 runs */
 
 /*
@@ -137,11 +137,6 @@ static void clock_init(void)
     }
 }
 
-void tb_cm_irq_handler(void)
-{
-    tb_stm32_usart_drain(TB_H7_USART3, &s_rx);
-}
-
 void tb_port_init(void)
 {
     tb_cm_caches_enable(); /* as ST's template: before the clock tree */
@@ -153,25 +148,11 @@ void tb_port_init(void)
     tb_stm32_gpio_alternate(TB_H7_GPIO(3u), TB_H7_PIN_RX, TB_H7_AF_USART3, 1);
     tb_stm32_gpio_output(TB_H7_TIMESTAMP_GPIO, TB_BOARD_TIMESTAMP_PIN,
                          TB_BOARD_TIMESTAMP_ACTIVE_LOW);
+    tb_cm_uart_start();
     tb_stm32_usart_start(TB_H7_USART3, s_cpu_hz == TB_BOARD_CPU_HZ ? TB_H7_PCLK1_HZ : s_cpu_hz,
                          TB_BOARD_UART_BAUD);
     tb_stm32_nvic_enable(s_uart_irqs, TB_BOARD_UART_IRQ_COUNT);
     tb_cm_counter_start();
-}
-
-void tb_port_write(const uint8_t *data, size_t len)
-{
-    tb_stm32_usart_write(TB_H7_USART3, data, len);
-}
-
-int tb_port_read_byte(void)
-{
-    return tb_cm_ring_pop(&s_rx);
-}
-
-void tb_port_idle(void)
-{
-    tb_stm32_idle(&s_rx);
 }
 
 void tb_port_timestamp_pulse(void)

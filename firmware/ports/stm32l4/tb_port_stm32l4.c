@@ -3,18 +3,20 @@
  * Tiny reference board): HSI16 -> PLL at the manifest's cpu_hz (120 MHz) in
  * Range 1 boost mode, LPUART1 on PG7/PG8 (the ST-LINK virtual COM port),
  * clocked from HSI16 so that 115200 and 9600 baud both have a BRR whatever
- * SYSCLK is, with an interrupt-filled receive ring, and the timestamp pin of
- * the manifest (PF13 = Arduino D7, idle high). Startup, the DWT counter and
- * semihosting come from firmware/ports/cortex_m.
+ * SYSCLK is, and the timestamp pin of the manifest (PF13 = Arduino D7, idle
+ * high). LPUART1 has the v2 USART map, so it is driven through
+ * ../stm32_common/tb_stm32_console.h; its receive ring, startup, the DWT
+ * counter and semihosting come from firmware/ports/cortex_m.
  *
  * No QEMU machine models an STM32L4: this port is built in CI, its register
  * arithmetic (PLLCFGR, BRR, wait states) is checked on the host, and its
- * F4-like structure (bounded waits, RX ring, pin set-up) runs on qemu-stm32f4.
+ * F4-like structure (bounded waits, pin set-up) and the shared RX ring run on
+ * qemu-stm32f4.
  */
 #include "port.h"
 
+#include "../stm32_common/tb_stm32_console.h"
 #include "tb_board_config.h"
-#include "tb_cm_ring.h"
 #include "tb_cortexm.h"
 #include "tb_stm32l4.h"
 
@@ -29,7 +31,7 @@
 /* RM0432: hold HCLK at SYSCLK / 2 for at least 1 us when switching above 80 MHz. */
 #define TB_HALF_SPEED_HOLD_LOOPS 128u
 
-#define TB_LPUART1 ((tb_stm32l4_uart_t *)TB_BOARD_UART_BASE)
+#define TB_LPUART1 TB_STM32_CONSOLE /* the v2 USART map (tb_stm32_usart.h) */
 #if TB_BOARD_UART_BASE != 0x40008000u
 #error "the STM32L4 port drives LPUART1 on PG7/PG8: [uart] base must be 0x40008000"
 #endif
@@ -43,7 +45,6 @@
 static const uint32_t s_uart_irqs[1] = TB_BOARD_UART_IRQS;
 
 static uint32_t s_cpu_hz = TB_STM32L4_MSI_RESET_HZ;
-static tb_cm_ring_t s_rx;
 
 /* 1 when (*reg & mask) == want within the bound, 0 when it gave up. */
 static int wait_for(const volatile uint32_t *reg, uint32_t mask, uint32_t want)
@@ -149,8 +150,7 @@ static void lpuart_init(void)
     TB_LPUART1->cr1 = 0u; /* BRR and PRESC are writable only while UE = 0 */
     TB_LPUART1->presc = 0u;
     TB_LPUART1->brr = brr;
-    TB_LPUART1->cr1 = TB_STM32L4_UART_CR1_UE | TB_STM32L4_UART_CR1_TE | TB_STM32L4_UART_CR1_RE |
-                      TB_STM32L4_UART_CR1_RXNEIE;
+    TB_LPUART1->cr1 = TB_USART_CR1_UE | TB_USART_CR1_TE | TB_USART_CR1_RE | TB_USART_CR1_RXNEIE;
     TB_NVIC_ISER[s_uart_irqs[0] / 32u] = 1u << (s_uart_irqs[0] % 32u);
 }
 
@@ -193,60 +193,10 @@ static void timestamp_init(void)
 void tb_port_init(void)
 {
     s_cpu_hz = clock_init();
-    tb_cm_ring_reset(&s_rx);
+    tb_cm_uart_start();
     lpuart_init();
     timestamp_init();
     tb_cm_counter_start();
-}
-
-/* LPUART1: received bytes into the ring; when it is full, the byte waits in RDR with the
- * interrupt masked until tb_port_read_byte makes room (see the STM32F4 port). */
-void tb_cm_irq_handler(void)
-{
-    if ((TB_LPUART1->isr & TB_STM32L4_UART_ISR_ORE) != 0u) {
-        TB_LPUART1->icr = TB_STM32L4_UART_ICR_ORECF; /* a lost byte; keep receiving */
-    }
-    while ((TB_LPUART1->isr & TB_STM32L4_UART_ISR_RXNE) != 0u) {
-        if (tb_cm_ring_full(&s_rx)) {
-            TB_LPUART1->cr1 &= ~TB_STM32L4_UART_CR1_RXNEIE;
-            return;
-        }
-        tb_cm_ring_push(&s_rx, (uint8_t)(TB_LPUART1->rdr & 0xffu));
-    }
-}
-
-void tb_port_write(const uint8_t *data, size_t len)
-{
-    size_t i;
-
-    for (i = 0u; i < len; i++) {
-        while ((TB_LPUART1->isr & TB_STM32L4_UART_ISR_TXE) == 0u) {
-        }
-        TB_LPUART1->tdr = data[i];
-    }
-}
-
-int tb_port_read_byte(void)
-{
-    uint32_t primask = tb_cm_irq_save();
-    int byte = tb_cm_ring_pop(&s_rx);
-
-    if (byte >= 0) {
-        TB_LPUART1->cr1 |= TB_STM32L4_UART_CR1_RXNEIE; /* room again: take a held byte */
-    }
-    tb_cm_irq_restore(primask);
-    return byte;
-}
-
-void tb_port_idle(void)
-{
-    /* WFI with interrupts masked: a pending RX (or SysTick) interrupt still wakes the core. */
-    uint32_t primask = tb_cm_irq_save();
-
-    if (tb_cm_ring_empty(&s_rx)) {
-        __asm volatile("dsb\n\twfi" : : : "memory");
-    }
-    tb_cm_irq_restore(primask);
 }
 
 uint32_t tb_port_cpu_hz(void)

@@ -4,8 +4,9 @@
  * ../shared/BOARDS.md §1), and the pure register arithmetic that a host test
  * checks against the numbers there.
  *
- * LPUART1 has the newer USART map (CR1 0x00, BRR 0x0c, ISR 0x1c, RDR 0x24,
- * TDR 0x28), not the F4's SR/DR/BRR/CR1.
+ * LPUART1 has the newer USART map (CR1 0x00, BRR 0x0c, ISR 0x1c, ICR 0x20,
+ * RDR 0x24, TDR 0x28, PRESC 0x2c), not the F4's SR/DR/BRR/CR1: the port uses
+ * ../stm32_common/tb_stm32_usart.h's tb_stm32_usart_regs_t for it.
  */
 #ifndef TB_STM32L4_H
 #define TB_STM32L4_H
@@ -75,30 +76,6 @@ typedef struct {
  * AHB2ENR enable bit is its index. */
 #define TB_STM32L4_GPIO(index) ((tb_stm32l4_gpio_t *)(0x48000000u + 0x400u * (index)))
 #define TB_STM32L4_GPIOG_INDEX 6u
-
-typedef struct {
-    volatile uint32_t cr1;   /* 0x00 UE bit0, RE bit2, TE bit3, RXNEIE bit5 */
-    volatile uint32_t cr2;   /* 0x04 */
-    volatile uint32_t cr3;   /* 0x08 */
-    volatile uint32_t brr;   /* 0x0c 20 bits on the LPUART */
-    volatile uint32_t gtpr;  /* 0x10 */
-    volatile uint32_t rtor;  /* 0x14 */
-    volatile uint32_t rqr;   /* 0x18 */
-    volatile uint32_t isr;   /* 0x1c ORE bit3, RXNE bit5, TXE bit7 */
-    volatile uint32_t icr;   /* 0x20 ORECF bit3 */
-    volatile uint32_t rdr;   /* 0x24 */
-    volatile uint32_t tdr;   /* 0x28 */
-    volatile uint32_t presc; /* 0x2c */
-} tb_stm32l4_uart_t;
-
-#define TB_STM32L4_UART_CR1_UE (1u << 0)
-#define TB_STM32L4_UART_CR1_RE (1u << 2)
-#define TB_STM32L4_UART_CR1_TE (1u << 3)
-#define TB_STM32L4_UART_CR1_RXNEIE (1u << 5)
-#define TB_STM32L4_UART_ISR_ORE (1u << 3)
-#define TB_STM32L4_UART_ISR_RXNE (1u << 5)
-#define TB_STM32L4_UART_ISR_TXE (1u << 7)
-#define TB_STM32L4_UART_ICR_ORECF (1u << 3)
 
 #define TB_STM32L4_MSI_RESET_HZ 4000000u /* the clock out of reset */
 #define TB_STM32L4_HSI16_HZ 16000000u

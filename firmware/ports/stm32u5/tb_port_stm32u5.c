@@ -15,6 +15,7 @@
  */
 #include "port.h"
 
+#include "../stm32_common/tb_stm32_console.h"
 #include "../stm32_common/tb_stm32_usart.h"
 #include "tb_board_config.h"
 #include "tb_cortexm.h"
@@ -67,7 +68,6 @@ typedef struct {
 #error "this port drives the manifest's [timestamp] pin: name it (e.g. pin = \"PA8\")"
 #endif
 static const uint32_t s_uart_irqs[TB_BOARD_UART_IRQ_COUNT] = TB_BOARD_UART_IRQS;
-static tb_cm_ring_t s_rx;
 static uint32_t s_cpu_hz = 4000000u; /* MSIS at reset */
 
 /* Range 1 and the booster, then wait states, then PLL1 and the switch; all waits bounded. */
@@ -101,11 +101,6 @@ static void clock_init(void)
     }
 }
 
-void tb_cm_irq_handler(void)
-{
-    tb_stm32_usart_drain(TB_U5_USART1, &s_rx);
-}
-
 void tb_port_init(void)
 {
     clock_init();
@@ -116,24 +111,10 @@ void tb_port_init(void)
     tb_stm32_gpio_alternate(TB_U5_GPIO(0u), TB_U5_PIN_RX, TB_U5_AF_USART1, 1);
     tb_stm32_gpio_output(TB_U5_TIMESTAMP_GPIO, TB_BOARD_TIMESTAMP_PIN,
                          TB_BOARD_TIMESTAMP_ACTIVE_LOW);
+    tb_cm_uart_start();
     tb_stm32_usart_start(TB_U5_USART1, s_cpu_hz, TB_BOARD_UART_BAUD);
     tb_stm32_nvic_enable(s_uart_irqs, TB_BOARD_UART_IRQ_COUNT);
     tb_cm_counter_start();
-}
-
-void tb_port_write(const uint8_t *data, size_t len)
-{
-    tb_stm32_usart_write(TB_U5_USART1, data, len);
-}
-
-int tb_port_read_byte(void)
-{
-    return tb_cm_ring_pop(&s_rx);
-}
-
-void tb_port_idle(void)
-{
-    tb_stm32_idle(&s_rx);
 }
 
 void tb_port_timestamp_pulse(void)
