@@ -29,7 +29,7 @@ from tinybench.dut.discovery import PortAccess, find_board_port
 from tinybench.dut.session import Timeouts
 from tinybench.dut.worker import WorkerConfig
 from tinybench.elfsize import image_size
-from tinybench.errors import RuleViolation, TinybenchError
+from tinybench.errors import TinybenchError
 from tinybench.flash import (
     FlashBackend,
     FlashRequest,
@@ -45,7 +45,7 @@ from tinybench.manifests.custom_model import CustomModelOptions, is_model_path
 from tinybench.manifests.models import ModelManifest
 from tinybench.manifests.runrules import RuleSet
 from tinybench.modes.accuracy import summarize
-from tinybench.modes.performance import PerformanceOutcome, run_performance, select_inputs
+from tinybench.modes.performance import PerformanceOutcome, rules_inputs, run_performance
 from tinybench.modes.shards import Workers, run_accuracy_shards
 from tinybench.project import Project
 from tinybench.reference import (
@@ -264,13 +264,7 @@ def _performance(
     hz_text = worker.info.get("counter_hz", "")
     counter_hz = int(hz_text) if hz_text.isdigit() else None
     min_window = request.min_window_s or timed.min_window_s
-    firsts = ((s.file_name, dataset.inferences(s)[0]) for s in dataset.samples)
-    inputs = select_inputs(firsts, timed.windows)
-    if len(inputs) < timed.windows:
-        raise RuleViolation(
-            f"performance mode needs {timed.windows} distinct inputs (run rules "
-            f"{rules.rules_id} {rules.version}); {dataset.root} offers {len(inputs)}"
-        )
+    inputs = rules_inputs(dataset, rules)
     done_windows = [0]
 
     def on_window(_: object) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 from tinybench import __version__
 from tinybench.datasets import Dataset, open_dataset
 from tinybench.dut.session import DutSession
-from tinybench.errors import ProtocolError, RuleViolation, TinybenchError
+from tinybench.errors import ProtocolError, TinybenchError
 from tinybench.external.check import (
     check_samples,
     difference,
@@ -49,8 +49,8 @@ from tinybench.modes.accuracy import SampleInput, SampleOutcome, summarize
 from tinybench.modes.performance import (
     PerformanceOutcome,
     Window,
+    rules_inputs,
     run_performance,
-    select_inputs,
 )
 from tinybench.project import Project
 from tinybench.reference import (
@@ -171,13 +171,7 @@ def _run_performance(
 ) -> PerformanceOutcome:
     """Windows timed by the DUT's own m-lap-us microseconds (it has no counter extension)."""
     timed = rules.performance
-    firsts = ((s.file_name, dataset.inferences(s)[0]) for s in dataset.samples)
-    inputs = select_inputs(firsts, timed.windows)
-    if len(inputs) < timed.windows:
-        raise RuleViolation(
-            f"performance mode needs {timed.windows} distinct inputs (run rules "
-            f"{rules.rules_id} {rules.version}); {dataset.root} offers {len(inputs)}"
-        )
+    inputs = rules_inputs(dataset, rules)
     done = [0]
 
     def on_window(_: object) -> None:

@@ -17,8 +17,10 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from tinybench.datasets import Dataset
 from tinybench.dut.session import DutSession, InferResult
 from tinybench.errors import RuleViolation
+from tinybench.manifests.runrules import RuleSet
 
 CALIBRATION_MARGIN = 1.10  # aim 10 % above the minimum window
 MAX_WINDOW_ATTEMPTS = 4
@@ -75,6 +77,20 @@ def select_inputs(samples: Iterable[tuple[str, bytes]], count: int) -> list[Perf
             inputs.append(PerformanceInput(name, wire))
         if len(inputs) == count:
             break
+    return inputs
+
+
+def rules_inputs(dataset: Dataset, rules: RuleSet) -> list[PerformanceInput]:
+    """The distinct inputs the rule set's performance mode asks for, or a RuleViolation when the
+    dataset has fewer."""
+    timed = rules.performance
+    firsts = ((s.file_name, dataset.inferences(s)[0]) for s in dataset.samples)
+    inputs = select_inputs(firsts, timed.windows)
+    if len(inputs) < timed.windows:
+        raise RuleViolation(
+            f"performance mode needs {timed.windows} distinct inputs (run rules "
+            f"{rules.rules_id} {rules.version}); {dataset.root} offers {len(inputs)}"
+        )
     return inputs
 
 
