@@ -45,7 +45,7 @@ def cli(ctx: click.Context) -> None:
     runrules/ directories; run, build, reference and bench also take the path of your
     own .tflite file as the model. Environment: TINYBENCH_SHARED_DIR (reference data, default
     ../shared), TINYBENCH_MODELS_DIR (your .tflite files, searched first),
-    TINYBENCH_CACHE_DIR (downloads, default ~/.cache/tinybench).
+    TINYBENCH_CACHE_DIR (downloads, default the user cache directory: ~/.cache/tinybench on Linux).
     """
     ctx.obj = Project(locate())
 
