@@ -19,5 +19,6 @@ void tb_cmd_profile(char **argv, unsigned argc);
 void tb_cmd_infer(char **argv, unsigned argc);
 void tb_cmd_results(char **argv, unsigned argc);
 void tb_cmd_info(char **argv, unsigned argc);
+void tb_cmd_opprofile(char **argv, unsigned argc); /* (ext) per-op counter deltas */
 
 #endif /* TB_CMD_H */

@@ -185,6 +185,122 @@ void tb_cmd_results(char **argv, unsigned argc)
     print_results();
 }
 
+#if TB_HARNESS_EXTENSIONS
+/*
+ * Per-op profile: the op hook reads the counter around every op and keeps each
+ * op's delta in the latency record's slots, so profiling adds no RAM (and
+ * clears the latency record). Without the hook set, invoke does no reading.
+ */
+typedef struct {
+    uint32_t *slots;
+    uint32_t ops;      /* ops seen: highest index + 1 */
+    uint32_t overflow; /* ops beyond the slots' capacity */
+    uint64_t op_start;
+} opprofile_t;
+
+static void opprofile_hook(void *context, uint32_t op_index, const char *op_name, uint32_t phase)
+{
+    opprofile_t *profile = (opprofile_t *)context;
+    uint64_t now = tb_port_counter();
+    uint64_t delta;
+
+    (void)op_name;
+    if (phase == 0u) {
+        profile->op_start = now;
+        return;
+    }
+    if (op_index >= TB_LATENCY_CAPACITY) {
+        profile->overflow = 1u;
+        return;
+    }
+    delta = now - profile->op_start;
+    profile->slots[op_index] =
+        delta > TB_LATENCY_SATURATED ? TB_LATENCY_SATURATED : (uint32_t)delta;
+    if (op_index + 1u > profile->ops) {
+        profile->ops = op_index + 1u;
+    }
+}
+
+/* The names the engine gave each op, recorded on a second pass without timing. */
+static void opprofile_print_hook(void *context, uint32_t op_index, const char *op_name,
+                                 uint32_t phase)
+{
+    const uint32_t *slots = (const uint32_t *)context;
+
+    if (phase != 1u || op_index >= TB_LATENCY_CAPACITY) {
+        return;
+    }
+    tb_out_str("m-op-[");
+    tb_out_u64(op_index);
+    tb_out_char(',');
+    tb_out_safe(op_name != NULL ? op_name : "unknown", 32u);
+    tb_out_char(',');
+    tb_out_u64(slots[op_index]);
+    tb_out_char(']');
+    tb_out_end();
+}
+
+void tb_cmd_opprofile(char **argv, unsigned argc)
+{
+    opprofile_t profile;
+    tb_engine_status_t status;
+    uint64_t start;
+    uint64_t ticks;
+
+    (void)argv;
+    /* The op deltas take the latency record's slots; the results get recomputed. */
+    tb_latency_clear();
+    s_have_results = 0;
+    if (argc != 1u) {
+        tb_out_error("opprofile: usage: opprofile");
+        return;
+    }
+    if (s_engine_status != TB_ENGINE_OK) {
+        tb_out_error_arg("opprofile: engine not ready: ", status_text(s_engine_status), "");
+        return;
+    }
+    if (!tb_db_complete() ||
+        tb_db_loaded() != tb_model_input_bytes(s_input_format, s_input.bytes)) {
+        tb_out_error("opprofile: load one complete input first (db load / db bin / db file)");
+        return;
+    }
+    tb_model_convert_input(s_input_format, tb_db_data(), &s_input);
+    profile.slots = tb_latency_slots();
+    profile.ops = 0u;
+    profile.overflow = 0u;
+    profile.op_start = 0u;
+    tb_engine_set_op_hook(opprofile_hook, &profile);
+    /* As the timed loop: re-arm, then one reading before and one after the inference. */
+    tb_port_counter_rearm();
+    start = tb_port_counter();
+    status = tb_engine_invoke();
+    ticks = tb_port_counter() - start;
+    tb_engine_set_op_hook(NULL, NULL);
+    if (status != TB_ENGINE_OK) {
+        tb_out_error_arg("opprofile: invoke failed: ", status_text(status), "");
+        return;
+    }
+    if (profile.overflow != 0u) {
+        tb_out_error("opprofile: the model has more ops than the latency record holds");
+        return;
+    }
+    /* A second, untimed pass prints each op's line with the engine's own op name. */
+    tb_engine_set_op_hook(opprofile_print_hook, profile.slots);
+    status = tb_engine_invoke();
+    tb_engine_set_op_hook(NULL, NULL);
+    if (status != TB_ENGINE_OK) {
+        tb_out_error_arg("opprofile: invoke failed: ", status_text(status), "");
+        return;
+    }
+    tb_out_str("m-op-total-[ops=");
+    tb_out_u64(profile.ops);
+    tb_out_str(",ticks=");
+    tb_out_u64(ticks);
+    tb_out_char(']');
+    tb_out_end();
+}
+#endif
+
 /* The model manifest's spelling of an input format. */
 static const char *input_format_name(tb_input_format_t format)
 {

@@ -74,6 +74,8 @@ static const tb_command_t k_commands[] = {
     { "info", tb_cmd_info, "info : (ext) board, counter, engine, arena and model facts" },
     { "latency", tb_cmd_latency,
       "latency : (ext) counter ticks of each timed run of the last infer" },
+    { "opprofile", tb_cmd_opprofile,
+      "opprofile : (ext) one inference on the loaded input, counter ticks per op" },
     { "exit", cmd_exit, "exit [code] : (ext) end the program (emulators)" },
 #endif
 };
@@ -94,7 +96,7 @@ static void cmd_help(char **argv, unsigned argc)
     tb_out_line("m-help-db file PATH [offset length] : (ext) load from a host file "
                 "(emulators)");
     tb_out_line("m-help-results raw : (ext) last output tensor as int8 hex");
-    tb_out_line("m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,exit]");
+    tb_out_line("m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,opprofile,exit]");
 #endif
 }
 

@@ -111,6 +111,53 @@ class LatencyRecord:
     counter_hz: int
 
 
+@dataclass(frozen=True)
+class OpTicks:
+    """One op of an `opprofile` reply: its index, the engine's op name, its counter ticks."""
+
+    index: int
+    op: str
+    ticks: int
+
+
+@dataclass(frozen=True)
+class OpProfile:
+    """The `opprofile` extension: ticks per op and the whole inference's ticks, one invoke."""
+
+    ops: tuple[OpTicks, ...]
+    total_ticks: int
+
+
+def parse_opprofile(lines: tuple[str, ...] | list[str]) -> OpProfile:
+    """`m-op-[i,NAME,ticks]` lines then `m-op-total-[ops=N,ticks=T]`; anything malformed is a
+    ProtocolError, as is an op count that disagrees with the lines."""
+    ops: list[OpTicks] = []
+    total: dict[str, int] = {}
+    for line in lines:
+        item = bracketed(line, "op")
+        if item is not None:
+            parts = item.split(",")
+            if len(parts) != 3 or not parts[0].isdigit() or not parts[2].isdigit() or not parts[1]:
+                raise ProtocolError(f"malformed opprofile line {line!r}")
+            ops.append(OpTicks(int(parts[0]), parts[1], int(parts[2])))
+            continue
+        item = bracketed(line, "op-total")
+        if item is not None:
+            for field in item.split(","):
+                key, _, value = field.partition("=")
+                if key not in ("ops", "ticks") or not value.isdigit():
+                    raise ProtocolError(f"malformed opprofile total {line!r}")
+                total[key] = int(value)
+    if "ops" not in total or "ticks" not in total:
+        raise ProtocolError(f"`opprofile`: no m-op-total line in {list(lines)}")
+    if [op.index for op in ops] != list(range(total["ops"])):
+        raise ProtocolError(
+            f"`opprofile`: total says {total['ops']} ops, lines give indices "
+            f"{[op.index for op in ops]}"
+        )
+    return OpProfile(tuple(ops), total["ticks"])
+
+
 class DutSession:
     """Owns a transport for the length of a `with` block."""
 
@@ -421,6 +468,12 @@ class DutSession:
         if len(ticks) != fields.get("count"):
             raise ProtocolError(f"latency: header says {fields.get('count')}, got {len(ticks)}")
         return LatencyRecord(tuple(ticks), fields.get("dropped", 0), fields.get("counter_hz", 0))
+
+    def opprofile(self) -> OpProfile:
+        """One inference on the loaded input with the counter read around every op."""
+        self._require("opprofile")
+        reply = self.command("opprofile", silence_s=self._timeouts.infer_s)
+        return parse_opprofile(reply.lines)
 
     def timestamp(self) -> int:
         reply = self.command("timestamp")
