@@ -141,7 +141,7 @@ def results_document(
     accuracy: AccuracySummary | None,
     reference_check: dict[str, Any],
     performance: dict[str, Any],
-    memory: dict[str, int | None],
+    memory: dict[str, Any],
     provenance: Provenance,
     quality_target: float,
     wall_time_s: dict[str, float],

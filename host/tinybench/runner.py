@@ -30,6 +30,7 @@ from tinybench.dut.session import Timeouts
 from tinybench.dut.worker import WorkerConfig
 from tinybench.elfsize import image_size
 from tinybench.errors import TinybenchError
+from tinybench.footprint import footprint
 from tinybench.flash import (
     FlashBackend,
     FlashRequest,
@@ -464,7 +465,12 @@ def _document(
         accuracy=accuracy,
         reference_check=check,
         performance=perf_block,
-        memory={"flash_bytes": size.flash_bytes, "ram_bytes": size.ram_bytes, "arena_bytes": arena},
+        memory={
+            "flash_bytes": size.flash_bytes,
+            "ram_bytes": size.ram_bytes,
+            "arena_bytes": arena,
+            **footprint(build.image).document(),
+        },
         provenance=provenance,
         quality_target=model.quality_target,
         wall_time_s=timings,
