@@ -205,6 +205,8 @@ def write_performance_run(run_dir: Path, compliant: bool = True) -> Path:
         "latency_distribution": {"count": 200, "p50_ms": 16.2, "p90_ms": 17.0, "p99_ms": 17.1},
         "windows": windows,
     }
+    document["memory"] = MEMORY_BLOCK
+    document["profile"] = profile_block("native", 3)
     write_json(run_dir / "results.json", document)
     write_json(run_dir / "latencies.json", {"counter_hz": counter_hz, "windows": traces})
     (run_dir / "results.txt").write_text(
@@ -229,3 +231,90 @@ def write_minimal_run(run_dir: Path) -> Path:
         },
     )
     return run_dir
+
+
+# Per-op ticks of a small model under two configurations: (op, shape, MACs, native, tflm).
+PROFILE_OPS: tuple[tuple[str, str, int, int, int], ...] = (
+    ("CONV_2D", "1x25x5x64", 640_000, 180_000, 80_000),
+    ("DEPTHWISE_CONV_2D", "1x25x5x64", 72_000, 40_000, 30_000),
+    ("AVERAGE_POOL_2D", "1x1x1x64", 0, 2_000, 2_500),
+    ("FULLY_CONNECTED", "1x12", 768, 1_500, 900),
+    ("SOFTMAX", "1x12", 0, 1_200, 1_100),
+)
+INSTRUCTIONS_PER_TICK = 40.0
+
+
+def profile_block(label: str, column: int) -> dict[str, Any]:
+    """A `profile` block (round-4 format) for column 3 (native) or 4 (tflm) of PROFILE_OPS."""
+    ticks = [op[column] for op in PROFILE_OPS]
+    total = sum(ticks)
+    return {
+        "label": label,
+        "engine": label.split("-")[0],
+        "kernels": "cmsis-nn" if label.startswith("tflm") else "reference",
+        "unit": "instructions",
+        "per_tick": INSTRUCTIONS_PER_TICK,
+        "whole_ticks": total + 37,
+        "sum_ticks": total,
+        "ops": [
+            {
+                "index": i,
+                "op": op,
+                "shape": shape,
+                "macs": macs,
+                "ticks": t,
+                "count": t * INSTRUCTIONS_PER_TICK,
+                "per_mac": t * INSTRUCTIONS_PER_TICK / macs if macs else None,
+                "share": t / total,
+            }
+            for i, ((op, shape, macs, _, _), t) in enumerate(zip(PROFILE_OPS, ticks, strict=True))
+        ],
+    }
+
+
+MEMORY_BLOCK: dict[str, Any] = {
+    "flash_bytes": 68473,
+    "ram_bytes": 51728,
+    "arena_bytes": 16496,
+    "stack_bytes": 8192,
+    "stack_used_bytes": 1304,
+    "sections": [
+        {"name": ".vectors", "address": 0, "size": 1024, "placement": "flash"},
+        {"name": ".text", "address": 1024, "size": 67049, "placement": "flash"},
+        {"name": ".data", "address": 0x20000000, "size": 400, "placement": "both"},
+        {"name": ".bss", "address": 0x20000190, "size": 43136, "placement": "ram"},
+        {"name": ".stack", "address": 0x2000A9D0, "size": 8192, "placement": "ram"},
+    ],
+    "breakdown": {
+        "flash": {"weights": 40000, "engine_code": 12000, "harness_and_port": 16073, "data": 400},
+        "ram": {
+            "arena": 16496,
+            "db_buffer": 20480,
+            "latency_record": 4096,
+            "data": 400,
+            "other": 2064,
+            "stack": 8192,
+        },
+    },
+    "top_symbols": [
+        {"name": "s_db_buf", "size": 20480, "section": ".bss"},
+        {"name": "s_arena", "size": 16496, "section": ".bss"},
+        {"name": "op0_weights", "size": 12800, "section": ".text"},
+    ],
+}
+
+
+def write_profile_dir(profile_dir: Path) -> Path:
+    """What `tinybench profile --out DIR` writes for two configurations."""
+    profile_dir.mkdir(parents=True)
+    write_json(
+        profile_dir / "profile.json",
+        {
+            "format": "tinybench-profile",
+            "version": 1,
+            "model": "kws01",
+            "board": "qemu-m4",
+            "tables": [profile_block("native", 3), profile_block("tflm-cmsis-nn", 4)],
+        },
+    )
+    return profile_dir

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from tinybench.cli import cli
 from tinybench.report import report_paths, write_report
-from tinybench.report.document import CheckStatus
+from tinybench.report.layout import CheckStatus
 from tinybench.report.plots import latency_distribution_plot
 
 from .rundirs import (
@@ -106,7 +106,12 @@ def test_ad01_report_has_a_roc_curve_and_no_confusion_matrix(tmp_path: Path) -> 
 def test_performance_report_plots_windows_and_distribution(tmp_path: Path) -> None:
     files = write_report(write_performance_run(tmp_path / "run"))
     html = files.html.read_text(encoding="utf-8")
-    assert set(embedded_plots(html)) == {"latency-windows", "latency-distribution"}
+    assert set(embedded_plots(html)) == {
+        "latency-windows",
+        "latency-distribution",
+        "op-profile",
+        "memory-breakdown",
+    }
     assert "5 windows, compliant with the run rules (each window &gt;= 10 s)" in html
     # window 4: 700 inferences x 15.5 ms
     assert "<td>4</td><td>tst_000003.bin</td><td>700</td><td>10</td><td>10.850 s</td>" in html

@@ -1,6 +1,7 @@
 """The HTML report in a real browser: Debian's chromium, headless, offline.
 
-For each kind of run (top-1, ad01 AUC, performance) the report is loaded with
+For each kind of run (top-1, ad01 AUC, performance with its per-op profile and memory
+breakdown, a `tinybench profile` directory with two engines) the report is loaded with
 --dump-dom: the page's own inline script stamps data-rendered="WxH" on every plot
 after load, so the dumped DOM shows each plot's decoded size. A screenshot must
 exist and show more than a blank page.
@@ -20,7 +21,7 @@ from matplotlib import image
 
 from tinybench.report import write_report
 
-from .rundirs import write_auc_run, write_performance_run, write_top1_run
+from .rundirs import write_auc_run, write_performance_run, write_profile_dir, write_top1_run
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -80,7 +81,11 @@ def distinct_colours(png: Path) -> tuple[int, float]:
 RUNS: dict[str, tuple[Callable[[Path], Path], set[str]]] = {
     "top1": (write_top1_run, {"confusion", "per-class-accuracy", "sample-latency"}),
     "ad01": (write_auc_run, {"roc", "sample-latency"}),
-    "performance": (write_performance_run, {"latency-windows", "latency-distribution"}),
+    "performance": (
+        write_performance_run,
+        {"latency-windows", "latency-distribution", "op-profile", "memory-breakdown"},
+    ),
+    "profile": (write_profile_dir, {"op-profile"}),
 }
 
 

@@ -22,7 +22,11 @@ def report_command(run_dir: Path, out: Path | None) -> None:
 
     Shows the reference check first, then accuracy (confusion matrix and per-class
     accuracy, or the ROC curve for ad01), performance windows and latency
-    distribution, memory, provenance and wall time. Sections without data are left out.
+    distribution, the per-op profile (per-op bars and cost per MAC), memory (flash
+    and RAM breakdown, ELF sections, largest symbols, stack high-water mark),
+    provenance and wall time. Sections without data are left out. DIR may also be a
+    `tinybench bench` directory (bench.json) or a `tinybench profile --out`
+    directory (profile.json): engines side by side.
     """
     files = write_report(run_dir, out)
     click.echo(f"HTML report:     {files.html}")

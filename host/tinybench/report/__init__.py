@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinybench.report.bench import build_bench_report
-from tinybench.report.document import Report, build_report
+from tinybench.report.document import build_report
 from tinybench.report.html import render_html
+from tinybench.report.layout import Report
 from tinybench.report.markdown import render_markdown
+from tinybench.report.opprofile import build_profile_report
 from tinybench.report.rundir import RunDirectoryError, load_run_directory
 from tinybench.results import write_atomic
 
@@ -41,6 +43,8 @@ def report_paths(run_dir: Path, out: Path | None) -> tuple[Path, Path]:
 def write_report(run_dir: Path, out: Path | None = None) -> ReportFiles:
     if (run_dir / "bench.json").is_file() and not (run_dir / "results.json").exists():
         report = build_bench_report(run_dir)  # a `tinybench bench` directory
+    elif (run_dir / "profile.json").is_file() and not (run_dir / "results.json").exists():
+        report = build_profile_report(run_dir)  # a `tinybench profile --out` directory
     else:
         report = build_report(load_run_directory(run_dir))
     html_path, markdown_path = report_paths(run_dir, out)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tinybench.report import plots
-from tinybench.report.document import CheckStatus, ReferenceCheck, Report, Section, Table
+from tinybench.report.layout import CheckStatus, ReferenceCheck, Report, Section, Table
 from tinybench.report.rundir import RunDirectoryError
 
 

@@ -9,8 +9,6 @@ performance block still being extended) are left out rather than failing.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from tinybench.report import plots
@@ -23,49 +21,11 @@ from tinybench.report.formatting import (
     percent,
     text_or_missing,
 )
+from tinybench.report.layout import CheckStatus, ReferenceCheck, Report, Section, Table
+from tinybench.report.memory import memory_section, stack_text
 from tinybench.report.metrics import confusion_matrix, percentile, roc_curve
+from tinybench.report.opprofile import profile_section, read_profile
 from tinybench.report.rundir import RunDirectory, number
-
-
-class CheckStatus(Enum):
-    PASS = "pass"  # every compared output equals the reference
-    FAIL = "fail"  # at least one mismatch
-    ABSENT = "absent"  # nothing was compared
-
-
-@dataclass(frozen=True)
-class ReferenceCheck:
-    status: CheckStatus
-    headline: str
-    detail: str
-
-
-@dataclass(frozen=True)
-class Table:
-    table_id: str
-    headers: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-
-
-@dataclass(frozen=True)
-class Section:
-    section_id: str
-    title: str
-    paragraphs: tuple[str, ...] = ()
-    tables: tuple[Table, ...] = ()
-    plots: tuple[plots.Plot, ...] = ()
-
-
-@dataclass(frozen=True)
-class Report:
-    title: str
-    subtitle: str
-    reference_check: ReferenceCheck
-    sections: tuple[Section, ...]
-
-    @property
-    def plots(self) -> tuple[plots.Plot, ...]:
-        return tuple(p for s in self.sections for p in s.plots)
 
 
 def reference_check(run: RunDirectory) -> ReferenceCheck:
@@ -114,6 +74,7 @@ def _summary(run: RunDirectory) -> Section:
         ("arena", count(memory.get("arena_bytes"), "B")),
         ("flash", count(memory.get("flash_bytes"), "B")),
         ("RAM", count(memory.get("ram_bytes"), "B")),
+        ("stack high-water mark", stack_text(memory)),
     ]
     notes = []
     if performance.get("source"):
@@ -343,6 +304,19 @@ def _wall_time_section(run: RunDirectory) -> Section | None:
     return Section("wall-time", "Wall time", (), (Table("wall-time", ("step", "time"), rows),))
 
 
+def _profile_section(run: RunDirectory) -> Section | None:
+    block = run.block("profile")
+    label = " ".join(str(v) for v in (run.results.get("engine"), block.get("kernels")) if v)
+    table = read_profile(block, label or "engine")
+    if table is None:
+        return None
+    return profile_section(
+        (table,),
+        "One inference of this run's input with the counter read around every op (the "
+        "`opprofile` extension); `tinybench profile` puts engines side by side.",
+    )
+
+
 def build_report(run: RunDirectory) -> Report:
     model = text_or_missing(run.results.get("model"))
     board = text_or_missing(run.results.get("board"))
@@ -352,6 +326,8 @@ def build_report(run: RunDirectory) -> Report:
         _summary(run),
         _accuracy_section(run),
         _performance_section(run),
+        _profile_section(run),
+        memory_section(run.block("memory")),
         _energy_section(run),
         _provenance_section(run),
         _wall_time_section(run),

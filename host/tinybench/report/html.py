@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from html import escape
 
-from tinybench.report.document import Report, Section, Table
+from tinybench.report.layout import Report, Section, Table
 from tinybench.report.plots import Plot
 
 _STYLE = """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tinybench.report.document import CheckStatus, Report, Section, Table
+from tinybench.report.layout import CheckStatus, Report, Section, Table
 
 
 def _cell(text: str) -> str:

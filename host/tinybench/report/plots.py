@@ -259,3 +259,73 @@ def engine_comparison_plot(
     caption = ("Exact instruction counts under QEMU -icount shift=0, log scale; lower is "
                "better.")  # fmt: skip
     return _render(figure, "engine-comparison", "Engines compared", caption)
+
+
+@dataclass(frozen=True)
+class OpSeries:
+    """One engine configuration's per-op figures, in the order of the model's ops."""
+
+    label: str  # "native", "tflm-cmsis-nn", ...
+    unit: str  # "instructions", "cycles" or "ticks"
+    counts: tuple[float, ...]
+    per_mac: tuple[float | None, ...]  # None for ops without MACs
+
+
+def op_profile_plot(op_labels: Sequence[str], series: Sequence[OpSeries]) -> Plot:
+    """Grouped bars per op: the count of each configuration, and its count per MAC."""
+    ops = len(op_labels)
+    figure = _figure(max(6.0, 1.0 + 0.32 * ops * max(1, len(series))), 7.0)
+    count_axes, per_mac_axes = figure.subplots(2, 1, sharex=True)
+    width = 0.8 / max(1, len(series))
+    units = sorted({s.unit for s in series})
+    for k, one in enumerate(series):
+        xs = [i + (k - (len(series) - 1) / 2) * width for i in range(ops)]
+        count_axes.bar(
+            xs,
+            [one.counts[i] if i < len(one.counts) else 0.0 for i in range(ops)],
+            width=width,
+            label=one.label,
+        )
+        per_mac = [one.per_mac[i] if i < len(one.per_mac) else None for i in range(ops)]
+        per_mac_axes.bar(
+            xs, [p if p is not None else 0.0 for p in per_mac], width=width, label=one.label
+        )
+    count_axes.set_ylabel(f"{'/'.join(units)} per op")
+    count_axes.set_title("Per-op cost of one inference")
+    count_axes.legend(loc="upper right", fontsize="small")
+    per_mac_axes.set_ylabel(f"{'/'.join(units)} per MAC")
+    per_mac_axes.set_title("Per-op cost per multiply-accumulate (ops with MACs)")
+    per_mac_axes.set_xticks(range(ops), list(op_labels), rotation=60, ha="right", fontsize=7)
+    caption = (
+        "One group of bars per op, in the model's order; one colour per engine configuration. "
+        "Ops without multiply-accumulates (pooling, reshape, softmax) have no per-MAC bar."
+    )  # fmt: skip
+    return _render(figure, "op-profile", "Per-op profile", caption)
+
+
+def memory_plot(breakdown: Mapping[str, Mapping[str, int]]) -> Plot:
+    """One stacked horizontal bar per memory (flash, RAM): the breakdown's figures in KiB."""
+    regions = [r for r in ("flash", "ram") if breakdown.get(r)]
+    figure = _figure(9.0, 1.4 + 1.1 * max(1, len(regions)))
+    axes = figure.subplots()
+    colours: dict[str, str] = {}  # one colour per figure name, shared by both bars
+    for row, region in enumerate(regions):
+        left = 0.0
+        for name, size in breakdown[region].items():
+            if size <= 0:
+                continue
+            new_name = name not in colours
+            colour = colours.setdefault(name, f"C{len(colours) % 10}")
+            axes.barh(row, size / 1024.0, left=left, color=colour, edgecolor="white",
+                      label=name if new_name else None)  # fmt: skip
+            left += size / 1024.0
+    axes.set_yticks(range(len(regions)), ["flash" if r == "flash" else "RAM" for r in regions])
+    axes.invert_yaxis()
+    axes.set_xlabel("KiB")
+    axes.set_title("Memory footprint from the ELF")
+    figure.legend(loc="outside lower center", ncol=4, fontsize="small")
+    caption = (
+        "Each bar adds up to the image's flash or RAM total from the ELF's sections; .data is "
+        "counted in both (stored in flash, copied to RAM)."
+    )  # fmt: skip
+    return _render(figure, "memory-breakdown", "Memory footprint", caption)
