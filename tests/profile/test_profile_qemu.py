@@ -127,3 +127,18 @@ def test_run_records_the_profile_block(tmp_path: Path) -> None:
     first = json.loads((run_dir / "samples.jsonl").read_text().splitlines()[0])
     assert abs(profile["whole_ticks"] - first["counter_ticks"][0]) <= 0.01 * profile["whole_ticks"]
     assert abs(profile["sum_ticks"] - profile["whole_ticks"]) <= 0.01 * profile["whole_ticks"]
+
+
+def test_the_standard_only_build_has_no_opprofile(project: Project) -> None:
+    """The vendor-firmware stand-in answers only the MLPerf Tiny commands: the command's name
+    and its reply prefix are not in its image, while the extension build has both."""
+    from tinybench.build.firmware import build_firmware
+
+    images = {
+        standard: build_firmware(project, "qemu-m4", "native", "kws01", standard_only=standard)
+        for standard in (True, False)
+    }
+    standard_only = images[True].image.read_bytes()
+    extended = images[False].image.read_bytes()
+    assert b"opprofile" in extended and b"m-op-total-[" in extended
+    assert b"opprofile" not in standard_only and b"m-op-" not in standard_only
