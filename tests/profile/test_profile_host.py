@@ -4,8 +4,12 @@ and a malformed `opprofile` reply over a scripted transport."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from tinybench.cli import cli
 from tinybench.dut.session import DutSession, OpProfile, OpTicks, Timeouts
 from tinybench.dut.transport.fake import FakeTransport
 from tinybench.enginebench import model_macs
@@ -146,3 +150,23 @@ def test_a_dut_without_the_extension_is_refused_before_sending() -> None:
     with DutSession(fake, timeouts) as session, pytest.raises(TinybenchError, match="opprofile"):
         session.opprofile()
     assert fake.writes == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--engine", "onnx"], "unknown engine 'onnx'"),
+        (["--engine", "native", "--engine", "native"], "names a configuration twice"),
+        (["--engine", "native", "--input", "WRONG"], "holds 5 bytes; kws01 takes 490"),
+    ],
+)
+def test_bad_profile_options_are_one_line_errors(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    wrong = tmp_path / "wrong.bin"
+    wrong.write_bytes(b"12345")
+    args = [str(wrong) if a == "WRONG" else a for a in args]
+    result = CliRunner().invoke(cli, ["profile", "kws01", *args, "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()
