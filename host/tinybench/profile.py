@@ -203,6 +203,10 @@ def run_profile(
         raise TinybenchError(
             f"--input holds {len(wire)} bytes; {manifest.model_id} takes {manifest.wire_bytes}"
         )
+    if board.kind is BoardKind.PHYSICAL and len(configs) != 1:
+        raise TinybenchError(
+            f"{board_id} is a physical board: it holds one image, so one --engine at a time"
+        )
     ops = model_ops(project.model_path(manifest).read_bytes())
     tables: list[ProfileTable] = []
     for label, engine, kernels in configs:
@@ -215,6 +219,13 @@ def run_profile(
             session = DutSession(link.transport, shared_dir=link.shared_dir)
             session.synchronize()
             info = session.info()
+            # A flashed board may run another image than the one just built.
+            running = (info.get("engine"), info.get("model_sha256"))
+            if running != (engine, manifest.source.sha256):
+                raise TinybenchError(
+                    f"the DUT runs engine {running[0]} with model sha256 {running[1][:12]}, not "
+                    f"{engine} with {manifest.source.sha256[:12]}: flash {build.image}"
+                )
             unit = profile_unit(board, info.integer("counter_hz"))
             tables.append(profile_session(session, label, engine, kernels, unit, ops, wire))
     return tables
