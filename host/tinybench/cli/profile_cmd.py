@@ -35,7 +35,7 @@ from tinybench.project import Project
               help="One input in the model's wire format (default: seeded random).")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random input.")
 @click.option("--port", "serial_port", metavar="PORT",
-              help="A physical board's serial port: flash the image first; one --engine.")  # fmt: skip
+              help="A physical board's port: flash the image first; one --engine.")  # fmt: skip
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
               default=Path("runs/profile"), show_default=True)  # fmt: skip
 @click.pass_obj
