@@ -145,7 +145,9 @@ def results_document(
     provenance: Provenance,
     quality_target: float,
     wall_time_s: dict[str, float],
+    profile: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """profile: the per-op table of one inference (tinybench.profile), omitted when None."""
     accuracy_doc: dict[str, Any] | None = None
     if accuracy is not None:
         achieved = accuracy.top1 if accuracy.metric is Metric.TOP1 else accuracy.auc
@@ -154,7 +156,7 @@ def results_document(
             "quality_target": quality_target,
             "meets_target": achieved is not None and achieved >= quality_target,
         }
-    return {
+    document: dict[str, Any] = {
         "model": model,
         "board": board,
         "engine": engine,
@@ -177,6 +179,9 @@ def results_document(
         },
         "wall_time_s": wall_time_s,
     }
+    if profile is not None:
+        document["profile"] = profile
+    return document
 
 
 def reference_check_block(summary: AccuracySummary) -> dict[str, Any]:

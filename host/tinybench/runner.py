@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -26,10 +27,10 @@ from tinybench import __version__
 from tinybench.build.firmware import FirmwareBuild, build_firmware, toolchain_version
 from tinybench.datasets import Dataset, open_dataset
 from tinybench.dut.discovery import PortAccess, find_board_port
-from tinybench.dut.session import Timeouts
+from tinybench.dut.session import DutSession, Timeouts
 from tinybench.dut.worker import WorkerConfig
 from tinybench.elfsize import image_size
-from tinybench.errors import TinybenchError
+from tinybench.errors import DutError, TinybenchError
 from tinybench.flash import (
     FlashBackend,
     FlashRequest,
@@ -48,6 +49,7 @@ from tinybench.manifests.runrules import RuleSet
 from tinybench.modes.accuracy import summarize
 from tinybench.modes.performance import PerformanceOutcome, rules_inputs, run_performance
 from tinybench.modes.shards import Workers, run_accuracy_shards
+from tinybench.profile import ProfileTable, model_ops, profile_session, profile_unit, resolve_config
 from tinybench.project import Project
 from tinybench.reference import (
     ReferenceInterpreter,
@@ -303,6 +305,35 @@ def _physical_port(
     return request.serial_port or find_board_port(board, access)
 
 
+def _profile_block(
+    project: Project,
+    model: ModelManifest,
+    board: BoardManifest,
+    build: FirmwareBuild,
+    workers: Workers,
+    wire: bytes | None,
+) -> dict[str, Any] | None:
+    """The per-op table of one inference on an input the run used, on the worker that ran the
+    mode (results.json `profile`), when the firmware has the `opprofile` extension. It runs
+    after everything the mode measured, so no other figure sees it."""
+    worker = workers.workers[0]
+    if wire is None or "opprofile" not in worker.session.extensions:
+        return None
+    counter_hz = worker.info.get("counter_hz", "")
+    unit = profile_unit(board, int(counter_hz) if counter_hz.isdigit() else None)
+    label, engine, kernels = resolve_config(build.engine, build.kernels)
+    ops = model_ops(project.model_path(model).read_bytes())
+
+    def step(session: DutSession) -> ProfileTable:
+        return profile_session(session, label, engine, kernels, unit, ops, wire, False)
+
+    try:
+        return worker.call(step).block()
+    except DutError as exc:  # the DUT refused (e.g. more ops than it can hold): keep the run
+        print(f"warning: no per-op profile in results.json: {exc}", file=sys.stderr)
+        return None
+
+
 def run_benchmark(
     project: Project,
     request: RunRequest,
@@ -396,6 +427,10 @@ def run_benchmark(
         timings["upload"] = sum(w.stats.upload_s for w in workers.workers)
         timings["inference"] = sum(w.stats.infer_s for w in workers.workers)
         timings["dut_restarts"] = workers.restarts
+        first_input = performance.inputs[0] if performance is not None else None
+        if first_input is None and dataset.samples:
+            first_input = dataset.inferences(dataset.samples[0])[0]
+        profile = _profile_block(project, model, board, build, workers, first_input)
     finally:
         workers.close()
         if journal is not None:
@@ -404,8 +439,9 @@ def run_benchmark(
     timings["total"] = time.monotonic() - started
 
     document = _document(
-        project, request, model, board, build, info, journal, performance, timings, rules
-    )
+        project, request, model, board, build, info, journal, performance, timings, rules,
+        profile,
+    )  # fmt: skip
     missing = rules.missing_result_keys(document)
     if missing:
         raise TinybenchError(f"internal: results lack required keys {missing}")
@@ -427,6 +463,7 @@ def _document(
     performance: PerformanceOutcome | None,
     timings: dict[str, float],
     rules: RuleSet,
+    profile: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     size = image_size(build.image)
     counter_hz = int(info["counter_hz"]) if info.get("counter_hz", "").isdigit() else None
@@ -474,6 +511,7 @@ def _document(
         provenance=provenance,
         quality_target=model.quality_target,
         wall_time_s=timings,
+        profile=profile,
     )
     # Which rules file drove the run: `submission` accepts only the rule set's own file.
     document["provenance"]["runrules_sha256"] = rules.sha256

@@ -16,6 +16,7 @@ from tinybench.cli.deps_cmd import deps_command
 from tinybench.cli.doctor_cmd import doctor_command
 from tinybench.cli.flash_cmd import flash_command
 from tinybench.cli.models_cmd import models_command
+from tinybench.cli.profile_cmd import profile_command
 from tinybench.cli.reference_cmd import reference_command
 from tinybench.cli.report_cmd import report_command
 from tinybench.cli.run_cmd import run_command
@@ -63,6 +64,7 @@ cli.add_command(compare_command)
 cli.add_command(submission_command)
 cli.add_command(deps_command)
 cli.add_command(bench_command)
+cli.add_command(profile_command)
 
 
 def main() -> None:
