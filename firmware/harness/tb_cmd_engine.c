@@ -15,7 +15,7 @@
 #include "tb_model.h"
 #include "tb_out.h"
 
-static uint8_t s_arena[TB_ARENA_BYTES] __attribute__((aligned(TB_ENGINE_ARENA_ALIGN)));
+static uint8_t s_engine_arena[TB_ARENA_BYTES] __attribute__((aligned(TB_ENGINE_ARENA_ALIGN)));
 static tb_engine_status_t s_engine_status = TB_ENGINE_ERR_NOT_READY;
 static tb_tensor_view_t s_input;
 static tb_tensor_view_t s_output;
@@ -377,7 +377,7 @@ void tb_cmd_engine_init(void)
     }
     s_input_format = (tb_input_format_t)model->input_format;
     s_result_kind = (tb_result_kind_t)model->result_kind;
-    s_engine_status = tb_engine_init(s_arena, sizeof(s_arena));
+    s_engine_status = tb_engine_init(s_engine_arena, sizeof(s_engine_arena));
     if (s_engine_status == TB_ENGINE_OK) {
         s_engine_status = tb_engine_input(&s_input);
     }

@@ -30,7 +30,6 @@ from tinybench.dut.session import Timeouts
 from tinybench.dut.worker import WorkerConfig
 from tinybench.elfsize import image_size
 from tinybench.errors import TinybenchError
-from tinybench.footprint import footprint
 from tinybench.flash import (
     FlashBackend,
     FlashRequest,
@@ -39,6 +38,7 @@ from tinybench.flash import (
     confirm_by_name,
     flash_board,
 )
+from tinybench.footprint import footprint
 from tinybench.hashing import sha256_file
 from tinybench.journal import Journal
 from tinybench.manifests.boards import BoardKind, BoardManifest, instructions_per_tick
