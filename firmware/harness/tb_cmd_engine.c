@@ -325,6 +325,8 @@ static void info_key(const char *key)
 void tb_cmd_info(char **argv, unsigned argc)
 {
     const tb_model_info_t *model = tb_engine_model();
+    uint32_t stack_used = 0u;
+    uint32_t stack_bytes = 0u;
 
     (void)argv;
     (void)argc;
@@ -361,6 +363,13 @@ void tb_cmd_info(char **argv, unsigned argc)
     tb_out_str(input_format_name(s_input_format));
     info_key("result");
     tb_out_str(s_result_kind == TB_RESULT_MSE ? "mse" : "scores");
+    /* The stack's high-water mark since boot, where the port can tell (not the host port). */
+    if (tb_port_stack_usage(&stack_used, &stack_bytes)) {
+        info_key("stack_bytes");
+        tb_out_u64(stack_bytes);
+        info_key("stack_used");
+        tb_out_u64(stack_used);
+    }
     tb_out_char(']');
     tb_out_end();
 }

@@ -92,3 +92,32 @@ def test_tflm_code_outweighs_the_native_engine(
         native["breakdown"]["flash"]["harness_and_port"]
         == tflm["breakdown"]["flash"]["harness_and_port"]
     )
+
+
+@pytest.mark.parametrize("engine", ["native", _TFLM])
+def test_stack_high_water_mark_after_an_inference(
+    engine: str,
+    runs: dict[str, tuple[dict[str, Any], Path]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    memory = _run(runs, engine, tmp_path_factory.mktemp("runs"))
+    document, run_dir = runs[engine]
+    assert 0 < memory["stack_used_bytes"] < memory["stack_bytes"] == 16384
+    # Read after the inference (`infer 1 0`): deeper than at boot, when the session began.
+    boot = int(document["provenance"]["dut_info"]["stack_used"])
+    assert 0 < boot < memory["stack_used_bytes"]
+    transcript = (run_dir / "transcript.txt").read_text()
+    infos = [line for line in transcript.splitlines() if "m-info-[" in line]
+    assert len(infos) == 2 and f"stack_used={memory['stack_used_bytes']}]" in infos[-1]
+    assert transcript.index("infer 1 0") < transcript.rindex("m-info-[")
+
+
+@pytest.mark.skipif(missing_tflm_sources() is not None, reason="no TFLM sources")
+def test_the_engines_use_different_stack_depths(
+    runs: dict[str, tuple[dict[str, Any], Path]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    root = tmp_path_factory.mktemp("runs")
+    native, tflm = _run(runs, "native", root), _run(runs, "tflm", root)
+    assert native["stack_used_bytes"] != tflm["stack_used_bytes"]
+    # The interpreter's call chain runs deeper than the plan's loop over kernels.
+    assert tflm["stack_used_bytes"] > native["stack_used_bytes"]
