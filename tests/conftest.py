@@ -36,6 +36,7 @@ _MODULE_MARKERS: dict[str, frozenset[str]] = {
     "ports/test_board_ports.py": frozenset({"slow"}),  # PlatformIO builds of four boards
     "ports/test_qemu_nrf51.py": frozenset({"qemu"}),
     "memory/test_memory_qemu.py": frozenset({"qemu"}),
+    "memory/test_bench_memory.py": frozenset({"qemu"}),
 }
 
 # Session fixtures that boot QEMU for whoever uses them.
