@@ -5,7 +5,7 @@ emulated core, one firmware image is built and booted under QEMU -icount shift=0
 a few seeded random inputs are run with `infer 1 0`. Figures, all from this one run:
 instructions per inference (exact: SysTick ticks x 1e9 / counter Hz), instructions per
 MAC (MACs counted from the model), arena bytes the engine reports, flash and RAM from the
-ELF program headers with their breakdown (tinybench.footprint: weights and constants, engine
+ELF (section totals) with their breakdown (tinybench.footprint: weights and constants, engine
 code, ...), the stack's high-water mark after the inferences, and the ratio to tflm + CMSIS-NN
 on the same core. Each output is checked against the host reference too.
 """
@@ -23,7 +23,6 @@ from tinybench.build.firmware import build_firmware
 from tinybench.compiler.model import read_model
 from tinybench.dut.emulator import QemuDut
 from tinybench.dut.session import DutSession
-from tinybench.elfsize import image_size
 from tinybench.errors import TinybenchError
 from tinybench.footprint import footprint
 from tinybench.inputs import random_wire_inputs
@@ -107,15 +106,14 @@ def measure(
             expected = reference.run_sample("bench", None, [wire]).raw_outputs[0]
             matches += session.results_raw() == expected
         stack = session.info().stack()  # after the inferences: their deepest use included
-    size = image_size(build.image)
-    found = footprint(build.image)
+    found = footprint(build.image)  # its totals equal the program headers' on a Cortex-M image
     mean = statistics.fmean(counts)
     return BenchRow(
         model=manifest.model_id, board=board_id, engine=label, instructions=mean,
         instructions_spread=max(counts) - min(counts),
         instructions_per_mac=mean / model_macs(model_path.read_bytes()),
-        arena_bytes=info.integer("arena_used"), flash_bytes=size.flash_bytes,
-        ram_bytes=size.ram_bytes, reference_matches=matches, inputs=len(wires),
+        arena_bytes=info.integer("arena_used"), flash_bytes=found.flash_bytes,
+        ram_bytes=found.ram_bytes, reference_matches=matches, inputs=len(wires),
         breakdown={"flash": dict(found.breakdown_flash), "ram": dict(found.breakdown_ram)},
         stack_bytes=stack.bytes if stack is not None else None,
         stack_used_bytes=stack.used_bytes if stack is not None else None,

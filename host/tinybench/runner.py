@@ -28,7 +28,6 @@ from tinybench.datasets import Dataset, open_dataset
 from tinybench.dut.discovery import PortAccess, find_board_port
 from tinybench.dut.session import DutSession, StackUsage, Timeouts
 from tinybench.dut.worker import WorkerConfig
-from tinybench.elfsize import image_size
 from tinybench.errors import TinybenchError
 from tinybench.flash import (
     FlashBackend,
@@ -455,7 +454,10 @@ def _document(
     rules: RuleSet,
     stack: StackUsage | None = None,
 ) -> dict[str, Any]:
-    size = image_size(build.image)
+    # The section totals: on a Cortex-M image they equal the program headers' (elfsize); on the
+    # host port's executable they leave out the ELF and program headers the loader maps, so
+    # that the breakdown adds up to them there too.
+    size = footprint(build.image)
     counter_hz = int(info["counter_hz"]) if info.get("counter_hz", "").isdigit() else None
     arena = int(info["arena_used"]) if info.get("arena_used", "").isdigit() else build.arena_bytes
     emulated = board.kind is BoardKind.EMULATED and board.emulator is not None
@@ -496,7 +498,7 @@ def _document(
             "flash_bytes": size.flash_bytes,
             "ram_bytes": size.ram_bytes,
             "arena_bytes": arena,
-            **footprint(build.image).document(),
+            **size.document(),
             **_stack_figures(stack),
         },
         provenance=provenance,

@@ -15,6 +15,7 @@ from elftools.elf.sections import SymbolTableSection
 
 from tflm_sources import missing_tflm_sources
 from tinybench.cli import cli
+from tinybench.elfsize import image_size
 from tinybench.manifests.boards import DEFAULT_LATENCY_ENTRIES
 from tinybench.paths import locate
 from tinybench.project import Project
@@ -62,6 +63,9 @@ def test_breakdown_adds_up_and_names_the_firmware_buffers(
     assert sum(s["size"] for s in memory["sections"] if s["placement"] != "ram") == sum(
         flash.values()
     )
+    # The section totals are the program headers' on a Cortex-M image.
+    size = image_size(run_dir / "firmware.elf")
+    assert (memory["flash_bytes"], memory["ram_bytes"]) == (size.flash_bytes, size.ram_bytes)
     info = document["provenance"]["dut_info"]
     assert ram["arena"] == int(info["arena_bytes"])
     assert ram["db_buffer"] == int(info["db_capacity"])
@@ -121,3 +125,20 @@ def test_the_engines_use_different_stack_depths(
     assert native["stack_used_bytes"] != tflm["stack_used_bytes"]
     # The interpreter's call chain runs deeper than the plan's loop over kernels.
     assert tflm["stack_used_bytes"] > native["stack_used_bytes"]
+
+
+def test_the_host_port_gets_the_unmarked_breakdown_and_no_stack(tmp_path: Path) -> None:
+    run_dir = tmp_path / "host"
+    args = ["run", "kws01", "--board", "host", "--limit", "1", "--out", str(run_dir)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    memory = json.loads((run_dir / "results.json").read_text())["memory"]
+    flash, ram = memory["breakdown"]["flash"], memory["breakdown"]["ram"]
+    assert sum(flash.values()) == memory["flash_bytes"] and sum(ram.values()) == memory["ram_bytes"]
+    assert set(flash) == {"weights_and_constants", "data_init", "other"}
+    # The plan's weight arrays (opN_*) are found by name; the OS owns the stack.
+    assert flash["weights_and_constants"] > 30_000 and ram["stack"] == 0
+    assert ram["arena"] == memory["arena_bytes"] and ram["db_buffer"] > 0
+    assert "stack_used_bytes" not in memory and "stack_bytes" not in memory
+    transcript = (run_dir / "transcript.txt").read_text()
+    assert "m-info-[" in transcript and "stack_used=" not in transcript
