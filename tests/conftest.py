@@ -35,6 +35,8 @@ _MODULE_MARKERS: dict[str, frozenset[str]] = {
     "external/test_external_qemu.py": frozenset({"qemu"}),
     "ports/test_board_ports.py": frozenset({"slow"}),  # PlatformIO builds of four boards
     "ports/test_qemu_nrf51.py": frozenset({"qemu"}),
+    "memory/test_memory_qemu.py": frozenset({"qemu"}),
+    "memory/test_bench_memory.py": frozenset({"qemu"}),
     "profile/test_profile_qemu.py": frozenset({"qemu", "slow"}),  # builds 8 images when cold
 }
 

@@ -15,7 +15,7 @@
 #include "tb_model.h"
 #include "tb_out.h"
 
-static uint8_t s_arena[TB_ARENA_BYTES] __attribute__((aligned(TB_ENGINE_ARENA_ALIGN)));
+static uint8_t s_engine_arena[TB_ARENA_BYTES] __attribute__((aligned(TB_ENGINE_ARENA_ALIGN)));
 static tb_engine_status_t s_engine_status = TB_ENGINE_ERR_NOT_READY;
 static tb_tensor_view_t s_input;
 static tb_tensor_view_t s_output;
@@ -325,6 +325,8 @@ static void info_key(const char *key)
 void tb_cmd_info(char **argv, unsigned argc)
 {
     const tb_model_info_t *model = tb_engine_model();
+    uint32_t stack_used = 0u;
+    uint32_t stack_bytes = 0u;
 
     (void)argv;
     (void)argc;
@@ -361,6 +363,13 @@ void tb_cmd_info(char **argv, unsigned argc)
     tb_out_str(input_format_name(s_input_format));
     info_key("result");
     tb_out_str(s_result_kind == TB_RESULT_MSE ? "mse" : "scores");
+    /* The stack's high-water mark since boot, where the port can tell (not the host port). */
+    if (tb_port_stack_usage(&stack_used, &stack_bytes)) {
+        info_key("stack_bytes");
+        tb_out_u64(stack_bytes);
+        info_key("stack_used");
+        tb_out_u64(stack_used);
+    }
     tb_out_char(']');
     tb_out_end();
 }
@@ -377,7 +386,7 @@ void tb_cmd_engine_init(void)
     }
     s_input_format = (tb_input_format_t)model->input_format;
     s_result_kind = (tb_result_kind_t)model->result_kind;
-    s_engine_status = tb_engine_init(s_arena, sizeof(s_arena));
+    s_engine_status = tb_engine_init(s_engine_arena, sizeof(s_engine_arena));
     if (s_engine_status == TB_ENGINE_OK) {
         s_engine_status = tb_engine_input(&s_input);
     }

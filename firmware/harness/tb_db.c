@@ -12,7 +12,7 @@ typedef enum {
     TB_DB_STATE_INVALID    /* a bad append invalidated the load */
 } tb_db_state_t;
 
-static uint8_t s_buf[TB_DB_CAPACITY] __attribute__((aligned(8)));
+static uint8_t s_db_buf[TB_DB_CAPACITY] __attribute__((aligned(8)));
 static uint32_t s_expected;
 static uint32_t s_loaded;
 static tb_db_state_t s_state;
@@ -85,7 +85,7 @@ tb_db_status_t tb_db_append_hex(const char *hex, size_t *bad_index)
         return TB_DB_ERR_OVERFLOW;
     }
     for (i = 0u; i < bytes; i++) {
-        s_buf[s_loaded + i] =
+        s_db_buf[s_loaded + i] =
             (uint8_t)((hex_value(hex[2u * i]) << 4) | hex_value(hex[2u * i + 1u]));
     }
     s_loaded += bytes;
@@ -117,12 +117,12 @@ tb_db_bin_event_t tb_db_bin_feed(uint8_t byte)
     if (s_state != TB_DB_STATE_BINARY) {
         return TB_DB_BIN_MORE;
     }
-    s_buf[s_loaded++] = byte;
+    s_db_buf[s_loaded++] = byte;
     if (s_loaded < s_expected) {
         s_bin_last_tick = tb_port_counter();
         return TB_DB_BIN_MORE;
     }
-    s_bin_crc = tb_crc32_update(TB_CRC32_INIT, s_buf, s_loaded);
+    s_bin_crc = tb_crc32_update(TB_CRC32_INIT, s_db_buf, s_loaded);
     if (s_bin_crc != s_bin_crc_expected) {
         invalidate();
         return TB_DB_BIN_CRC_ERROR;
@@ -156,7 +156,7 @@ long tb_db_load_file(const char *path, uint32_t offset, uint32_t len)
     long n;
 
     tb_db_reset();
-    n = tb_port_file_read(path, offset, len, s_buf, TB_DB_CAPACITY);
+    n = tb_port_file_read(path, offset, len, s_db_buf, TB_DB_CAPACITY);
     if (n > 0 && n <= (long)TB_DB_CAPACITY) {
         s_expected = (uint32_t)n;
         s_loaded = (uint32_t)n;
@@ -184,5 +184,5 @@ int tb_db_complete(void)
 
 const uint8_t *tb_db_data(void)
 {
-    return s_buf;
+    return s_db_buf;
 }

@@ -11,7 +11,7 @@
  */
 #define TB_LATENCY_VALUES_PER_LINE 64u
 
-static uint32_t s_slots[TB_LATENCY_CAPACITY];
+static uint32_t s_latency_slots[TB_LATENCY_CAPACITY];
 static uint32_t s_recorded;
 static uint32_t s_dropped;
 static int s_valid;
@@ -25,7 +25,7 @@ void tb_latency_clear(void)
 
 uint32_t *tb_latency_slots(void)
 {
-    return s_slots;
+    return s_latency_slots;
 }
 
 void tb_latency_commit(uint32_t recorded, uint32_t dropped)
@@ -64,7 +64,7 @@ void tb_cmd_latency(char **argv, unsigned argc)
         } else {
             tb_out_char(',');
         }
-        tb_out_u64(s_slots[i]);
+        tb_out_u64(s_latency_slots[i]);
         if (i % TB_LATENCY_VALUES_PER_LINE == TB_LATENCY_VALUES_PER_LINE - 1u ||
             i + 1u == s_recorded) {
             tb_out_char(']');

@@ -6,13 +6,13 @@
 
 #define TB_OUT_BUF_BYTES 128u
 
-static uint8_t s_buf[TB_OUT_BUF_BYTES];
+static uint8_t s_out_buf[TB_OUT_BUF_BYTES];
 static size_t s_len;
 
 void tb_out_flush(void)
 {
     if (s_len > 0u) {
-        tb_port_write(s_buf, s_len);
+        tb_port_write(s_out_buf, s_len);
         s_len = 0u;
     }
 }
@@ -22,7 +22,7 @@ void tb_out_char(char c)
     if (s_len == TB_OUT_BUF_BYTES) {
         tb_out_flush();
     }
-    s_buf[s_len++] = (uint8_t)c;
+    s_out_buf[s_len++] = (uint8_t)c;
 }
 
 void tb_out_str(const char *s)

@@ -6,8 +6,8 @@
  *
  * Required: tb_port_init, tb_port_write, tb_port_read_byte, tb_port_counter,
  * tb_port_counter_hz, tb_port_cpu_hz, tb_port_counter_kind, tb_port_exit.
- * Optional: tb_port_idle, tb_port_counter_rearm, tb_port_timestamp_pulse and
- * tb_port_file_read. On Cortex-M, firmware/ports/cortex_m supplies weak
+ * Optional: tb_port_idle, tb_port_counter_rearm, tb_port_timestamp_pulse,
+ * tb_port_file_read and tb_port_stack_usage. On Cortex-M, firmware/ports/cortex_m supplies weak
  * defaults (no-ops; file_read returns TB_PORT_FILE_UNSUPPORTED) and the
  * startup, counters and semihosting exit, so a board port is its clock, its
  * UART and its pin. The board's constants (clocks, UART base, NVIC lines) are
@@ -100,6 +100,14 @@ void tb_port_timestamp_pulse(void);
  * TB_PORT_FILE_UNSUPPORTED.
  */
 long tb_port_file_read(const char *path, uint32_t offset, uint32_t len, uint8_t *buf, uint32_t cap);
+
+/*
+ * Optional. The main stack: its reserved size and the deepest it has reached since boot, in
+ * bytes (the Cortex-M startup paints the free stack with a pattern; this scans for the lowest
+ * overwritten word). Returns 0 when the port cannot tell (the host port: the OS owns the stack),
+ * 1 with both filled otherwise. Scanning takes time: never call it in a measured region.
+ */
+int tb_port_stack_usage(uint32_t *used_bytes, uint32_t *reserved_bytes);
 
 /* Ends the program with an exit code (semihosting under QEMU, exit() on the host). */
 void tb_port_exit(int code);

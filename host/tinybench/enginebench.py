@@ -5,8 +5,9 @@ emulated core, one firmware image is built and booted under QEMU -icount shift=0
 a few seeded random inputs are run with `infer 1 0`. Figures, all from this one run:
 instructions per inference (exact: SysTick ticks x 1e9 / counter Hz), instructions per
 MAC (MACs counted from the model), arena bytes the engine reports, flash and RAM from the
-ELF program headers, and the ratio to tflm + CMSIS-NN on the same core. Each output is
-checked against the host reference too.
+ELF (section totals) with their breakdown (tinybench.footprint: weights and constants, engine
+code, ...), the stack's high-water mark after the inferences, and the ratio to tflm + CMSIS-NN
+on the same core. Each output is checked against the host reference too.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ import json
 import math
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from tinybench.build.firmware import build_firmware
 from tinybench.compiler.model import read_model
 from tinybench.dut.emulator import QemuDut
 from tinybench.dut.session import DutSession
-from tinybench.elfsize import image_size
 from tinybench.errors import TinybenchError
+from tinybench.footprint import footprint
 from tinybench.inputs import random_wire_inputs
 from tinybench.manifests.boards import instructions_per_tick
 from tinybench.project import Project
@@ -53,6 +54,10 @@ class BenchRow:
     reference_matches: int
     inputs: int
     ratio_to_baseline: float | None = None
+    # {"flash": {figure: bytes}, "ram": {figure: bytes}}, as results.json memory.breakdown
+    breakdown: dict[str, dict[str, int]] = field(default_factory=dict)
+    stack_bytes: int | None = None  # the reserve, when the DUT reports its stack
+    stack_used_bytes: int | None = None  # the high-water mark after the inferences
 
 
 def model_macs(tflite: bytes) -> int:
@@ -100,14 +105,18 @@ def measure(
             counts.append(result.counter_ticks * per_tick)
             expected = reference.run_sample("bench", None, [wire]).raw_outputs[0]
             matches += session.results_raw() == expected
-    size = image_size(build.image)
+        stack = session.info().stack()  # after the inferences: their deepest use included
+    found = footprint(build.image)  # its totals equal the program headers' on a Cortex-M image
     mean = statistics.fmean(counts)
     return BenchRow(
         model=manifest.model_id, board=board_id, engine=label, instructions=mean,
         instructions_spread=max(counts) - min(counts),
         instructions_per_mac=mean / model_macs(model_path.read_bytes()),
-        arena_bytes=info.integer("arena_used"), flash_bytes=size.flash_bytes,
-        ram_bytes=size.ram_bytes, reference_matches=matches, inputs=len(wires),
+        arena_bytes=info.integer("arena_used"), flash_bytes=found.flash_bytes,
+        ram_bytes=found.ram_bytes, reference_matches=matches, inputs=len(wires),
+        breakdown={"flash": dict(found.breakdown_flash), "ram": dict(found.breakdown_ram)},
+        stack_bytes=stack.bytes if stack is not None else None,
+        stack_used_bytes=stack.used_bytes if stack is not None else None,
     )  # fmt: skip
 
 
@@ -132,16 +141,24 @@ def run_bench(
     ]  # fmt: skip
 
 
+def _optional(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
 def table(rows: Sequence[BenchRow]) -> list[str]:
     header = (f"{'model':6} {'board':9} {'engine':15} {'instr/inf':>12} {'instr/MAC':>9} "
-              f"{'vs cmsis':>8} {'arena B':>8} {'flash B':>8} {'RAM B':>8} {'ref':>5}")  # fmt: skip
+              f"{'vs cmsis':>8} {'arena B':>8} {'flash B':>8} {'RAM B':>8} {'ref':>5} "
+              f"{'weights B':>9} {'code B':>8} {'stack B':>8}")  # fmt: skip
     lines = [header, "-" * len(header)]
     for r in rows:
         ratio = "-" if r.ratio_to_baseline is None else f"{r.ratio_to_baseline:.2f}x"
+        flash = r.breakdown.get("flash", {})
         lines.append(
             f"{r.model:6} {r.board:9} {r.engine:15} {r.instructions / 1e6:10.3f} M "
             f"{r.instructions_per_mac:9.2f} {ratio:>8} {r.arena_bytes:8d} {r.flash_bytes:8d} "
-            f"{r.ram_bytes:8d} {r.reference_matches}/{r.inputs}"
+            f"{r.ram_bytes:8d} {f'{r.reference_matches}/{r.inputs}':>5} "
+            f"{_optional(flash.get('weights_and_constants')):>9} "
+            f"{_optional(flash.get('engine_code')):>8} {_optional(r.stack_used_bytes):>8}"
         )
     return lines
 

@@ -27,9 +27,8 @@ from tinybench import __version__
 from tinybench.build.firmware import FirmwareBuild, build_firmware, toolchain_version
 from tinybench.datasets import Dataset, open_dataset
 from tinybench.dut.discovery import PortAccess, find_board_port
-from tinybench.dut.session import DutSession, Timeouts
+from tinybench.dut.session import DutSession, StackUsage, Timeouts
 from tinybench.dut.worker import WorkerConfig
-from tinybench.elfsize import image_size
 from tinybench.errors import DutError, TinybenchError
 from tinybench.flash import (
     FlashBackend,
@@ -424,6 +423,7 @@ def run_benchmark(
         else:
             performance = _performance(workers, model, dataset, rules, request, progress)
         info = workers.workers[0].info
+        stack = _stack_high_water(workers)
         timings["upload"] = sum(w.stats.upload_s for w in workers.workers)
         timings["inference"] = sum(w.stats.infer_s for w in workers.workers)
         timings["dut_restarts"] = workers.restarts
@@ -440,7 +440,7 @@ def run_benchmark(
 
     document = _document(
         project, request, model, board, build, info, journal, performance, timings, rules,
-        profile,
+        profile, stack,
     )  # fmt: skip
     missing = rules.missing_result_keys(document)
     if missing:
@@ -450,6 +450,31 @@ def run_benchmark(
         write_atomic(run_dir / "latencies.json", json.dumps(latencies_document(performance)) + "\n")
     shutil.copy(build.image, run_dir / build.image.name)
     return RunOutcome(run_dir=run_dir, document=document)
+
+
+def _stack_high_water(workers: Workers) -> StackUsage | None:
+    """The deepest stack use any DUT of the run reports in an `info` after its inferences; None
+    when none reports it (the host port, firmware without the keys) or none ran an inference in
+    its current session (a DUT restarted after its last sample has forgotten its high-water mark).
+    """
+
+    def ask(session: DutSession) -> StackUsage | None:
+        return session.info().stack() if session.stats.inferences > 0 else None
+
+    found = [
+        worker.call(ask)
+        for worker in workers.workers
+        if worker.stats.inferences > 0 and "stack_used" in worker.info
+    ]
+    known = [usage for usage in found if usage is not None]
+    return max(known, key=lambda usage: usage.used_bytes, default=None)
+
+
+def _stack_figures(stack: StackUsage | None) -> dict[str, int]:
+    """memory.stack_bytes (the DUT's own figure) and memory.stack_used_bytes, when reported."""
+    if stack is None:
+        return {}
+    return {"stack_bytes": stack.bytes, "stack_used_bytes": stack.used_bytes}
 
 
 def _document(
@@ -464,8 +489,12 @@ def _document(
     timings: dict[str, float],
     rules: RuleSet,
     profile: dict[str, Any] | None = None,
+    stack: StackUsage | None = None,
 ) -> dict[str, Any]:
-    size = image_size(build.image)
+    # The section totals: on a Cortex-M image they equal the program headers' (elfsize); on the
+    # host port's executable they leave out the ELF and program headers the loader maps, so
+    # that the breakdown adds up to them there too.
+    size = footprint(build.image)
     counter_hz = int(info["counter_hz"]) if info.get("counter_hz", "").isdigit() else None
     arena = int(info["arena_used"]) if info.get("arena_used", "").isdigit() else build.arena_bytes
     emulated = board.kind is BoardKind.EMULATED and board.emulator is not None
@@ -506,7 +535,8 @@ def _document(
             "flash_bytes": size.flash_bytes,
             "ram_bytes": size.ram_bytes,
             "arena_bytes": arena,
-            **footprint(build.image).document(),
+            **size.document(),
+            **_stack_figures(stack),
         },
         provenance=provenance,
         quality_target=model.quality_target,

@@ -2,6 +2,8 @@
  * tb_cm_startup.c - Cortex-M vector table and reset: FPU on (CPACR) before any
  * C code can touch a float register, then .data copy, .bss clear, static
  * constructors, main(). A fault ends the program with 100 + its exception number.
+ * The free stack is painted first, so that tb_port_stack_usage() can tell how
+ * deep it ever reached.
  * ARMv6-M (Cortex-M0/M0+) has no FPU and no CPACR: its reset goes straight to C,
  * and nothing here uses a Thumb-2 instruction there.
  */
@@ -17,6 +19,7 @@ extern uint32_t _sdata;
 extern uint32_t _edata;
 extern uint32_t _sbss;
 extern uint32_t _ebss;
+extern uint32_t _sstack;
 extern uint32_t _estack;
 extern void (*__preinit_array_start[])(void);
 extern void (*__preinit_array_end[])(void);
@@ -102,12 +105,52 @@ __attribute__((naked, noreturn)) void tb_reset_handler(void)
 }
 #endif
 
+/* Not a byte repeated four times, so that no compiler turns the paint loop into a memset call:
+ * a call would push its frame into the very region being painted. */
+#define TB_STACK_PAINT 0x5ac3e11du
+
+/* Left unpainted below the SP read by paint_stack(): the compiler may push that function's
+ * registers after the read (shrink-wrapping; at most r4-r11 and lr, 36 bytes), and the paint
+ * must not overwrite them. A reading is thus never below the margin plus the reset frame
+ * (164 bytes on qemu-m4 at boot); after an inference it lies far deeper (kws01: 492 bytes). */
+#define TB_STACK_PAINT_MARGIN 128u
+
+/*
+ * Paints the stack from its low end up to TB_STACK_PAINT_MARGIN below the current SP: the words
+ * above hold this function's frame and its callers' (the reset handler's). The writes are
+ * volatile and the function calls nothing, so nothing else runs below SP while it paints.
+ */
+__attribute__((noinline)) static void paint_stack(void)
+{
+    volatile uint32_t *word = &_sstack;
+    uintptr_t sp;
+
+    __asm volatile("mov %0, sp" : "=r"(sp));
+    while ((uintptr_t)word + TB_STACK_PAINT_MARGIN < sp) {
+        *word++ = TB_STACK_PAINT;
+    }
+}
+
+int tb_port_stack_usage(uint32_t *used_bytes, uint32_t *reserved_bytes)
+{
+    const volatile uint32_t *word = &_sstack;
+
+    /* The stack grows down: the lowest word no longer painted marks the deepest use. */
+    while (word < (const volatile uint32_t *)&_estack && *word == TB_STACK_PAINT) {
+        word++;
+    }
+    *used_bytes = (uint32_t)((uintptr_t)&_estack - (uintptr_t)word);
+    *reserved_bytes = (uint32_t)((uintptr_t)&_estack - (uintptr_t)&_sstack);
+    return 1;
+}
+
 void tb_startup_c(void)
 {
     uint32_t *src = &_sidata;
     uint32_t *dst = &_sdata;
     void (**ctor)(void);
 
+    paint_stack();
     while (dst < &_edata) {
         *dst++ = *src++;
     }

@@ -106,6 +106,14 @@ void tb_port_counter_rearm(void)
 {
 }
 
+int tb_port_stack_usage(uint32_t *used_bytes, uint32_t *reserved_bytes)
+{
+    /* The process's stack belongs to the OS: no reserve of ours to paint or scan. */
+    (void)used_bytes;
+    (void)reserved_bytes;
+    return 0;
+}
+
 void tb_port_timestamp_pulse(void)
 {
 }

@@ -40,7 +40,9 @@ def bench_command(project: Project, models: str, boards: str | None, engines: st
                   out_dir: Path) -> None:  # fmt: skip
     """Instructions per inference (exact, QEMU icount), per MAC, arena, flash and RAM for each
     model x engine x emulated core, and the ratio to tflm with CMSIS-NN; writes bench.json
-    and bench.txt. `tinybench report DIR` on that directory plots it."""
+    (with each image's flash/RAM breakdown and the stack's high-water mark) and bench.txt
+    (adding the weights, engine code and stack columns). `tinybench report DIR` on that
+    directory plots it."""
     emulated = tuple(
         sorted(b.board_id for b in project.boards().values() if b.kind is BoardKind.EMULATED)
     )

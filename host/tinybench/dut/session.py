@@ -88,6 +88,24 @@ class DutInfo:
             raise ProtocolError(f"info {key}={value!r} is not a number")
         return int(value)
 
+    def stack(self) -> StackUsage | None:
+        """The main stack's reserve and high-water mark since boot (`stack_bytes`,
+        `stack_used`), or None when the DUT does not report them (the host port)."""
+        if "stack_used" not in self.fields and "stack_bytes" not in self.fields:
+            return None
+        usage = StackUsage(used_bytes=self.integer("stack_used"), bytes=self.integer("stack_bytes"))
+        if usage.used_bytes > usage.bytes:
+            raise ProtocolError(
+                f"info stack_used={usage.used_bytes} exceeds stack_bytes={usage.bytes}"
+            )
+        return usage
+
+
+@dataclass(frozen=True)
+class StackUsage:
+    used_bytes: int  # the deepest the stack reached since boot
+    bytes: int  # the stack's reserve
+
 
 @dataclass(frozen=True)
 class InferResult:
