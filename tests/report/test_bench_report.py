@@ -38,4 +38,10 @@ def test_bench_measures_the_native_engine_and_reports_it(tmp_path: Path) -> None
     assert report.exit_code == 0, report.output
     html = (out / "report.html").read_text()
     assert 'data-plot="engine-comparison"' in html
+    kws = rows[0]
+    weights = kws["breakdown"]["flash"]["weights_and_constants"]
+    code = kws["breakdown"]["flash"]["engine_code"]
+    assert 0 < weights + code < kws["flash_bytes"]
+    assert f"<td>{kws['flash_bytes']:,}</td><td>{weights:,}</td><td>{code:,}</td>" in html
+    assert f"<td>{kws['ram_bytes']:,}</td><td>{kws['stack_used_bytes']:,}</td>" in html
     assert "Reference check: 4 compared, 0 mismatches" in report.output

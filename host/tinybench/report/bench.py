@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tinybench.report import plots
+from tinybench.report.formatting import count
 from tinybench.report.layout import CheckStatus, ReferenceCheck, Report, Section, Table
 from tinybench.report.rundir import RunDirectoryError
 
@@ -20,6 +21,13 @@ def _rows(bench_dir: Path) -> list[dict[str, Any]]:
     if document.get("format") != "tinybench-bench" or not isinstance(rows, list):
         raise RunDirectoryError(f"{bench_dir}/bench.json is not a tinybench bench file")
     return rows
+
+
+def _flash_figure(row: dict[str, Any], name: str) -> Any:
+    """One flash figure of a row's ELF breakdown (rows of older bench.json files have none)."""
+    breakdown = row.get("breakdown")
+    flash = breakdown.get("flash") if isinstance(breakdown, dict) else None
+    return flash.get(name) if isinstance(flash, dict) else None
 
 
 def build_bench_report(bench_dir: Path) -> Report:
@@ -41,12 +49,15 @@ def build_bench_report(bench_dir: Path) -> Report:
     table = Table(
         "engines",
         ("model", "board", "engine", "M instr/inference", "instr/MAC", "vs tflm cmsis-nn",
-         "arena B", "flash B", "RAM B"),
+         "arena B", "flash B", "weights B", "engine code B", "RAM B", "stack used B"),
         tuple(
             (str(r["model"]), str(r["board"]), str(r["engine"]),
              f"{float(r['instructions']) / 1e6:.3f}", f"{float(r['instructions_per_mac']):.2f}",
              "-" if r.get("ratio_to_baseline") is None else f"{float(r['ratio_to_baseline']):.2f}x",
-             f"{int(r['arena_bytes']):,}", f"{int(r['flash_bytes']):,}", f"{int(r['ram_bytes']):,}")
+             f"{int(r['arena_bytes']):,}", f"{int(r['flash_bytes']):,}",
+             count(_flash_figure(r, "weights_and_constants"), ""),
+             count(_flash_figure(r, "engine_code"), ""),
+             f"{int(r['ram_bytes']):,}", count(r.get("stack_used_bytes"), ""))
             for r in rows
         ),
     )  # fmt: skip
