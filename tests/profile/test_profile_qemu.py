@@ -142,3 +142,29 @@ def test_the_standard_only_build_has_no_opprofile(project: Project) -> None:
     extended = images[False].image.read_bytes()
     assert b"opprofile" in extended and b"m-op-total-[" in extended
     assert b"opprofile" not in standard_only and b"m-op-" not in standard_only
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_profiling_leaves_the_timed_loop_unchanged(project: Project, engine: str) -> None:
+    """With the hook cleared after `opprofile`, the timed loop counts what it counted before, to
+    the tick: exact instruction counts under QEMU -icount, the same input before and after."""
+    from tinybench.build.firmware import build_firmware
+    from tinybench.dut.emulator import QemuDut
+    from tinybench.dut.session import DutSession
+    from tinybench.inputs import random_wire_inputs
+
+    manifest = project.model("kws01")
+    build = build_firmware(project, "qemu-m4", engine, manifest)
+    wire = random_wire_inputs(manifest, 1, 5)[0]
+    with QemuDut(project.board("qemu-m4"), build.image, time_limit_s=300) as qemu:
+        session = DutSession(qemu.transport, shared_dir=qemu.workdir)
+        session.synchronize()
+        session.load(wire)
+        before = [session.infer(1, 0).counter_ticks for _ in range(2)]
+        timed_before = session.infer(3, 1).counter_ticks
+        profile = session.opprofile()
+        after = [session.infer(1, 0).counter_ticks for _ in range(2)]
+        timed_after = session.infer(3, 1).counter_ticks
+    assert len(profile.ops) == 13
+    assert before[0] is not None and timed_before is not None
+    assert before == after and timed_before == timed_after, (before, after, timed_before)
