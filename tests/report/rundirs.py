@@ -318,3 +318,66 @@ def write_profile_dir(profile_dir: Path) -> Path:
         },
     )
     return profile_dir
+
+
+ENERGY_WINDOW_BINS = 11_000  # 11 s of 1 ms bins
+ENERGY_UJ_PER_INFERENCE = 1200.0
+ENERGY_INFERENCES = 700
+
+
+def write_energy_run(run_dir: Path) -> Path:
+    """An energy run of five 11 s windows at 1,200 uJ per inference, with its saved trace."""
+    import numpy as np
+
+    from tinybench.energy.trace import EnergyTrace
+    from tinybench.energy.tracefile import save_trace
+
+    run_dir.mkdir(parents=True)
+    per_bin = ENERGY_UJ_PER_INFERENCE * 1e-6 * ENERGY_INFERENCES / ENERGY_WINDOW_BINS
+    idle, bins, edges, windows = 500, [], [0], []
+    position = 0
+    for i in range(5):
+        bins.append(np.full(idle, per_bin / 10))
+        start = position + idle
+        bins.append(np.full(ENERGY_WINDOW_BINS, per_bin))
+        position = start + ENERGY_WINDOW_BINS
+        edges += [start, position]
+        windows.append(
+            {
+                "input": f"tst_{i:06d}.bin",
+                "inferences": ENERGY_INFERENCES,
+                "warmup_count": 10,
+                "duration_s": ENERGY_WINDOW_BINS / 1000,
+                "energy_uj": ENERGY_UJ_PER_INFERENCE * ENERGY_INFERENCES,
+                "uj_per_inference": ENERGY_UJ_PER_INFERENCE,
+                "power_mw": ENERGY_UJ_PER_INFERENCE * ENERGY_INFERENCES / ENERGY_WINDOW_BINS,
+                "nan_bins": 0,
+                "dropped_bins": 0,
+                "start_bin": start,
+                "end_bin": position,
+            }
+        )
+    bins.append(np.full(idle, per_bin / 10))
+    trace = EnergyTrace(1e-3, np.concatenate(bins), tuple(edges), source="simulated")
+    sha = save_trace(trace, run_dir / "energy_trace.npz")
+    document = _base("kws01", "energy")
+    document["provenance"]["energy_trace_sha256"] = sha
+    document["energy"] = {
+        "median_uj_per_inference": ENERGY_UJ_PER_INFERENCE,
+        "compliant": True,
+        "reasons": [],
+        "dropped_fraction": 0.0,
+        "garbled_bins": 0,
+        "dropped_bins": 0,
+        "peak_buffer_load": 3.0,
+        "bin_s": 1e-3,
+        "monitor": "simulated",
+        "modelled": "P = 33 mW, a test trace",
+        "faults": [],
+        "windows": windows,
+    }
+    write_json(run_dir / "results.json", document)
+    (run_dir / "results.txt").write_text(
+        "Median energy cost is 1200.0000 uJ/inf.\n", encoding="utf-8"
+    )
+    return run_dir

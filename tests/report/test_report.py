@@ -17,6 +17,7 @@ from tinybench.report.plots import latency_distribution_plot
 
 from .rundirs import (
     write_auc_run,
+    write_energy_run,
     write_minimal_run,
     write_performance_run,
     write_top1_run,
@@ -157,16 +158,25 @@ def test_latency_histogram_leaves_out_a_far_tail_and_says_so() -> None:
     assert png_size(plot.png) == (plot.width_px, plot.height_px) == (800, 360)
 
 
-def test_energy_block_fields_are_listed(tmp_path: Path) -> None:
-    run_dir = write_minimal_run(tmp_path / "run")
-    document = json.loads((run_dir / "results.json").read_text())
-    document["mode"] = "energy"
-    document["energy"] = {"median_uj_per_inference": 512.25, "compliant": True, "windows": []}
-    (run_dir / "results.json").write_text(json.dumps(document))
-    markdown = write_report(run_dir).markdown.read_text(encoding="utf-8")
+def test_energy_report_has_windows_and_the_trace_plot(tmp_path: Path) -> None:
+    files = write_report(write_energy_run(tmp_path / "run"))
+    markdown = files.markdown.read_text(encoding="utf-8")
     assert "## Energy" in markdown
-    assert "| median_uj_per_inference | 512.25 |" in markdown
-    assert "| compliant | yes |" in markdown
+    assert "Median energy per inference 1200.0000 uJ, compliant with the run rules." in markdown
+    assert "Modelled, not measured: P = 33 mW, a test trace." in markdown
+    # window 2: 700 inferences at 1,200 uJ each in 11 s of 1 ms bins
+    assert "| 2 | tst_000001.bin | 700 | 11.000 s | 840000.0 uJ | 1200.0000 uJ |" in markdown
+    assert [p.plot_id for p in files.report.plots] == ["energy-trace"]
+
+
+def test_energy_report_without_its_trace_says_so(tmp_path: Path) -> None:
+    run_dir = write_energy_run(tmp_path / "run")
+    (run_dir / "energy_trace.npz").unlink()
+    files = write_report(run_dir)
+    assert files.report.plots == ()
+    assert "No trace plot: energy_trace.npz is not in the run directory." in (
+        files.markdown.read_text(encoding="utf-8")
+    )
 
 
 def test_report_paths_default_to_the_run_directory() -> None:

@@ -21,7 +21,13 @@ from matplotlib import image
 
 from tinybench.report import write_report
 
-from .rundirs import write_auc_run, write_performance_run, write_profile_dir, write_top1_run
+from .rundirs import (
+    write_auc_run,
+    write_energy_run,
+    write_performance_run,
+    write_profile_dir,
+    write_top1_run,
+)
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -86,6 +92,7 @@ RUNS: dict[str, tuple[Callable[[Path], Path], set[str]]] = {
         {"latency-windows", "latency-distribution", "op-profile", "memory-breakdown"},
     ),
     "profile": (write_profile_dir, {"op-profile"}),
+    "energy": (write_energy_run, {"energy-trace"}),
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from tinybench.report import plots
 from tinybench.report.classnames import class_names
+from tinybench.report.energy import energy_section
 from tinybench.report.formatting import (
     MISSING,
     accuracy_text,
@@ -253,19 +254,6 @@ def _performance_section(run: RunDirectory) -> Section | None:
     return Section("performance", "Performance", tuple(paragraphs), tuple(tables), tuple(figures))
 
 
-def _energy_section(run: RunDirectory) -> Section | None:
-    """Energy mode's block is not specified yet: show whatever scalar fields it holds."""
-    energy = run.block("energy")
-    rows = tuple(
-        (str(k), text_or_missing(v))
-        for k, v in energy.items()
-        if v is None or isinstance(v, str | int | float | bool)
-    )
-    if not rows:
-        return None
-    return Section("energy", "Energy", (), (Table("energy", ("", "value"), rows),))
-
-
 def _provenance_section(run: RunDirectory) -> Section:
     provenance = run.block("provenance")
     rules = provenance.get("runrules")
@@ -328,7 +316,7 @@ def build_report(run: RunDirectory) -> Report:
         _performance_section(run),
         _profile_section(run),
         memory_section(run.block("memory")),
-        _energy_section(run),
+        energy_section(run.block("energy"), run.path),
         _provenance_section(run),
         _wall_time_section(run),
     ]

@@ -329,3 +329,34 @@ def memory_plot(breakdown: Mapping[str, Mapping[str, int]]) -> Plot:
         "counted in both (stored in flash, copied to RAM)."
     )  # fmt: skip
     return _render(figure, "memory-breakdown", "Memory footprint", caption)
+
+
+@dataclass(frozen=True)
+class EnergyWindowTrace:
+    """One energy window's neighbourhood: power per bin and the window's two edges (seconds)."""
+
+    label: str
+    times_s: Sequence[float]
+    power_mw: Sequence[float]
+    start_s: float
+    end_s: float
+
+
+def energy_trace_plot(windows: Sequence[EnergyWindowTrace]) -> Plot:
+    """One panel per window: the monitor's power over time, the window's edges marked."""
+    figure = _figure(10.0, 1.2 + 1.9 * max(1, len(windows)))
+    axes_list = figure.subplots(max(1, len(windows)), 1, squeeze=False)[:, 0]
+    for axes, window in zip(axes_list, windows, strict=False):
+        axes.plot(window.times_s, window.power_mw, color=BAR_COLOUR, linewidth=0.8)
+        for edge in (window.start_s, window.end_s):
+            axes.axvline(edge, color=FAIL_COLOUR, linestyle="--", linewidth=1.0)
+        axes.axvspan(window.start_s, window.end_s, color=PASS_COLOUR, alpha=0.08)
+        axes.set_ylabel("mW")
+        axes.set_title(window.label, fontsize="small")
+    axes_list[-1].set_xlabel("time since the acquisition started (s)")
+    caption = (
+        "The power monitor's trace around each scored window (averaged to at most 2,000 points a "
+        "panel); dashed lines: the window's two timestamp edges, between which the energy is "
+        "summed."
+    )
+    return _render(figure, "energy-trace", "Energy trace per window", caption)
