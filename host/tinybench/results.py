@@ -203,6 +203,11 @@ def checker_lines(document: dict[str, Any]) -> list[str]:
     perf = document.get("performance") or {}
     if perf.get("compliant") and perf.get("median_throughput_ips") is not None:
         lines.append(f"Median throughput is {perf['median_throughput_ips']:.3f} inf./sec.")
+    energy = document.get("energy") or {}
+    median = energy.get("median_uj_per_inference") if isinstance(energy, dict) else None
+    if isinstance(median, float) and math.isfinite(median) and energy.get("compliant"):
+        # The submission checker's regex: `Median energy cost is ([\d\.]+) uJ/inf`
+        lines.append(f"Median energy cost is {median:.4f} uJ/inf.")
     return lines
 
 

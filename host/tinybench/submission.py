@@ -123,8 +123,9 @@ def _check_windows(run_dir: Path, mode: str, block: dict[str, Any], timed: Timed
             f"{run_dir}: the {mode} run has {len(inputs)} distinct inputs; the run rules "
             f"require {timed.windows}"
         )
+    length_key = "duration_s" if mode == "energy" else "elapsed_s"  # energy: the monitor's edges
     for window in windows:
-        elapsed = window.get("elapsed_s")
+        elapsed = window.get(length_key)
         if not isinstance(elapsed, (int, float)) or elapsed < timed.min_window_s:
             raise SubmissionError(
                 f"{run_dir}: the window of {window.get('input')} lasted {elapsed} s; the run "

@@ -14,7 +14,13 @@ from tinybench.paths import locate
 from tinybench.project import Project
 from tinybench.submission import SubmissionError, plan_submission, write_submission
 
-from .rundirs import write_auc_run, write_json, write_performance_run, write_top1_run
+from .rundirs import (
+    write_auc_run,
+    write_energy_run,
+    write_json,
+    write_performance_run,
+    write_top1_run,
+)
 
 RULES: RuleSet = Project(locate()).rules()
 
@@ -249,3 +255,27 @@ def test_runs_under_other_rules_are_refused(tmp_path: Path) -> None:
     document["provenance"]["runrules_sha256"] = RULES.sha256
     write_json(run / "results.json", document)
     assert len(plan_submission([run], "s", rules=RULES).runs) == 1
+
+
+def test_an_energy_run_lands_in_the_energy_folder(tmp_path: Path) -> None:
+    run_dir = write_energy_run(tmp_path / "kws-energy")
+    (run_dir / "results.txt").unlink()  # regenerated from results.json
+    root = tmp_path / "closed" / "org"
+    args = ["submission", str(run_dir), "--out", str(root), "--system", "qemu-m4-native"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    energy = root / "results" / "qemu-m4-native" / "kws" / "energy"
+    # the submission checker's regex: `Median energy cost is ([\d\.]+) uJ/inf`
+    assert (energy / "results.txt").read_text() == "Median energy cost is 1200.0000 uJ/inf.\n"
+    assert (energy / "log.txt").is_file()
+
+
+def test_a_short_energy_window_is_refused(tmp_path: Path) -> None:
+    run_dir = write_energy_run(tmp_path / "kws-energy")
+    document = json.loads((run_dir / "results.json").read_text())
+    document["energy"]["windows"][3]["duration_s"] = 9.5
+    write_json(run_dir / "results.json", document)
+    args = ["submission", str(run_dir), "--out", str(tmp_path / "out"), "--system", "s1"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code != 0
+    assert "lasted 9.5 s; the run rules require at least 10.0 s" in result.output
