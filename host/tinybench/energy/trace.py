@@ -32,6 +32,9 @@ class EnergyTrace:
     source: str = ""  # "lpm01a", "joulescope-js220", "cosim", "simulated"
     modelled: str | None = None  # for a co-simulation: the power model, stated in results
     faults: tuple[str, ...] = field(default=())  # what the driver met and survived, one line each
+    # Where the drops were, when the driver can tell: (b, n) = n bins lost just before bin b.
+    # Their counts are part of dropped_bins; drops not placed here are charged to every window.
+    dropped_at: tuple[tuple[int, int], ...] = field(default=())
 
     @property
     def bins(self) -> int:
