@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tinybench import __version__
 from tinybench.build.firmware import build_firmware, toolchain_version
@@ -23,11 +24,13 @@ from tinybench.errors import RuleViolation, TinybenchError
 from tinybench.footprint import footprint
 from tinybench.hashing import sha256_file
 from tinybench.manifests.boards import BoardKind, instructions_per_tick
+from tinybench.manifests.runrules import RuleSet
 from tinybench.modes.energy import EnergyOutcome, EnergyRules, energy_block, run_energy
 from tinybench.modes.performance import select_inputs
 from tinybench.project import Project
 from tinybench.results import Provenance, results_document, write_results
 
+# A stated, round model (not a measurement of any part): 5 mW static, 100 pJ per instruction.
 DEFAULT_POWER_MODEL = PowerModel(static_mw=5.0, pj_per_instruction=100.0)
 
 
@@ -44,7 +47,7 @@ class EnergyRequest:
     rules_file: Path | None = None
 
 
-def run_energy_benchmark(project: Project, request: EnergyRequest) -> dict[str, object]:
+def run_energy_benchmark(project: Project, request: EnergyRequest) -> dict[str, Any]:
     """The whole energy run; returns the results document it wrote to request.run_dir."""
     started = time.monotonic()
     board = project.board(request.board_id)
@@ -112,12 +115,9 @@ def _document(
     image: Path,
     info: dict[str, str],
     outcome: EnergyOutcome,
-    rules: object,
+    rules: RuleSet,
     timings: dict[str, float],
-) -> dict[str, object]:
-    from tinybench.manifests.runrules import RuleSet
-
-    assert isinstance(rules, RuleSet)
+) -> dict[str, Any]:
     board = project.board(request.board_id)
     model = project.resolve_model(request.model_id)
     found = footprint(image)
@@ -128,11 +128,11 @@ def _document(
         runrules_id=rules.rules_id,
         runrules_version=rules.version,
         tinybench_version=__version__,
-        reference=None,
+        reference="none (energy mode compares no outputs)",
         emulator=board.emulator.program if board.emulator else None,
         dut_info=info,
     )
-    document = results_document(
+    document: dict[str, Any] = results_document(
         model=model.model_id,
         board=board.board_id,
         engine=request.engine,

@@ -29,6 +29,8 @@ from tinybench.datasets import Dataset, open_dataset
 from tinybench.dut.discovery import PortAccess, find_board_port
 from tinybench.dut.session import DutSession, StackUsage, Timeouts
 from tinybench.dut.worker import WorkerConfig
+from tinybench.energy.cosim import PowerModel
+from tinybench.energyrun import DEFAULT_POWER_MODEL
 from tinybench.errors import DutError, TinybenchError
 from tinybench.flash import (
     FlashBackend,
@@ -95,6 +97,8 @@ class RunRequest:
     reconnect_wait_s: float = 60.0  # external: how long a DUT that stopped answering may take
     baud: int | None = None  # external: the port's baud rate (None: the board's, else 115200)
     flash: FlashRequest | None = None  # physical boards: flash the built image first
+    # energy mode on an emulated board: the co-simulation's power model
+    power_model: PowerModel = DEFAULT_POWER_MODEL
 
 
 @dataclass(frozen=True)
@@ -343,9 +347,18 @@ def run_benchmark(
     """access and flasher: how serial ports are found and opened and how boards are flashed
     (the system's and pyOCD by default; simulated boards and fake probes in tests)."""
     if request.mode == "energy":
-        raise TinybenchError(
-            "--mode energy needs a power monitor and the IO manager; it is not available yet"
-        )
+        from tinybench.energyrun import EnergyRequest, run_energy_benchmark
+
+        if request.external or request.jobs > 1 or request.limit is not None:
+            raise TinybenchError("--mode energy takes neither --external, --jobs nor --limit")
+        model = project.resolve_model(request.model_id, request.model_options)
+        run_dir = request.out_dir or default_run_dir(request, model.model_id)
+        energy = EnergyRequest(
+            request.model_id, request.board_id, request.engine, request.kernels,
+            request.dataset_dir, run_dir, request.min_window_s, request.power_model,
+            request.rules_file,
+        )  # fmt: skip
+        return RunOutcome(run_dir, run_energy_benchmark(project, energy))
     if request.external:
         from tinybench.external.run import run_external
 

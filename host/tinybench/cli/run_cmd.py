@@ -21,6 +21,8 @@ from tinybench.cli.options import (
     model_options,
     rules_option,
 )
+from tinybench.energy.cosim import PowerModel
+from tinybench.energyrun import DEFAULT_POWER_MODEL
 from tinybench.errors import TinybenchError
 from tinybench.flash import FlashRequest
 from tinybench.project import Project
@@ -54,6 +56,18 @@ def _summary(document: dict[str, Any]) -> list[str]:
                 f"latency p50 {dist['p50_ms']:.3f} ms, p90 {dist['p90_ms']:.3f} ms, "
                 f"p99 {dist['p99_ms']:.3f} ms over {dist['count']} inferences"
             )
+    if document["mode"] == "energy":
+        energy = document["energy"]
+        state = (
+            "compliant" if energy["compliant"] else "NOT compliant: " + "; ".join(energy["reasons"])
+        )
+        lines.append(
+            f"{where}: median energy {energy['median_uj_per_inference']:.4f} uJ per inference "
+            f"over {len(energy['windows'])} windows, {state}"
+        )
+        if energy["modelled"]:
+            lines.append(energy["modelled"])
+        return lines
     if "within_print_precision" in check:  # an external DUT: its printed vectors
         largest = check["max_abs_difference"]
         lines.append(
@@ -75,6 +89,23 @@ def _summary(document: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _power_model(text: str | None, mode: str) -> PowerModel:
+    if text is None:
+        return DEFAULT_POWER_MODEL
+    if mode != "energy":
+        raise TinybenchError(
+            "--power-model is energy mode's co-simulation model; add --mode energy"
+        )
+    parts = text.split(",")
+    try:
+        static_mw, pj = (float(p) for p in parts)
+    except ValueError:
+        raise TinybenchError(
+            f"--power-model {text!r}: expected STATIC_MW,PJ_PER_INSTRUCTION, e.g. 5,100"
+        ) from None
+    return PowerModel(static_mw, pj)
+
+
 @click.command("run", epilog=MODEL_HELP)
 @model_argument
 @board_option
@@ -87,7 +118,9 @@ def _summary(document: dict[str, Any]) -> list[str]:
     show_default=True,
     help="accuracy: every sample with the rules' `infer N W` (MLPerf Tiny: 1 0); performance: "
     "the rules' distinct inputs, each timed over their minimum window of device time (MLPerf "
-    "Tiny: 5 inputs, >= 10 s), median throughput. Energy mode is not available yet.",
+    "Tiny: 5 inputs, >= 10 s), median throughput; energy: the rules' windows (MLPerf Tiny: 5, "
+    ">= 10 s) timed and measured by a power monitor, median uJ per inference. Energy mode runs "
+    "on emulated boards, co-simulated with --power-model (results say 'modelled').",
 )
 @dataset_option
 @limit_option
@@ -158,6 +191,13 @@ def _summary(document: dict[str, Any]) -> list[str]:
     type=click.Path(path_type=Path, dir_okay=False),
     help="With --flash: a local CMSIS pack for the board's part.",
 )
+@click.option(
+    "--power-model",
+    "power_model_text",
+    metavar="STATIC_MW,PJ_PER_INSTRUCTION",
+    help="Energy mode on an emulated board: the co-simulation's stated power model, static "
+    "power in mW and energy per executed instruction in pJ (default 5,100).",
+)
 @click.pass_obj
 def run_command(
     project: Project,
@@ -183,6 +223,7 @@ def run_command(
     flash: bool,
     probe_id: str | None,
     pack: Path | None,
+    power_model_text: str | None,
 ) -> None:
     """Build the firmware, run MODEL on the board and check every output against the reference.
 
@@ -227,6 +268,7 @@ def run_command(
             rules_file=rules_file, model_options=model_options(input_format, metric, classes),
             external=external, baud=baud,
             flash=FlashRequest(probe_id, pack) if flash else None,
+            power_model=_power_model(power_model_text, mode),
         )  # fmt: skip
     if sys.stderr.isatty():
         label = f"{Path(model_id).stem} on {request.board_id}"
