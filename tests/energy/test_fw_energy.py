@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from session.rawlink import RawLink
+from tinybench.build.boardgen import board_header
 from tinybench.build.firmware import build_firmware
 from tinybench.dut.emulator import QemuDut
 from tinybench.dut.transport.base import Transport
 from tinybench.errors import TinybenchError
+from tinybench.manifests.boards import parse_board_manifest
 from tinybench.paths import locate
 from tinybench.project import Project
 
@@ -203,3 +205,38 @@ def test_infer_gives_two_markers_whose_delta_is_the_performance_count(
     assert first["boot"] == second["boot"]
     deltas = [b["infer"][1][1] - b["infer"][0][1] for b in two_boots]  # type: ignore[index]
     assert deltas[0] == deltas[1]
+
+
+# --- the manifest's hold time ---------------------------------------------------------------
+
+
+def _with_timestamp(tmp_path: Path, repo_root: Path, hold_line: str) -> Path:
+    text = (repo_root / "boards" / "nucleo-l4r5zi.toml").read_text()
+    text = re.sub(r"^hold_us = .*\n", hold_line, text, flags=re.MULTILINE)
+    path = tmp_path / "nucleo-l4r5zi.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_hold_time_reaches_the_header_and_defaults_to_50(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    board = parse_board_manifest(_with_timestamp(tmp_path, repo_root, "hold_us = 7\n"))
+    assert board.timestamp is not None and board.timestamp.hold_us == 7
+    assert "#define TB_BOARD_TIMESTAMP_HOLD_US 7u" in board_header(board, 9600)
+    default = parse_board_manifest(_with_timestamp(tmp_path, repo_root, ""))
+    assert default.timestamp is not None and default.timestamp.hold_us == 50
+
+
+def test_a_hold_time_below_one_microsecond_is_refused(tmp_path: Path, repo_root: Path) -> None:
+    with pytest.raises(TinybenchError, match=r"hold_us.*must be >= 1, got 0"):
+        parse_board_manifest(_with_timestamp(tmp_path, repo_root, "hold_us = 0\n"))
+
+
+def test_the_energy_baud_is_generated_only_for_energy_builds() -> None:
+    board = Project(locate()).board("nucleo-f446re")
+    header = board_header(board, 9600)
+    energy = header.index("#ifdef TB_TIMESTAMP_MODE_ENERGY")
+    assert "#define TB_BOARD_UART_ENERGY_BAUD 9600u" in header
+    assert header.index("#define TB_BOARD_UART_BAUD 115200u") > energy  # the #else branch
+    assert '#error "no energy-mode baud' in board_header(board)  # no rules: energy refused
