@@ -169,6 +169,10 @@ class CosimMonitor:
         return self._model
 
     @property
+    def bin_s(self) -> float:
+        return self._bin_s
+
+    @property
     def instructions_per_s(self) -> float:
         return self._counter_hz * self._instructions_per_tick
 
