@@ -12,7 +12,10 @@ instructions per second of virtual time, so the modelled power is constant and t
 two edges is the model applied to their counter delta. Inside a window that is exact (the timed
 loop never sleeps). Between windows the firmware may wait for the host in WFI; unless QEMU runs
 with sleep=off its clock then advances without instructions, and the model charges that idle time
-as busy: it only affects the spans outside the windows.
+as busy: it only affects the spans outside the windows. Determinism needs sleep=off too: with
+QEMU's default (sleep=on) the idle time is real time, which moves the phase of the 40-instruction
+tick, and a kws01 window on qemu-m4 measured 8198476 or 8198477 ticks from run to run (8198480
+in every run with `-icount shift=0,align=off,sleep=off`).
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ bins past it, and waits there for the next marker. Each span between two edges g
 model's energy for its counter delta: what was already streamed of it (the settle bins) is
 subtracted and the rest spread over its remaining bins. Four significant digits per line would
 round each bin by up to 5e-4; the encoder carries each line's rounding error into the next one,
-so the sum over any run of lines is off by less than one quantum of the last line (~1e-8 of a
-10 s window at 100 mW).
+so the sum over any run of lines is off by less than one quantum (1e-7 J at 105 mW in 1 ms
+bins: 1e-7 of a 10 s window; measured -4.7e-7 on a 0.33 s qemu-m4 window).
 """
 
 from __future__ import annotations
