@@ -300,3 +300,11 @@ def test_a_monitor_for_qemu_m4_takes_its_counter_and_icount_from_the_manifest(
     assert monitor.instructions_per_s == 1e9
     with pytest.raises(EnergyMonitorError, match="board nucleo-l4r5zi is not emulated"):
         cosim_monitor_for_board(ScriptedMarkers([]), boards["nucleo-l4r5zi"], MODEL)
+
+
+def test_poll_reads_the_markers_and_edge_bin_places_them_without_a_trace() -> None:
+    monitor = monitor_over([b"tb-mark 0 10\ntb-mark 1 37510\n", b"tb-mark 2 62511\n"])
+    assert [m.counter_ticks for m in monitor.poll()] == [10, 37_510]
+    assert [m.edge_index for m in monitor.poll()] == [0, 1, 2]
+    assert [monitor.edge_bin(k) for k in range(3)] == [0, 2, 3]
+    assert monitor.snapshot().edges == (0, 2, 3)

@@ -169,15 +169,14 @@ class Lpm01aCosimTransport:
                 self._reply(f"TimeStamp: {seconds:03d}s {ms:03d}ms, buff 00%")
 
     def _pump(self) -> None:
-        trace = self._monitor.snapshot()
-        markers = self._monitor.markers
+        markers = self._monitor.poll()
         for k in range(self._events, len(markers)):
             if k > 0:
                 span_j = self._carried_j + self._monitor.energy_for_ticks(
                     markers[k].counter_ticks - markers[k - 1].counter_ticks
                 )
                 remaining_j = span_j - self._span_streamed_j
-                bins = trace.edges[k] - self._samples
+                bins = self._monitor.edge_bin(k) - self._samples
                 self._carried_j = 0.0
                 if bins > 0:
                     self._samples_out(bins, remaining_j / bins)
@@ -193,7 +192,7 @@ class Lpm01aCosimTransport:
             self._events += 1
             self._span_streamed_j = 0.0
         if self._events:
-            tail = trace.edges[self._events - 1] + self._settle_bins - self._samples
+            tail = self._monitor.edge_bin(self._events - 1) + self._settle_bins - self._samples
             power_w = self._monitor.model.power_w(self._monitor.instructions_per_s)
             bin_j = power_w * self._monitor.bin_s
             self._samples_out(max(0, tail), bin_j)
