@@ -38,6 +38,7 @@ _MODULE_MARKERS: dict[str, frozenset[str]] = {
     "memory/test_memory_qemu.py": frozenset({"qemu"}),
     "memory/test_bench_memory.py": frozenset({"qemu"}),
     "profile/test_profile_qemu.py": frozenset({"qemu", "slow"}),  # builds 8 images when cold
+    "energy/test_fw_energy.py": frozenset({"qemu", "slow"}),  # builds 7 energy-mode images
 }
 
 # Session fixtures that boot QEMU for whoever uses them.

@@ -64,7 +64,11 @@ static const tb_command_t k_commands[] = {
     { "help", cmd_help, "help : print this information" },
     { "name", cmd_name, "name : print the name of the device" },
     { "profile", tb_cmd_profile, "profile : print the firmware version and model id" },
+#if TB_HARNESS_ENERGY
+    { "timestamp", cmd_timestamp, "timestamp : pulse the timestamp pin (energy mode: no output)" },
+#else
     { "timestamp", cmd_timestamp, "timestamp : pulse the timestamp pin, print m-lap-us" },
+#endif
     { "db", tb_cmd_db,
       "db load N | db HEX | db print [N [offset]] : load or print the input buffer" },
     { "infer", tb_cmd_infer, "infer N [W=10] : W warm-up runs, then N timed runs; results" },
@@ -188,6 +192,10 @@ void tb_harness_init(void)
     tb_line_reset(&s_line);
     tb_db_reset();
     tb_cmd_engine_init();
+#if TB_HARNESS_ENERGY
+    tb_port_timestamp_pulse(); /* the boot edge: runners skip the one before the first window */
+    tb_out_line("m-timestamp-mode-energy");
+#endif
     tb_out_line("m-init-done");
     tb_out_line("m-ready");
 }

@@ -6,7 +6,8 @@
 
 #include "engine.h"
 
-/* Pulses the timestamp pin and prints m-lap-us-<microseconds since boot>. */
+/* Pulses the timestamp pin and prints m-lap-us-<microseconds since boot> (energy mode: the
+ * pulse only, nothing printed). */
 void tb_loadgen_timestamp(void);
 
 /*

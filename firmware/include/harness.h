@@ -60,7 +60,22 @@ extern "C" {
 #define TB_HARNESS_EXTENSIONS 1
 #endif
 
-/* Initializes the engine and prints the boot banner (m-init-done, m-ready). */
+/*
+ * Energy mode (-DTB_TIMESTAMP_MODE_ENERGY, `build_firmware(..., timestamp_mode="energy")`),
+ * the EEMBC energy-mode DUT: the boot banner starts with m-timestamp-mode-energy after one
+ * pulse of the timestamp pin (the reference firmware's boot edge), and `timestamp` pulses the
+ * pin and prints nothing (a power monitor sees the edge; no m-lap-us). The port runs its UART
+ * at the run rules' energy baud (the generated board header). Performance mode prints neither
+ * the mode line nor anything else new.
+ */
+#ifdef TB_TIMESTAMP_MODE_ENERGY
+#define TB_HARNESS_ENERGY 1
+#else
+#define TB_HARNESS_ENERGY 0
+#endif
+
+/* Initializes the engine and prints the boot banner ([m-timestamp-mode-energy], m-init-done,
+ * m-ready). */
 void tb_harness_init(void);
 
 /* Feeds one byte received from the host. */

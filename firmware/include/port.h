@@ -81,8 +81,9 @@ const char *tb_port_counter_kind(void);
  */
 void tb_port_counter_rearm(void);
 
-/* Optional. Drives the timestamp GPIO low for >= 1 us (energy mode); a no-op where there is
- * none (the pin is the manifest's [timestamp] table). */
+/* Optional. Drives the timestamp GPIO to its active level for >= TB_BOARD_TIMESTAMP_HOLD_US
+ * (the manifest's [timestamp] hold_us, >= 1) and back; a no-op where there is no pin. In energy
+ * mode the cmsdk port (QEMU, no GPIO) writes `tb-mark <edge> <counter>` on UART1 instead. */
 void tb_port_timestamp_pulse(void);
 
 /* tb_port_file_read() failures (negative return values). */

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tinybench.energy.cosim import CosimMonitor, PowerModel, parse_marker
+from tinybench.energy.cosim import (
+    CosimMonitor,
+    PowerModel,
+    cosim_monitor_for_board,
+    parse_marker,
+)
 from tinybench.energy.monitor import EnergyMonitor, EnergyMonitorError
 from tinybench.energy.trace import EnergyTrace
 from tinybench.errors import TransportError
+from tinybench.manifests.boards import load_board_manifests
 
 COUNTER_HZ = 25_000_000
 PER_TICK = 40.0
@@ -281,3 +288,23 @@ def test_parse_marker_reads_decimal_fields() -> None:
 def test_cosim_monitor_is_an_energy_monitor() -> None:
     monitor: EnergyMonitor = monitor_over([])
     assert monitor.description().startswith("co-simulated power monitor on scripted UART1")
+
+
+def test_a_monitor_for_qemu_m4_takes_its_counter_and_icount_from_the_manifest(
+    repo_root: Path,
+) -> None:
+    boards = load_board_manifests(repo_root / "boards")
+    monitor = cosim_monitor_for_board(ScriptedMarkers([]), boards["qemu-m4"], MODEL)
+    assert monitor.parameters()["counter_hz"] == 25e6
+    assert monitor.parameters()["instructions_per_tick"] == 40.0
+    assert monitor.instructions_per_s == 1e9
+    with pytest.raises(EnergyMonitorError, match="board nucleo-l4r5zi is not emulated"):
+        cosim_monitor_for_board(ScriptedMarkers([]), boards["nucleo-l4r5zi"], MODEL)
+
+
+def test_poll_reads_the_markers_and_edge_bin_places_them_without_a_trace() -> None:
+    monitor = monitor_over([b"tb-mark 0 10\ntb-mark 1 37510\n", b"tb-mark 2 62511\n"])
+    assert [m.counter_ticks for m in monitor.poll()] == [10, 37_510]
+    assert [m.edge_index for m in monitor.poll()] == [0, 1, 2]
+    assert [monitor.edge_bin(k) for k in range(3)] == [0, 2, 3]
+    assert monitor.snapshot().edges == (0, 2, 3)

@@ -154,6 +154,11 @@ if env.subst("$PIOENV").endswith("-native"):
 if os.environ.get("TINYBENCH_STANDARD_ONLY") == "1":
     env.Append(CPPDEFINES=["TB_HARNESS_STANDARD_ONLY"])
 
+# The EEMBC energy-mode DUT (`build_firmware(..., timestamp_mode="energy")`): the harness's
+# timestamp pulses only, the UART runs at the board header's energy baud.
+if os.environ.get("TINYBENCH_TIMESTAMP_MODE") == "energy":
+    env.Append(CPPDEFINES=["TB_TIMESTAMP_MODE_ENERGY"])
+
 env.BuildSources(os.path.join("$BUILD_DIR", "model"), plan_dir)
 
 Default([env.BuildProgram()])

@@ -19,6 +19,66 @@
 #endif
 static const uint32_t s_uart_irqs[TB_BOARD_UART_IRQ_COUNT] = TB_BOARD_UART_IRQS;
 
+#ifdef TB_TIMESTAMP_MODE_ENERGY
+/*
+ * Energy mode under QEMU: the MPS2 images have no modelled GPIO, so each timestamp edge is
+ * told on UART1 (0x1000 above UART0, QEMU's second -serial) as `tb-mark <edge> <counter>`,
+ * the exact 64-bit counter read at the falling edge; edge 0 is the boot pulse. A co-simulated
+ * monitor turns the counter deltas into energy. Polled writes: the loop stays busy.
+ */
+#define TB_MARKER_UART ((tb_cmsdk_uart_regs_t *)(TB_BOARD_UART_BASE + 0x1000u))
+#define TB_MARKER_DIGITS 20u /* 2^64 - 1 has 20 decimal digits */
+
+static uint32_t s_marker_edges;
+
+static void marker_put(uint8_t byte)
+{
+    while ((TB_MARKER_UART->state & TB_CMSDK_UART_STATE_TX_FULL) != 0u) {
+    }
+    TB_MARKER_UART->data = byte;
+}
+
+static void marker_put_u64(uint64_t value)
+{
+    uint8_t digits[TB_MARKER_DIGITS];
+    unsigned count = 0u;
+
+    do {
+        digits[count++] = (uint8_t)('0' + (unsigned)(value % 10u));
+        value /= 10u;
+    } while (value != 0u);
+    while (count > 0u) {
+        marker_put(digits[--count]);
+    }
+}
+
+static void marker_init(uint32_t div)
+{
+    TB_MARKER_UART->ctrl = 0u;
+    TB_MARKER_UART->bauddiv = div;
+    TB_MARKER_UART->ctrl = TB_CMSDK_UART_CTRL_TX_EN;
+}
+
+/* The pin's hold time is spent as a board would spend it, then the edge is reported. */
+void tb_port_timestamp_pulse(void)
+{
+    static const uint8_t k_prefix[] = "tb-mark ";
+    uint64_t edge = tb_port_counter();
+    uint64_t hold = (uint64_t)(TB_BOARD_COUNTER_HZ / 1000000u) * TB_BOARD_TIMESTAMP_HOLD_US;
+    unsigned i;
+
+    while (tb_port_counter() - edge < hold) {
+    }
+    for (i = 0u; i + 1u < sizeof(k_prefix); i++) {
+        marker_put(k_prefix[i]);
+    }
+    marker_put_u64(s_marker_edges++);
+    marker_put(' ');
+    marker_put_u64(edge);
+    marker_put('\n');
+}
+#endif
+
 void tb_port_init(void)
 {
     uint32_t div = TB_BOARD_CPU_HZ / TB_BOARD_UART_BAUD;
@@ -33,6 +93,9 @@ void tb_port_init(void)
     for (i = 0u; i < TB_BOARD_UART_IRQ_COUNT; i++) {
         TB_NVIC_ISER[s_uart_irqs[i] / 32u] = 1u << (s_uart_irqs[i] % 32u);
     }
+#ifdef TB_TIMESTAMP_MODE_ENERGY
+    marker_init(div < 16u ? 16u : div);
+#endif
     tb_cm_counter_start();
 }
 

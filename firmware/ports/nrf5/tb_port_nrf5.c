@@ -168,7 +168,8 @@ void tb_port_init(void)
 #if !defined(__ARM_ARCH_6M__)
 void tb_port_timestamp_pulse(void)
 {
-    volatile uint32_t n = TB_BOARD_CPU_HZ / 1000000u; /* >= 2 cycles a step: >= 2 us low */
+    /* >= 2 cycles a step: low for >= the manifest's hold_us (up to twice as long) */
+    volatile uint32_t n = TB_BOARD_CPU_HZ / 1000000u * TB_BOARD_TIMESTAMP_HOLD_US;
 
     TB_NRF_P1_OUTCLR = 1u << TB_NRF_PIN_TIMESTAMP;
     while (n > 0u) {

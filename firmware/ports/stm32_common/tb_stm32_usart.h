@@ -125,12 +125,12 @@ static inline void tb_stm32_nvic_enable(const uint32_t *lines, uint32_t count)
     }
 }
 
-/* Drives the pin to its active level for a few us (>= 2 cycles per step, cpu_hz / 1e6 steps,
- * so >= 1 us at any clock), then back to idle. */
+/* Drives the pin to its active level for at least hold_us (>= 2 cycles per step,
+ * cpu_hz / 1e6 steps per us, so up to twice as long), then back to idle. */
 static inline void tb_stm32_pulse(tb_stm32_gpio_regs_t *gpio, uint32_t pin, int active_low,
-                                  uint32_t cpu_hz)
+                                  uint32_t cpu_hz, uint32_t hold_us)
 {
-    volatile uint32_t n = cpu_hz / 1000000u;
+    volatile uint32_t n = cpu_hz / 1000000u * hold_us;
     uint32_t set = 1u << pin;
     uint32_t reset = 1u << (pin + 16u);
 

@@ -92,7 +92,7 @@ void tb_port_init(void)
 void tb_port_timestamp_pulse(void)
 {
     tb_stm32_pulse(TB_G0_TIMESTAMP_GPIO, TB_BOARD_TIMESTAMP_PIN, TB_BOARD_TIMESTAMP_ACTIVE_LOW,
-                   s_cpu_hz);
+                   s_cpu_hz, TB_BOARD_TIMESTAMP_HOLD_US);
 }
 
 /* The clock actually running: the info line then says so if the PLL did not lock. */

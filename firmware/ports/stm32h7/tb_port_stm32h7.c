@@ -158,7 +158,7 @@ void tb_port_init(void)
 void tb_port_timestamp_pulse(void)
 {
     tb_stm32_pulse(TB_H7_TIMESTAMP_GPIO, TB_BOARD_TIMESTAMP_PIN, TB_BOARD_TIMESTAMP_ACTIVE_LOW,
-                   s_cpu_hz);
+                   s_cpu_hz, TB_BOARD_TIMESTAMP_HOLD_US);
 }
 
 uint32_t tb_port_cpu_hz(void)

@@ -176,7 +176,8 @@ static void timestamp_init(void)
 void tb_port_timestamp_pulse(void)
 {
     uint64_t start = tb_port_counter();
-    uint64_t hold = tb_port_counter_hz() / 1000000u + 1u; /* >= 1 us */
+    /* >= the manifest's [timestamp] hold_us */
+    uint64_t hold = (uint64_t)(tb_port_counter_hz() / 1000000u) * TB_BOARD_TIMESTAMP_HOLD_US + 1u;
 
     TB_TS_GPIO->bsrr = TB_BOARD_TIMESTAMP_ACTIVE_LOW ? TB_TS_BIT << 16 : TB_TS_BIT;
     while (tb_port_counter() - start < hold) {

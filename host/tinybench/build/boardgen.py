@@ -8,8 +8,9 @@ build driver writes, under build/boards/:
     pio/<board>.json    the PlatformIO board (boards_dir): core, FPU, clock, sizes, and the
                         compiler flags, linker script and include directory of the board
     <board>/tb_board.ld the linker script: MEMORY from [memory.*], then the shared sections
-    <board>/tb_board_config.h  the C constants: clocks, UART base, baud and NVIC lines, the
-                        timestamp pin, and whether the board is physical (no semihosting)
+    <board>/tb_board_config.h  the C constants: clocks, UART base, baud (performance, and
+                        the run rules' energy-mode baud) and NVIC lines, the timestamp pin
+                        and its hold time, and whether the board is physical (no semihosting)
 
 The test firmware builds (tests/firmware/fwbuild.py), the TF Lite Micro library build and the
 benchmarks take their compiler flags from arch_flags() here.
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinybench.errors import TinybenchError
-from tinybench.manifests.boards import BoardKind, BoardManifest
+from tinybench.manifests.boards import DEFAULT_TIMESTAMP_HOLD_US, BoardKind, BoardManifest
 
 GENERATED_DIR = Path("build") / "boards"
 CORTEX_M_DIR = Path("ports") / "cortex_m"  # relative to firmware/
@@ -117,17 +118,38 @@ def linker_script(board: BoardManifest) -> str:
     return "\n".join(lines)
 
 
-def board_header(board: BoardManifest) -> str:
-    """The C constants of the board (tb_board_config.h)."""
+def board_header(board: BoardManifest, energy_baud: int | None = None) -> str:
+    """The C constants of the board (tb_board_config.h). energy_baud: the run rules' DUT baud
+    in energy mode; a build with TB_TIMESTAMP_MODE_ENERGY defined runs its UART at it."""
+    hold_us = board.timestamp.hold_us if board.timestamp is not None else DEFAULT_TIMESTAMP_HOLD_US
     defines = [
         ("TB_BOARD_ID", f'"{board.board_id}"'),
         ("TB_BOARD_CPU_HZ", f"{board.cpu_hz}u"),
         ("TB_BOARD_COUNTER_HZ", f"{board.counter_hz}u"),
+        # The timestamp pulse's low time in energy mode (also the emulated boards' stand-in).
+        ("TB_BOARD_TIMESTAMP_HOLD_US", f"{hold_us}u"),
     ]
+    baud_lines: list[str] = []
     if board.uart is not None:
         if board.uart.base is not None:
             defines.append(("TB_BOARD_UART_BASE", f"0x{board.uart.base:08x}u"))
-        defines.append(("TB_BOARD_UART_BAUD", f"{board.uart.baud}u"))
+        performance_baud = f"#define TB_BOARD_UART_BAUD {board.uart.baud}u"
+        if energy_baud is not None:
+            defines.append(("TB_BOARD_UART_ENERGY_BAUD", f"{energy_baud}u"))
+            baud_lines = [
+                "#ifdef TB_TIMESTAMP_MODE_ENERGY",
+                "#define TB_BOARD_UART_BAUD TB_BOARD_UART_ENERGY_BAUD",
+                "#else",
+                performance_baud,
+                "#endif",
+            ]
+        else:
+            baud_lines = [
+                "#ifdef TB_TIMESTAMP_MODE_ENERGY",
+                '#error "no energy-mode baud rate was generated for this board"',
+                "#endif",
+                performance_baud,
+            ]
         irqs = board.uart.irqs
         defines.append(("TB_BOARD_UART_IRQ_COUNT", f"{len(irqs)}u"))
         if irqs:
@@ -149,6 +171,7 @@ def board_header(board: BoardManifest) -> str:
         "#define TB_BOARD_CONFIG_H",
         "",
         *(f"#define {name} {value}" for name, value in defines),
+        *baud_lines,
         "",
         "#endif /* TB_BOARD_CONFIG_H */",
         "",
@@ -225,10 +248,12 @@ def write_if_changed(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_board_files(board: BoardManifest, out_dir: Path) -> BoardFiles:
+def write_board_files(
+    board: BoardManifest, out_dir: Path, energy_baud: int | None = None
+) -> BoardFiles:
     """The header and (Cortex-M) linker script of one board, under out_dir/<board>/."""
     directory = out_dir / board.board_id
-    write_if_changed(directory / "tb_board_config.h", board_header(board))
+    write_if_changed(directory / "tb_board_config.h", board_header(board, energy_baud))
     script: Path | None = None
     if is_cortex_m(board):
         script = directory / "tb_board.ld"
@@ -243,12 +268,15 @@ def buildable_boards(
     return [b for _, b in sorted(boards.items()) if has_port(b, firmware_dir)]
 
 
-def write_generated(project_root: Path, boards: Mapping[str, BoardManifest]) -> list[str]:
-    """Writes every generated file for the boards that have a port; returns the env names."""
+def write_generated(
+    project_root: Path, boards: Mapping[str, BoardManifest], energy_baud: int | None = None
+) -> list[str]:
+    """Writes every generated file for the boards that have a port; returns the env names.
+    energy_baud: the DUT baud of the run rules' energy mode (see board_header)."""
     out_dir = project_root / GENERATED_DIR
     buildable = buildable_boards(boards, project_root / "firmware")
     for board in buildable:
-        files = write_board_files(board, out_dir)
+        files = write_board_files(board, out_dir, energy_baud)
         pio_board = platformio_board(board, files, project_root / "firmware")
         text = json.dumps(pio_board, indent=2) + "\n"
         write_if_changed(out_dir / "pio" / f"{board.board_id}.json", text)

@@ -30,6 +30,7 @@ from tinybench.manifests.models import ModelManifest
 from tinybench.project import Project
 
 ENGINES = ("native", "tflm")
+TIMESTAMP_MODES = ("performance", "energy")  # the harness's `timestamp`: print, or pulse only
 DEFAULT_KERNELS = {"native": "reference", "tflm": "cmsis-nn"}
 _COMPILER_DIR = Path(__file__).resolve().parent.parent / "compiler"
 
@@ -67,8 +68,10 @@ def toolchain_version(core: str) -> str:
 
 def environments(project: Project) -> list[str]:
     """Writes the boards and environments generated from boards/*.toml (build/boards/) that
-    platformio.ini reads; returns the environment names."""
-    return boardgen.write_generated(project.locations.project_root, project.boards())
+    platformio.ini reads; returns the environment names. The energy-mode DUT baud comes from
+    the default run rules ([energy] dut_baud)."""
+    energy_baud = project.rules().energy.dut_baud
+    return boardgen.write_generated(project.locations.project_root, project.boards(), energy_baud)
 
 
 def kernel_sets(engine: str) -> tuple[str, ...]:
@@ -172,12 +175,20 @@ def build_firmware(
     model: ModelManifest | str,
     kernels: str | None = None,
     standard_only: bool = False,
+    timestamp_mode: str = "performance",
 ) -> FirmwareBuild:
     """Builds `<board>-<engine>` for the model: a resolved manifest (a catalogue model or the
     user's own file), or a catalogue id, with a kernel set of the engine (None: the engine's
     default, see DEFAULT_KERNELS); a set the engine does not have is refused. standard_only:
     the harness without the tinybench extensions (a vendor firmware's stand-in), built in a
-    build directory of its own."""
+    build directory of its own. timestamp_mode "energy": the EEMBC energy-mode DUT (the banner
+    says m-timestamp-mode-energy, `timestamp` pulses the manifest's pin for its hold_us and
+    prints nothing, one pulse at boot, the UART at the run rules' energy baud; on qemu-m4 each
+    edge also writes `tb-mark <edge> <counter>` on UART1), in a build directory of its own."""
+    if timestamp_mode not in TIMESTAMP_MODES:
+        raise TinybenchError(
+            f"unknown timestamp mode {timestamp_mode!r} (known: {', '.join(TIMESTAMP_MODES)})"
+        )
     board = project.board(board_id)
     # An unknown model fails here, before any work.
     manifest = project.model(model) if isinstance(model, str) else model
@@ -225,6 +236,9 @@ def build_firmware(
     if standard_only:
         build_dir = build_dir.with_name(build_dir.name + "-standard-only")
         extra["TINYBENCH_STANDARD_ONLY"] = "1"
+    if timestamp_mode == "energy":
+        build_dir = build_dir.with_name(build_dir.name + "-energy")
+        extra["TINYBENCH_TIMESTAMP_MODE"] = "energy"
     Pio.for_project(root).run(env_name, build_dir, extra)
     suffix = "" if board.core == "host" else ".elf"
     image = build_dir / env_name / f"firmware{suffix}"

@@ -5,6 +5,13 @@ time advance 2**N nanoseconds per instruction, so the SysTick counter is an exac
 instruction count; `nodelay=on` avoids Nagle's
 ~47 ms stalls; `-semihosting` lets the firmware exit QEMU with a code. The TCP chardev goes
 to the manifest's serial_index-th `-serial` (the console UART), the ones before it to null.
+
+With energy_markers (firmware built with timestamp_mode="energy" for the cmsdk port), a second
+TCP chardev goes on the next UART, where the firmware writes `tb-mark <edge> <counter>` at
+each timestamp edge. QEMU opens its chardevs in order and, with wait=on, blocks on each until
+it is connected: serial1 is not listening while QEMU waits on serial0, and with wait=off what
+UART1 sends before a connect is lost. So both are wait=on and the launcher connects the console
+first, then the marker port (with the same retry); the guest starts only once both are up.
 """
 
 from __future__ import annotations
@@ -23,6 +30,11 @@ from tinybench.errors import TinybenchError, TransportError
 from tinybench.manifests.boards import BoardManifest
 
 DEFAULT_TIME_LIMIT_S = 3600.0
+MARKER_PORTS = ("cmsdk",)  # the ports whose energy-mode firmware writes UART1 markers
+
+
+def _tcp_chardev(port: int) -> str:
+    return f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on"
 
 
 def free_tcp_port() -> int:
@@ -64,10 +76,19 @@ class QemuDut:
     """A QEMU process running one firmware image; a context manager that always cleans up."""
 
     def __init__(
-        self, board: BoardManifest, image: Path, time_limit_s: float = DEFAULT_TIME_LIMIT_S
+        self,
+        board: BoardManifest,
+        image: Path,
+        time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+        energy_markers: bool = False,
     ) -> None:
         if board.emulator is None:
             raise TinybenchError(f"board {board.board_id} is not emulated")
+        if energy_markers and board.port not in MARKER_PORTS:
+            raise TinybenchError(
+                f"board {board.board_id} (port {board.port}) writes no energy markers; only the "
+                f"{', '.join(MARKER_PORTS)} port does (e.g. qemu-m4)"
+            )
         program = shutil.which(board.emulator.program)
         if program is None:
             raise TinybenchError(
@@ -77,6 +98,7 @@ class QemuDut:
         self.board = board
         self.image = image
         self.port = free_tcp_port()
+        self.marker_port = free_tcp_port() if energy_markers else None
         # Kept open for the life of the emulator and closed in close().
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
         emulator = board.emulator
@@ -89,7 +111,10 @@ class QemuDut:
             *emulator.command_args,
             "-monitor",
             "none",
-            *emulator.serial_args(f"tcp:127.0.0.1:{self.port},server=on,wait=on,nodelay=on"),
+            *emulator.serial_args(
+                _tcp_chardev(self.port),
+                _tcp_chardev(self.marker_port) if self.marker_port is not None else None,
+            ),
             "-kernel",
             str(image),
         ]
@@ -109,15 +134,19 @@ class QemuDut:
         self._watchdog.daemon = True
         self._watchdog.start()
         self.transport: Transport
+        self.marker_transport: Transport | None = None  # UART1's markers (energy_markers)
         try:
             serial_link = SerialTransport.open(f"socket://127.0.0.1:{self.port}")
+            self.transport = serial_link
+            if self.marker_port is not None:
+                # Listening only once serial0 is connected: the open's retry covers the gap.
+                self.marker_transport = SerialTransport.open(
+                    f"socket://127.0.0.1:{self.marker_port}"
+                )
             # QEMU starts the guest when the link connects; a UART that drops input until the
             # firmware enables it would lose a command sent at once (the session's first `name`).
-            self.transport = (
-                _BootOutputFirst(serial_link, BOOT_OUTPUT_WAIT_S)
-                if emulator.rx_drops_until_enabled
-                else serial_link
-            )
+            if emulator.rx_drops_until_enabled:
+                self.transport = _BootOutputFirst(serial_link, BOOT_OUTPUT_WAIT_S)
         except TransportError as exc:
             self.close()
             raise TransportError(
@@ -152,9 +181,10 @@ class QemuDut:
 
     def close(self) -> None:
         self._watchdog.cancel()
-        transport = getattr(self, "transport", None)
-        if transport is not None:
-            transport.close()
+        for name in ("transport", "marker_transport"):
+            transport = getattr(self, name, None)
+            if transport is not None:
+                transport.close()
         if self._process.poll() is None:
             self._process.terminate()
             try:

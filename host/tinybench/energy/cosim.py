@@ -7,10 +7,15 @@ at each timestamp edge, edge 0 at boot. CosimMonitor reads those lines and appli
 model to the instructions between them, producing the same EnergyTrace a real monitor produces:
 the windowing code downstream cannot tell it from an LPM01A, and the trace says "modelled".
 
-Because the DUT stays busy (sleep=off: virtual time skips WFI), it executes
-counter_hz x instructions_per_tick instructions per second of virtual time, always; the modelled
-power is therefore constant, and the energy between two edges is the model applied to their
-counter delta.
+The model takes the DUT as always busy: it executes counter_hz x instructions_per_tick
+instructions per second of virtual time, so the modelled power is constant and the energy between
+two edges is the model applied to their counter delta. Inside a window that is exact (the timed
+loop never sleeps). Between windows the firmware may wait for the host in WFI; unless QEMU runs
+with sleep=off its clock then advances without instructions, and the model charges that idle time
+as busy: it only affects the spans outside the windows. Determinism needs sleep=off too: with
+QEMU's default (sleep=on) the idle time is real time, which moves the phase of the 40-instruction
+tick, and a kws01 window on qemu-m4 measured 8198476 or 8198477 ticks from run to run (8198480
+in every run with `-icount shift=0,align=off,sleep=off`).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from tinybench.dut.transport import Transport
 from tinybench.energy.monitor import EnergyMonitorError
 from tinybench.energy.trace import EnergyTrace
 from tinybench.errors import TransportError
+from tinybench.manifests.boards import BoardManifest, instructions_per_tick
 
 MARKER_PREFIX = "tb-mark"
 _READ_SLICE_S = 0.05  # how long one read of the marker port waits, so timeouts are kept
@@ -169,6 +175,10 @@ class CosimMonitor:
         return self._model
 
     @property
+    def bin_s(self) -> float:
+        return self._bin_s
+
+    @property
     def instructions_per_s(self) -> float:
         return self._counter_hz * self._instructions_per_tick
 
@@ -224,6 +234,18 @@ class CosimMonitor:
                 )
             self._read(min(remaining, _READ_SLICE_S))
         return self._trace()
+
+    def poll(self) -> tuple[Marker, ...]:
+        """Reads what has arrived on the marker port, without waiting: the markers so far.
+
+        Cheaper than snapshot() for a caller that needs the edges only (no trace is built)."""
+        self._require_running()
+        self._read(0.0)
+        return self.markers
+
+    def edge_bin(self, edge_index: int) -> int:
+        """The bin of edge `edge_index` (read already) in the trace: the nearest bin boundary."""
+        return self._edge_bin(self._markers[edge_index])
 
     def snapshot(self) -> EnergyTrace:
         self._require_running()
@@ -358,3 +380,16 @@ class CosimMonitor:
             modelled=self.modelled(),
             faults=tuple(faults),
         )
+
+
+def cosim_monitor_for_board(
+    markers: Transport, board: BoardManifest, model: PowerModel, bin_s: float = 1e-3
+) -> CosimMonitor:
+    """A CosimMonitor with the manifest's counter and -icount facts; emulated boards only."""
+    per_tick = instructions_per_tick(board, board.counter_hz)
+    if per_tick is None:
+        raise EnergyMonitorError(
+            f"board {board.board_id} is not emulated: co-simulated energy needs QEMU's -icount"
+            " (use a power monitor on real hardware)"
+        )
+    return CosimMonitor(markers, board.counter_hz, per_tick, model, bin_s)

@@ -52,6 +52,7 @@ DEFAULT_STACK_BYTES = 16 * 1024
 MIN_STACK_BYTES = 2 * 1024
 MAX_ICOUNT_SHIFT = 10  # QEMU accepts 0..10: one instruction every 2**shift ns of virtual time
 TIMESTAMP_ACTIVE = ("low", "high")
+DEFAULT_TIMESTAMP_HOLD_US = 50  # EEMBC's default hold time of the timestamp pulse
 DB_BUFFERS = ("largest", "model")
 DEFAULT_LATENCY_ENTRIES = 1024  # the harness default (TB_LATENCY_CAPACITY)
 
@@ -82,6 +83,9 @@ class TimestampPin:
 
     pin: str  # the vendor's name, e.g. "PC6"
     active: str  # "low" or "high": the level of the pulse
+    hold_us: int = (
+        DEFAULT_TIMESTAMP_HOLD_US  # how long the pulse lasts (EEMBC's default setting; >= 1)
+    )
 
 
 @dataclass(frozen=True)
@@ -101,10 +105,12 @@ class Emulator:
     def command_args(self) -> tuple[str, ...]:
         return (*self.args, "-icount", f"shift={self.icount_shift}")
 
-    def serial_args(self, chardev: str) -> tuple[str, ...]:
+    def serial_args(self, chardev: str, next_chardev: str | None = None) -> tuple[str, ...]:
         """`-serial` options that put `chardev` on the console UART: the machine's earlier
-        UARTs get `null`, since QEMU maps the n-th -serial to its n-th UART."""
-        return (*("-serial", "null") * self.serial_index, "-serial", chardev)
+        UARTs get `null`, since QEMU maps the n-th -serial to its n-th UART. next_chardev goes
+        on the UART after the console (the energy-mode marker UART of the cmsdk port)."""
+        after = ("-serial", next_chardev) if next_chardev is not None else ()
+        return (*("-serial", "null") * self.serial_index, "-serial", chardev, *after)
 
 
 @dataclass(frozen=True)
@@ -403,7 +409,9 @@ def parse_board_manifest(path: Path) -> BoardManifest:
     pin_reader = top.optional_table("timestamp")
     if pin_reader is not None:
         timestamp = TimestampPin(
-            pin=pin_reader.string("pin"), active=pin_reader.choice("active", TIMESTAMP_ACTIVE)
+            pin=pin_reader.string("pin"),
+            active=pin_reader.choice("active", TIMESTAMP_ACTIVE),
+            hold_us=pin_reader.integer("hold_us", minimum=1, default=DEFAULT_TIMESTAMP_HOLD_US),
         )
         pin_reader.finish()
         if kind is not BoardKind.PHYSICAL:

@@ -16,6 +16,8 @@ from tinybench.errors import ManifestError, RuleViolation
 from tinybench.manifests.manifest import FieldReader, load_toml, manifest_path, raise_if_problems
 from tinybench.manifests.models import Metric, ModelManifest
 
+DEFAULT_ENERGY_DUT_BAUD = 9600  # EEMBC energy mode: the IO manager's DUT UART
+
 
 @dataclass(frozen=True)
 class AccuracyRules:
@@ -32,6 +34,9 @@ class TimedRules:
     min_window_s: float
     warmup_count: int
     score: str
+    # Energy only: the DUT UART's baud rate (the IO manager talks to the DUT at 9,600);
+    # firmware built with timestamp_mode="energy" runs its UART at this rate.
+    dut_baud: int | None = None
 
 
 @dataclass(frozen=True)
@@ -83,12 +88,17 @@ class RuleSet:
         return missing
 
 
-def _timed(reader: FieldReader, count_key: str) -> TimedRules:
+def _timed(reader: FieldReader, count_key: str, with_baud: bool = False) -> TimedRules:
     rules = TimedRules(
         windows=reader.integer(count_key, minimum=1),
         min_window_s=reader.number("min_window_s", positive=True),
         warmup_count=reader.integer("warmup_count", minimum=0),
         score=reader.string("score"),
+        dut_baud=(
+            reader.integer("dut_baud", minimum=1, default=DEFAULT_ENERGY_DUT_BAUD)
+            if with_baud
+            else None
+        ),
     )
     reader.finish()
     return rules
@@ -111,7 +121,7 @@ def parse_rule_set(path: Path) -> RuleSet:
     )
     acc.finish()
     performance = _timed(top.table("performance"), "distinct_inputs")
-    energy = _timed(top.table("energy"), "windows")
+    energy = _timed(top.table("energy"), "windows", with_baud=True)
 
     targets: dict[str, QualityTarget] = {}
     metric_names = [m.value for m in Metric]
