@@ -87,13 +87,15 @@ def run_energy_benchmark(project: Project, request: EnergyRequest) -> dict[str, 
     )
     mark = time.monotonic()
     with QemuDut(board, build.image, energy_markers=True) as qemu:
-        session = DutSession(qemu.transport, shared_dir=qemu.workdir)
+        session = DutSession(qemu.transport, shared_dir=qemu.workdir, timestamp_mode="energy")
         session.synchronize()
         info = session.info()
         counter_hz = info.integer("counter_hz")
         per_tick = instructions_per_tick(board, counter_hz)
         if per_tick is None:
             raise TinybenchError(f"{board.board_id}: no exact instruction count to co-simulate")
+        if qemu.marker_transport is None:
+            raise TinybenchError(f"{board.board_id}: QEMU did not open the marker UART")
         monitor = CosimMonitor(qemu.marker_transport, counter_hz, per_tick, request.power_model)
         try:
             monitor.start()

@@ -111,12 +111,16 @@ class StackUsage:
 class InferResult:
     count: int
     warmup: int
-    lap_us: tuple[int, int]  # the two timestamps around the timed loop
+    # The two timestamps around the timed loop; None in energy mode, where `timestamp` drives
+    # the pin for the power monitor and prints nothing.
+    lap_us: tuple[int, int] | None
     counter_ticks: int | None  # the port counter's delta over the timed loop (extension)
     results: tuple[float, ...]
 
     @property
     def elapsed_us(self) -> int:
+        if self.lap_us is None:
+            raise ProtocolError("an energy-mode `infer` has no m-lap-us timestamps to time it by")
         return self.lap_us[1] - self.lap_us[0]
 
 
@@ -185,11 +189,15 @@ class DutSession:
         timeouts: Timeouts | None = None,
         shared_dir: Path | None = None,
         standard_only: bool = False,
+        timestamp_mode: str = "performance",
     ) -> None:
         """shared_dir: where the DUT reads files (`db file`), for emulated DUTs only.
-        standard_only: send only the standard commands (see the module's docstring)."""
+        standard_only: send only the standard commands (see the module's docstring).
+        timestamp_mode: "energy" for firmware whose `timestamp` drives the pin and prints
+        nothing (`infer` then has no m-lap-us lines), else "performance"."""
         self._transport = transport
         self.standard_only = standard_only
+        self.timestamp_mode = timestamp_mode
         self._shared_dir = shared_dir
         self._timeouts = timeouts or Timeouts()
         self._splitter = LineSplitter()
@@ -447,14 +455,18 @@ class DutSession:
         self.stats.infer_s += time.monotonic() - start
         self.stats.inferences += count + warmup
         laps = reply.ints("m-lap-us-")
-        if len(laps) != 2:
-            raise ProtocolError(f"`infer`: expected 2 m-lap-us lines, got {reply.lines}")
+        expected = 0 if self.timestamp_mode == "energy" else 2
+        if len(laps) != expected:
+            raise ProtocolError(
+                f"`infer`: expected {expected} m-lap-us lines ({self.timestamp_mode} mode), "
+                f"got {reply.lines}"
+            )
         ticks = reply.ints("m-infer-counter-")
         results = parse_floats(reply.need("results"), "infer results")
         return InferResult(
             count=count,
             warmup=warmup,
-            lap_us=(laps[0], laps[1]),
+            lap_us=(laps[0], laps[1]) if laps else None,
             counter_ticks=ticks[0] if ticks else None,
             results=tuple(results),
         )

@@ -29,6 +29,7 @@ from tinybench.modes.performance import CALIBRATION_MARGIN, PerformanceInput
 MAX_WINDOW_ATTEMPTS = 4
 PROBE_MIN_S = 0.05  # a probe grows until the monitor sees it last this long
 EDGE_TIMEOUT_MARGIN_S = 5.0  # how long after `m-infer-done` the monitor may take to show the edges
+SETTLE_S = 0.3  # no new edge for this long: every edge of the last command has arrived
 
 
 class EnergyDut(Protocol):
@@ -65,6 +66,21 @@ class _EdgeCursor:
     seen: int
 
 
+def _settled(monitor: EnergyMonitor, at_least: int, timeout_s: float) -> EnergyTrace:
+    """The trace once it holds at_least edges and no further edge came for SETTLE_S.
+
+    An edge reaches the host on the monitor's own link, in no fixed order with the DUT's reply
+    (QEMU's second UART, the LPM01A's USB port): the DUT's `m-infer-done` can arrive before the
+    monitor shows the window's closing edge, and a late boot edge can arrive after a command was
+    sent. Waiting for quiet makes every edge the DUT made count where it belongs."""
+    trace = monitor.wait_edges(at_least, timeout_s) if at_least else monitor.snapshot()
+    while True:
+        try:
+            trace = monitor.wait_edges(len(trace.edges) + 1, SETTLE_S)
+        except EnergyMonitorError:  # no further edge within SETTLE_S: quiet
+            return monitor.snapshot()
+
+
 def _timed_run(
     session: EnergyDut,
     monitor: EnergyMonitor,
@@ -74,10 +90,16 @@ def _timed_run(
     faults: list[str],
 ) -> tuple[EnergyTrace, int, int] | None:
     """Runs `infer count warmup`; the trace and the bins of its two edges, or None (and a fault)
-    when the monitor saw more than two edges for it."""
+    when the monitor saw another number of edges for it."""
+    before = _settled(monitor, cursor.seen, EDGE_TIMEOUT_MARGIN_S)
+    if len(before.edges) != cursor.seen:
+        faults.append(
+            f"{len(before.edges) - cursor.seen} timestamp edge(s) between commands, when the "
+            "DUT was idle: not part of any window"
+        )
+    cursor.seen = len(before.edges)
     session.infer(count, warmup)
-    expected = cursor.seen + 2
-    trace = monitor.wait_edges(expected, timeout_s=EDGE_TIMEOUT_MARGIN_S)
+    trace = _settled(monitor, cursor.seen + 2, EDGE_TIMEOUT_MARGIN_S)
     new_edges = trace.edges[cursor.seen :]
     cursor.seen = len(trace.edges)
     if len(new_edges) != 2:
@@ -163,7 +185,7 @@ def run_energy(
     """The rules' windows, one per input, on an already started monitor whose trace holds the DUT's
     boot edge(s) so far; stops the monitor and scores the windows."""
     faults: list[str] = []
-    cursor = _EdgeCursor(len(monitor.snapshot().edges))
+    cursor = _EdgeCursor(len(_settled(monitor, 0, EDGE_TIMEOUT_MARGIN_S).edges))  # boot edge(s)
     windows: list[EnergyWindow] = []
     for index, item in enumerate(inputs[: rules.windows]):
         window = run_energy_window(session, monitor, cursor, item, index, rules, faults)
