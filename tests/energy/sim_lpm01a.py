@@ -24,6 +24,7 @@ import tty
 from collections.abc import Collection
 
 WRITE_TIMEOUT_S = 10.0  # a driver that stopped reading fails the test instead of hanging it
+SERVE_POLL_S = 0.05  # how soon the command thread notices close()
 GARBAGE = b"3\xff#7-0?"
 
 
@@ -88,6 +89,11 @@ class SimulatedLpm01a:
     def _serve(self) -> None:
         pending = b""
         while not self._closed:
+            # close() joins this thread before it closes the fds: a read blocked on a closed
+            # fd's number would read from whatever pty the next test opens under that number
+            readable, _, _ = select.select([self._master], [], [], SERVE_POLL_S)
+            if not readable:
+                continue
             try:
                 data = os.read(self._master, 4096)
             except OSError:
@@ -97,7 +103,12 @@ class SimulatedLpm01a:
             pending += data
             while b"\n" in pending:
                 line, pending = pending.split(b"\n", 1)
-                self._command(line.decode(errors="replace").strip())
+                try:
+                    self._command(line.decode(errors="replace").strip())
+                except (OSError, ValueError):
+                    if self._closed:
+                        return  # unplugged while answering: the answer is lost
+                    raise
 
     def _command(self, command: str) -> None:
         if not command:
@@ -117,12 +128,12 @@ class SimulatedLpm01a:
             if not self._never_completes:
                 self._write(b"Acquisition completed\r\n")
             return
-        self._write(f"{self._prompt}ack {command}\r\n".encode())
-        if command == "start":
+        if command == "start":  # acquiring before the ack: the test may drive it right after
             self.acquiring = True
             self.produced = 0
-            if self._boot_edge:
-                self.edge()
+        self._write(f"{self._prompt}ack {command}\r\n".encode())
+        if command == "start" and self._boot_edge:
+            self.edge()
 
     # -- what the test drives -----------------------------------------------------------------
 
@@ -155,8 +166,13 @@ class SimulatedLpm01a:
         self._write(f"event {self.events:02d} ris\r\n".encode())
         self.events += 1
 
+    def line(self, raw: bytes) -> None:
+        """Any line, as a glitch on the wire would deliver it (CRLF added)."""
+        self._write(raw + b"\r\n")
+
     def close(self) -> None:
         self._closed = True
+        self._thread.join(timeout=5.0)
         for fd in (self._master, self._slave):
             with contextlib.suppress(OSError):
                 os.close(fd)

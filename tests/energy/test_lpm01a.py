@@ -4,6 +4,7 @@ for what it is, and a lost ack or a silent instrument ends within its timeout.""
 
 from __future__ import annotations
 
+import io
 import math
 import threading
 import time
@@ -13,6 +14,8 @@ from typing import Any
 import pytest
 import serial
 
+from tinybench.dut.transport.recording import RecordingTransport
+from tinybench.dut.transport.serial_link import SerialTransport
 from tinybench.energy.lpm01a import Lpm01a, configure_commands
 from tinybench.energy.monitor import EnergyMonitorError
 from tinybench.energy.trace import EnergyTrace
@@ -131,6 +134,7 @@ def test_each_fault_is_counted_and_none_moves_the_median(sims: list[SimulatedLpm
     assert "3 NUL byte(s) stripped from the stream" in trace.faults
     assert "3 unreadable value line(s), kept as NaN bins" in trace.faults
     assert any(f.startswith("5 sample(s) dropped") for f in trace.faults)
+    assert any(f.startswith("the monitor's TX buffer reached 84%") for f in trace.faults)
     produced_s = (6 * IDLE_BINS + 5 * WINDOW_BINS) // 1000
     assert trace.peak_buffer_load == float(int(1.5 * produced_s))
     summary = _score(trace)
@@ -169,7 +173,11 @@ def test_a_lost_ack_fails_within_its_timeout(sims: list[SimulatedLpm01a]) -> Non
     finally:
         monitor.close()
     assert 0.3 <= time.monotonic() - began < 1.5
-    assert sim.commands[-1] == "volt 1800m"  # nothing sent after the unanswered command
+    # nothing sent after the unanswered command but, from close(), the supply switched off
+    deadline = time.monotonic() + 2.0
+    while len(sim.commands) < 15 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sim.commands == [*configure_commands(1800, 1000)[:12], "pwr off", "stop", "hrc"]
 
 
 def test_an_error_reply_is_reported_with_its_detail(sims: list[SimulatedLpm01a]) -> None:
@@ -226,6 +234,34 @@ def test_wait_edges_blocks_until_the_settle_bins_arrive(sims: list[SimulatedLpm0
         assert trace.bins >= 50
     finally:
         monitor.close()
+
+
+def test_unreadable_text_lines_are_faults_not_bins_and_prompts_are_tolerated(
+    sims: list[SimulatedLpm01a],
+) -> None:
+    sim = SimulatedLpm01a()
+    sims.append(sim)
+    transcript = io.StringIO()
+    link = RecordingTransport(SerialTransport.open(sim.device, baud=3_686_400), transcript)
+    monitor = Lpm01a(link)  # an open Transport instead of a port name
+    try:
+        monitor.start()
+        sim.samples(10, IDLE_W)
+        sim.line(b"TimeSt\xffmp: 0#1s")
+        sim.line(b"PowerShield > ")
+        sim.line(b"\x00\x00")  # NULs only: a bin that could not be read
+        sim.line(b"evnt 00 ris")
+        sim.samples(10, IDLE_W)
+        trace = monitor.wait_edges(0, timeout_s=5.0, settle_s=0.021)
+    finally:
+        monitor.close()
+    assert trace.bins == 21  # 20 values and the NUL line
+    assert trace.garbled_bins == 1
+    assert math.isnan(trace.energy_j[10])
+    assert trace.faults[0] == "unreadable line after bin 10: 'TimeSt\\\\xffmp: 0#1s'"
+    assert trace.faults[1] == "unreadable line after bin 11: 'evnt 00 ris'"
+    assert "2 NUL byte(s) stripped from the stream" in trace.faults
+    assert "> htc\\r\\n" in transcript.getvalue()
 
 
 class _RefusesTheRate(serial.Serial):  # type: ignore[misc]

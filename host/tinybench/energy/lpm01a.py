@@ -39,12 +39,15 @@ BAUD = 3_686_400
 PROMPT = "PowerShield > "
 MAX_ASCII_HZ = 5000  # ascii_dec keeps up with unlimited acquisition up to 5 kHz at 3,686,400
 READ_S = 0.05  # one read of the reader thread; also how soon it notices close()
+BUFFER_WARN = 50.0  # a TX buffer load (%) worth a fault line: at 100 % samples are dropped
 ERROR_DETAIL_S = 0.5  # how long an `error` line waits for its `Error detail:` line
 
 _VALUE = re.compile(r"^(\d+)([+-]\d+)$")
 _TIMESTAMP = re.compile(r"^TimeStamp:\s*(\d+)s\s*(\d+)ms,\s*buff\s*(\d+)%$")
 _EVENT = re.compile(r"^event\s+(\d+)\s+ris\b")
-_KEYWORDS = ("TimeStamp", "event", "ack", "error", "Error", "Acquisition")
+# A line that fails to parse is a mangled value (a NaN bin) unless it has this many letters:
+# then it was text (a TimeStamp or event line, a message), and it is a fault line, not a bin.
+TEXT_LETTERS = 3
 
 
 def _freq_arg(freq_hz: int) -> str:
@@ -232,8 +235,9 @@ class Lpm01a:
             self._timestamp(int(match.group(1)) * 1000 + int(match.group(2)), int(match.group(3)))
         elif _EVENT.match(text):
             stream.edges.append(len(stream.values))
-        elif any(word in text for word in _KEYWORDS):
-            stream.faults.append(f"unreadable line after bin {len(stream.values)}: {text!r}")
+        elif sum(char.isalpha() for char in text) >= TEXT_LETTERS:
+            shown = raw.decode("ascii", errors="backslashreplace").strip()
+            stream.faults.append(f"unreadable line after bin {len(stream.values)}: {shown!r}")
         else:
             stream.values.append(math.nan)
             stream.garbled += 1
@@ -266,6 +270,11 @@ class Lpm01a:
             faults.append(f"{stream.nul_bytes} NUL byte(s) stripped from the stream")
         if stream.garbled:
             faults.append(f"{stream.garbled} unreadable value line(s), kept as NaN bins")
+        if stream.peak_buffer_load is not None and stream.peak_buffer_load >= BUFFER_WARN:
+            faults.append(
+                f"the monitor's TX buffer reached {stream.peak_buffer_load:g}%: the host is "
+                "not reading fast enough, samples will be dropped at 100%"
+            )
         if stream.dropped:
             faults.append(
                 f"{stream.dropped} sample(s) dropped by the monitor, in "
@@ -295,7 +304,8 @@ class Lpm01a:
         def ready() -> bool:
             if len(stream.edges) < count:
                 return False
-            return count == 0 or len(stream.values) - stream.edges[count - 1] >= settle_bins
+            since = stream.edges[count - 1] if count else 0  # no edge awaited: from the start
+            return len(stream.values) - since >= settle_bins
 
         with self._changed:
             while not ready():
@@ -340,9 +350,16 @@ class Lpm01a:
         return self._stopped
 
     def close(self) -> None:
+        """Releases the port. After a failure mid-acquisition (a lost ack, a timeout) it first
+        sends the closing commands without waiting for them, so that the DUT's supply does not
+        stay on behind an error."""
         if self._closed:
             return
         self._closed = True
+        if self._reader is not None and self._stopped is None:
+            for command in ("pwr off", "stop", "hrc"):
+                with contextlib.suppress(EnergyMonitorError):
+                    self._send(command)
         self._closing.set()
         if self._reader is not None:
             self._reader.join(timeout=2.0)
