@@ -72,6 +72,14 @@ def _score(trace: EnergyTrace, windows: int = 5) -> EnergySummary:
     )
 
 
+def _commands(sim: SimulatedLpm01a, count: int) -> list[str]:
+    """The simulated LPM01A's commands once it has read `count` of them (or after 2 s)."""
+    deadline = time.monotonic() + 2.0
+    while len(sim.commands) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return list(sim.commands)
+
+
 def test_value_encoding_is_four_significant_digits() -> None:
     assert encode_value(640.9e-6) == "6409-07"
     assert encode_value(32.78e-6) == "3278-08"
@@ -174,24 +182,21 @@ def test_a_lost_ack_fails_within_its_timeout(sims: list[SimulatedLpm01a]) -> Non
         monitor.close()
     assert 0.3 <= time.monotonic() - began < 1.5
     # nothing sent after the unanswered command but, from close(), the supply switched off
-    deadline = time.monotonic() + 2.0
-    while len(sim.commands) < 15 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert sim.commands == [*configure_commands(1800, 1000)[:12], "pwr off", "stop", "hrc"]
+    assert _commands(sim, 15) == [*configure_commands(1800, 1000)[:12], "pwr off", "stop", "hrc"]
 
 
 def test_an_error_reply_is_reported_with_its_detail(sims: list[SimulatedLpm01a]) -> None:
     sim = SimulatedLpm01a(error_for="freq 1k")
     sims.append(sim)
-    monitor = Lpm01a(sim.device, ack_timeout_s=1.0)
-    try:
-        with pytest.raises(
+    with (
+        Lpm01a(sim.device, ack_timeout_s=1.0) as monitor,
+        pytest.raises(
             EnergyMonitorError,
             match=r"refused `freq 1k`: error freq 1k \(Error detail: parameter out of range\)",
-        ):
-            monitor.start()
-    finally:
-        monitor.close()
+        ),
+    ):
+        monitor.start()
+    assert _commands(sim, 14) == [*configure_commands(1800, 1000)[:11], "pwr off", "stop", "hrc"]
 
 
 def test_missing_edges_and_a_stop_that_never_completes_end_within_their_timeouts(

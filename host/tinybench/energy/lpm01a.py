@@ -9,7 +9,8 @@ value per bin in joules, a `TimeStamp: SSSs MMMms, buff NN%` line every 1000 sam
 What this driver does that the MLCommons runner does not: every ack is matched by its echo and
 awaited with a timeout (a lost ack is an error, never a hang); a garbled value is a NaN bin,
 counted, never summed; NUL bytes are stripped and counted; a TimeStamp that is further on than
-the samples received counts the missing ones as dropped, where they were lost.
+the samples received counts the missing ones as dropped, placed at that TimeStamp (within one
+second of where they were lost), so that windows.py charges them to the window holding them.
 
 One reader thread owns the port's input from start() to close(); it parses the stream as it
 arrives and hands ack and error lines to the command in flight through a queue.
@@ -157,7 +158,8 @@ class Lpm01a:
     def _error(self, line: str, command: str) -> EnergyMonitorError:
         detail = ""
         with contextlib.suppress(EnergyMonitorError):
-            detail = self._reply(ERROR_DETAIL_S, time.monotonic() + ERROR_DETAIL_S, "detail")
+            following = self._reply(ERROR_DETAIL_S, time.monotonic() + ERROR_DETAIL_S, "detail")
+            detail = following if following.startswith("Error detail") else ""
         return EnergyMonitorError(
             f"LPM01A refused `{command}`: {line}" + (f" ({detail})" if detail else "")
         )
@@ -348,6 +350,12 @@ class Lpm01a:
         self.command("hrc")
         self._stopped = self.snapshot()
         return self._stopped
+
+    def __enter__(self) -> Lpm01a:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Releases the port. After a failure mid-acquisition (a lost ack, a timeout) it first
