@@ -291,3 +291,25 @@ def test_a_port_that_refuses_the_baud_rate_is_a_clear_error(
 
     with pytest.raises(EnergyMonitorError, match="at 3,686,400 baud: Invalid baud rate"):
         Lpm01a(sim.device, serial_factory=factory)
+
+
+def test_a_port_that_goes_away_mid_acquisition_ends_the_wait_at_once(
+    sims: list[SimulatedLpm01a],
+) -> None:
+    sim, monitor = _bench(sims)
+    try:
+        monitor.start()
+        sim.edge()
+        sim.samples(100, IDLE_W)
+        assert monitor.wait_edges(1, timeout_s=5.0).bins == 100
+        sim.close()  # unplugged
+        began = time.monotonic()
+        with pytest.raises(
+            EnergyMonitorError, match=r"of the 2 awaited .* the port failed: "
+        ) as err:
+            monitor.wait_edges(2, timeout_s=30.0)
+        assert "timestamp pin" not in str(err.value)
+        assert time.monotonic() - began < 5.0
+        assert monitor.snapshot().bins == 100  # what arrived before is kept
+    finally:
+        monitor.close()

@@ -313,17 +313,18 @@ class Lpm01a:
             while not ready():
                 left = deadline - time.monotonic()
                 if left <= 0 or stream.failure is not None or stream.completed:
-                    why = (
-                        f"the port failed: {stream.failure}"
-                        if stream.failure
-                        else "the acquisition ended"
-                        if stream.completed
-                        else f"none within {timeout_s:g} s"
-                    )
+                    if stream.failure is not None:
+                        why = f"the port failed: {stream.failure}. Check the LPM01A's USB cable"
+                    elif stream.completed:
+                        why = "the acquisition ended (`Acquisition completed`)"
+                    else:
+                        why = (
+                            f"no more within {timeout_s:g} s. Check the DUT's timestamp pin is "
+                            "wired to the LPM01A's D7 (through the level shifter)"
+                        )
                     raise EnergyMonitorError(
                         f"LPM01A: {len(stream.edges)} timestamp edge(s) of the {count} awaited "
-                        f"and {len(stream.values)} bins; {why}. Check the DUT's timestamp pin "
-                        "is wired to the LPM01A's D7 (through the level shifter)"
+                        f"and {len(stream.values)} bins; {why}"
                     )
                 self._changed.wait(min(left, 0.5))
             return self._trace()
