@@ -10,7 +10,9 @@ samples(count, power_w) produces that many bins (a `DDDD±EE` line each, joules 
 Fault injection, each by produced-sample index or command: dropped samples (produced and
 counted by the TimeStamp lines, never sent), garbled value lines, NUL bytes before a value, a
 command whose ack never comes, a command answered with an error, a `stop` that never completes,
-a TX buffer load that rises with time, an extra edge right after `start` (the boot edge).
+a TX buffer load that rises with time, an extra edge right after `start` (the boot edge),
+any raw line (line()). Unverified on the real instrument, so both are offered: the prompt before
+acks (prompt=) and an `ack stop` before `Acquisition completed` (ack_stop=).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class SimulatedLpm01a:
         buffer_rise_per_s: float = 0.0,
         boot_edge: bool = False,
         prompt: bool = True,
+        ack_stop: bool = False,  # whether `ack stop` precedes `Acquisition completed`: unverified
     ) -> None:
         self._drop_at = frozenset(drop_at)
         self._garble_at = frozenset(garble_at)
@@ -61,6 +64,7 @@ class SimulatedLpm01a:
         self._buffer_rise_per_s = buffer_rise_per_s
         self._boot_edge = boot_edge
         self._prompt = "PowerShield > " if prompt else ""
+        self._ack_stop = ack_stop
         self.commands: list[str] = []  # every command received, in order
         self.freq_hz = 1000
         self.produced = 0  # samples produced since start, dropped ones included
@@ -125,6 +129,8 @@ class SimulatedLpm01a:
             self.freq_hz = int(arg[:-1]) * 1000 if arg.endswith("k") else int(arg)
         if command == "stop":
             self.acquiring = False
+            if self._ack_stop:
+                self._write(f"{self._prompt}ack stop\r\n".encode())
             if not self._never_completes:
                 self._write(b"Acquisition completed\r\n")
             return

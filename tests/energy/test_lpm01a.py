@@ -86,10 +86,11 @@ def test_value_encoding_is_four_significant_digits() -> None:
     assert encode_value(9.99996e-6) == "1000-08"
 
 
+@pytest.mark.parametrize(("prompt", "ack_stop"), [(True, False), (False, True)])
 def test_the_configured_energy_per_inference_is_recovered_through_the_pty(
-    sims: list[SimulatedLpm01a],
+    sims: list[SimulatedLpm01a], prompt: bool, ack_stop: bool
 ) -> None:
-    sim, monitor = _bench(sims, boot_edge=True)
+    sim, monitor = _bench(sims, boot_edge=True, prompt=prompt, ack_stop=ack_stop)
     try:
         monitor.start()
         trace = _run_windows(sim, monitor)
