@@ -149,6 +149,11 @@ def test_each_fault_is_counted_and_none_moves_the_median(sims: list[SimulatedLpm
     summary = _score(trace)
     assert [w.dropped_bins for w in summary.windows] == [0, 5, 0, 0, 0]
     assert [w.nan_bins for w in summary.windows] == [0, 0, 2, 0, 0]
+    # the TimeStamp lines inside each window: the last at 11 s, 22 s, ... of produced samples
+    last_in_window = [(w + WINDOW_BINS) // 1000 for w in window]
+    assert [w.peak_buffer_load for w in summary.windows] == [
+        float(int(1.5 * s)) for s in last_in_window
+    ]
     assert summary.windows[1].duration_s == pytest.approx(10.87)  # the drops took time too
     assert summary.garbled_bins == 3
     assert summary.dropped_fraction == pytest.approx(7 / (5 * WINDOW_BINS))

@@ -84,6 +84,7 @@ class _Stream:
     values: list[float] = field(default_factory=list)
     edges: list[int] = field(default_factory=list)
     dropped_at: list[tuple[int, int]] = field(default_factory=list)
+    buffer_load_at: list[tuple[int, float]] = field(default_factory=list)
     dropped: int = 0
     garbled: int = 0
     nul_bytes: int = 0
@@ -247,6 +248,7 @@ class Lpm01a:
     def _timestamp(self, elapsed_ms: int, buffer_load: int) -> None:
         stream = self._stream
         load = float(buffer_load)
+        stream.buffer_load_at.append((len(stream.values), load))
         if stream.peak_buffer_load is None or load > stream.peak_buffer_load:
             stream.peak_buffer_load = load
         produced = elapsed_ms * self._freq_hz // 1000
@@ -292,6 +294,7 @@ class Lpm01a:
             source="lpm01a",
             faults=tuple(faults),
             dropped_at=tuple(stream.dropped_at),
+            buffer_load_at=tuple(stream.buffer_load_at),
         )
 
     def snapshot(self) -> EnergyTrace:

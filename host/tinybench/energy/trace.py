@@ -35,6 +35,8 @@ class EnergyTrace:
     # Where the drops were, when the driver can tell: (b, n) = n bins lost just before bin b.
     # Their counts are part of dropped_bins; drops not placed here are charged to every window.
     dropped_at: tuple[tuple[int, int], ...] = field(default=())
+    # The monitor's TX buffer load (%) as it reported it: (b, load) = reported after bin b-1.
+    buffer_load_at: tuple[tuple[int, float], ...] = field(default=())
 
     @property
     def bins(self) -> int:
