@@ -393,6 +393,10 @@ class JoulescopeMonitor:
             # Copies: the buffer is a ring that the USB thread keeps writing.
             power = np.array(signals["power"]["value"], dtype=np.float32)
             gpi = np.array(signals["current_lsb"]["value"], dtype=np.uint8)
+            # Samples the ring dropped while they were copied may hold newer data: lost too.
+            first_after, _ = buffer.sample_id_range
+            if first_after is not None and first_after > int(span[0]):
+                power[: min(first_after - int(span[0]), power.shape[0])] = np.nan
             self._binner.feed(int(span[0]), power, gpi)
             read += power.shape[0]
             if int(span[1]) <= cursor:
