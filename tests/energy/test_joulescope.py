@@ -97,7 +97,7 @@ def test_a_sample_id_gap_is_counted_as_dropped_bins_and_never_summed() -> None:
     # The second window, after the gap, is whole and in the right place.
     start, end, _ = WINDOWS[1]
     assert trace.edges[end] - trace.edges[start] == round((PULSES_S[end] - PULSES_S[start]) * 1000)
-    assert any("20000 samples missing" in fault for fault in trace.faults)
+    assert trace.faults == ("1 sample-id gaps: 20000 samples missing",)
 
 
 def test_a_gap_that_is_not_on_the_bin_grid_drops_every_bin_it_touches() -> None:
@@ -107,6 +107,42 @@ def test_a_gap_that_is_not_on_the_bin_grid_drops_every_bin_it_touches() -> None:
     monitor.start()
     trace = monitor.wait_edges(len(PULSES_S), timeout_s=10.0)
     assert trace.dropped_bins == 2
+
+
+def test_an_edge_inside_a_gap_is_placed_at_its_end_and_reported() -> None:
+    # A whole low pulse lost in a gap: its edges are gone, nothing is invented.
+    signal = SyntheticSignal(idle_w=0.01, pulses_s=(0.5, 1.0002), gaps=((1_000_000, 1_000_800),))
+    double = JoulescopeDouble(signal)
+    monitor = monitor_for(double)
+    monitor.start()
+    monitor.wait_edges(1, timeout_s=3.0)
+    double.advance(1.0)
+    trace = monitor.snapshot()
+    assert trace.edges == (500,)
+    assert not any("edges fell in a gap" in fault for fault in trace.faults)
+    # Low from 1.0 to 1.0002 s; the gap hides the rising edge, which lands after the gap.
+    signal = SyntheticSignal(
+        idle_w=0.01, pulses_s=(1.0,), pulse_s=200e-6, gaps=((1_000_096, 1_000_400),)
+    )
+    double = JoulescopeDouble(signal)
+    monitor = monitor_for(double)
+    monitor.start()
+    trace = monitor.wait_edges(1, timeout_s=3.0)
+    assert trace.dropped_bins == 1  # bin 1000, so the edge takes the next delivered index
+    assert trace.edges == (1000,)
+    assert "1 timestamp edges fell in a gap" in trace.faults[-1]
+
+
+def test_the_peak_buffer_load_says_how_far_behind_the_reader_got() -> None:
+    double = JoulescopeDouble(SyntheticSignal(idle_w=0.01))
+    monitor = monitor_for(double, buffer_s=2.0)
+    monitor.start()
+    double.advance(0.5)
+    assert monitor.snapshot().peak_buffer_load == pytest.approx(25.0, abs=0.1)
+    double.advance(0.1)
+    assert monitor.snapshot().peak_buffer_load == pytest.approx(25.0, abs=0.1)
+    double.advance(1.5)
+    assert monitor.snapshot().peak_buffer_load == pytest.approx(75.0, abs=0.1)
 
 
 def test_samples_the_ring_overwrote_before_a_poll_are_counted_as_dropped() -> None:
@@ -120,7 +156,8 @@ def test_samples_the_ring_overwrote_before_a_poll_are_counted_as_dropped() -> No
     trace = monitor.snapshot()
     assert trace.dropped_bins + trace.bins == 3000
     assert 1499 <= trace.dropped_bins <= 1501
-    assert any("overwrote unread samples" in fault for fault in trace.faults)
+    assert len(trace.faults) == 1
+    assert "overwrote unread samples 1 times" in trace.faults[0]
     assert trace.energy_j == pytest.approx(np.full(trace.bins, 0.01e-3), rel=1e-6)
 
 

@@ -43,6 +43,8 @@ class StreamBufferLike(Protocol):
 
     def samples_get(self, start: int, stop: int, fields: Any = None) -> Any: ...
 
+    def __len__(self) -> int: ...  # samples the ring holds
+
 
 class JoulescopeDevice(Protocol):
     """The part of a joulescope.v1 device (DeviceJs220, DeviceJs110) the driver uses."""
@@ -134,7 +136,30 @@ class SampleBinner:
         self._absolute_bins = 0  # bins completed, delivered or not
         self._edges: list[int] = []
         self._edge_sample_ids: list[int] = []
-        self.faults: list[str] = []
+        self._in_gap = False  # the sample before the next chunk was missing
+        self._gaps = 0
+        self._missing_samples = 0
+        self._overruns = 0
+        self._overrun_samples = 0
+        self._edges_after_gaps = 0
+
+    @property
+    def faults(self) -> tuple[str, ...]:
+        """What was lost, one line per kind (the dropped bins are counted apart)."""
+        lines = []
+        if self._gaps:
+            lines.append(f"{self._gaps} sample-id gaps: {self._missing_samples} samples missing")
+        if self._overruns:
+            lines.append(
+                f"the stream buffer overwrote unread samples {self._overruns} times: "
+                f"{self._overrun_samples} samples lost (poll more often or raise buffer_s)"
+            )
+        if self._edges_after_gaps:
+            lines.append(
+                f"{self._edges_after_gaps} timestamp edges fell in a gap and were placed at the "
+                "first sample after it"
+            )
+        return tuple(lines)
 
     @property
     def edges(self) -> tuple[int, ...]:
@@ -163,14 +188,17 @@ class SampleBinner:
         self._bins = [joined]
         return joined
 
-    def skip(self, count: int, reason: str) -> None:
+    def skip(self, count: int) -> None:
         """`count` samples from the next expected id were lost (the ring overwrote them)."""
         if count <= 0 or self._next_id is None:
             return
         if not self._started:  # nothing valid yet: the acquisition has not begun
             self._next_id += count
             return
-        self.faults.append(f"{reason}: {count} samples lost from sample id {self._next_id}")
+        if not self._in_gap:
+            self._overruns += 1
+        self._overrun_samples += count
+        self._in_gap = True
         filled = self._pending.shape[0] + count
         whole = filled // self.per_bin
         self._drop(whole)
@@ -186,7 +214,7 @@ class SampleBinner:
         if power.shape[0] != gpi_levels.shape[0]:
             raise ValueError("power and GPI0 chunks differ in length")
         if self._next_id is not None and first_id != self._next_id:
-            self.skip(first_id - self._next_id, "sample-id gap between reads")
+            self.skip(first_id - self._next_id)
         self._next_id = first_id + power.shape[0]
         valid = ~np.isnan(power)
         if not self._started:
@@ -203,9 +231,14 @@ class SampleBinner:
         levels = hold_over_gaps(gpi_levels, valid, self._level)
         edges_at = find_edges(levels, self._level, self.edge)
         self._level = bool(levels[-1])
-        missing = int(power.shape[0] - np.count_nonzero(valid))
-        if missing:
-            self.faults.append(f"{missing} samples missing (sample-id gap) from id {first_id}")
+        invalid = ~valid
+        missing = int(np.count_nonzero(invalid))
+        if missing or self._in_gap:
+            before_invalid = np.concatenate(([self._in_gap], invalid[:-1]))
+            self._gaps += int(np.count_nonzero(invalid & ~before_invalid))
+            self._missing_samples += missing
+            self._edges_after_gaps += int(np.count_nonzero(before_invalid[edges_at]))
+        self._in_gap = bool(invalid[-1])
         # The absolute bin of each edge: bins completed so far plus the edge's offset in the
         # pending + new samples.
         offset = self._pending.shape[0]
@@ -326,6 +359,7 @@ class JoulescopeMonitor:
         self._open = False
         self._streaming = False
         self._stopped_by_device: str | None = None
+        self._peak_load: float | None = None  # % of the ring unread at a poll, at most
 
     @property
     def model(self) -> str:
@@ -381,8 +415,11 @@ class JoulescopeMonitor:
         if cursor is None:
             cursor = first
         if cursor < first:
-            self._binner.skip(first - cursor, "the stream buffer overwrote unread samples")
+            self._binner.skip(first - cursor)
             cursor = first
+        # How far behind the reader is, as the LPM01A reports its TX buffer load.
+        load = 100.0 * (end - cursor) / max(len(buffer), 1)
+        self._peak_load = load if self._peak_load is None else max(self._peak_load, load)
         read = 0
         step = max(int(_MAX_READ_S * self._sampling_hz), 1)
         while cursor < end:
@@ -411,8 +448,9 @@ class JoulescopeMonitor:
             energy_j=binner.energy_j().copy(),
             edges=binner.edges,
             dropped_bins=binner.dropped_bins,
+            peak_buffer_load=self._peak_load,
             source=f"joulescope-{self.model}",
-            faults=tuple(binner.faults),
+            faults=binner.faults,
         )
 
     def snapshot(self) -> EnergyTrace:
