@@ -9,6 +9,8 @@ the buffer's own sample-id gap handling (NaN power, GPI0 0) is what the driver m
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -161,6 +163,19 @@ class JoulescopeDouble:
             return
         target = round(self._now_s * self.sampling_hz) // 8 * 8
         self.send_until(target)
+
+    def stream_in_thread(self, speed: float = 1.0, tick_s: float = 0.002) -> threading.Thread:
+        """Like the USB thread of a real device: samples arrive on their own, `speed` times
+        faster than real time, until stop() or close(). Returns the started thread."""
+
+        def run() -> None:
+            while self.streaming:
+                time.sleep(tick_s)
+                self.advance(tick_s * speed)
+
+        thread = threading.Thread(target=run, name="joulescope-double", daemon=True)
+        thread.start()
+        return thread
 
     def send_until(self, target_id: int) -> None:
         """Send samples [next, target_id) in chunks, leaving out the gaps."""

@@ -67,6 +67,23 @@ def test_configured_energy_per_inference_is_recovered_within_0_1_percent() -> No
     assert double.calls[-2:] == ["stop", "close"]
 
 
+def test_samples_arriving_from_another_thread_are_read_while_they_stream() -> None:
+    double = JoulescopeDouble(kws_like_signal())
+    monitor = JoulescopeMonitor(double, buffer_s=2.0)  # the real clock and sleep
+    monitor.start()
+    feeder = double.stream_in_thread(speed=8.0)
+    trace = monitor.wait_edges(3, timeout_s=20.0)  # the first window: 2.3 s of signal
+    monitor.stop()
+    feeder.join(timeout=5.0)
+    monitor.close()
+    assert not feeder.is_alive()
+    assert trace.dropped_bins == 0
+    start, end, inferences = WINDOWS[0]
+    configured_uj = ACTIVE_W * (PULSES_S[end] - PULSES_S[start]) / inferences * 1e6
+    measured_uj = trace.energy_j[trace.edges[start] : trace.edges[end]].sum() / inferences * 1e6
+    assert measured_uj == pytest.approx(configured_uj, rel=1e-3)
+
+
 def test_falling_edge_is_selectable_and_gives_the_same_window_lengths() -> None:
     rising = monitor_for(double := JoulescopeDouble(kws_like_signal()))
     rising.start()
