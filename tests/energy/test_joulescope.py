@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from joulescope.v1.js220 import DeviceJs220
 
-from energy.joulescope_double import JoulescopeDouble, SyntheticSignal
+from energy.joulescope_double import FakeJsdrv, JoulescopeDouble, SyntheticSignal
 from tinybench.energy.joulescope import (
     JoulescopeMonitor,
     SampleBinner,
@@ -65,6 +66,30 @@ def test_configured_energy_per_inference_is_recovered_within_0_1_percent() -> No
         "parameter_set sampling_frequency 1000000",
     ]
     assert double.calls[-2:] == ["stop", "close"]
+
+
+def test_the_real_js220_device_class_over_a_fake_usb_driver_gives_the_same_figures() -> None:
+    # joulescope's own DeviceJs220 (open, parameters, start/stop, its StreamBuffer fed by its
+    # _on_stream) with only pyjoulescope_driver replaced: the calls the driver makes are real.
+    usb = FakeJsdrv(kws_like_signal())
+    device = DeviceJs220(usb, "u/js220/004243")
+    monitor = JoulescopeMonitor(device, buffer_s=2.0, clock=usb.clock, sleep=usb.advance)
+    monitor.start()
+    assert usb.opened == ["u/js220/004243"]
+    assert ("u/js220/004243/h/fs", 1_000_000) in usb.published
+    assert usb.streaming
+    trace = monitor.wait_edges(len(PULSES_S), timeout_s=10.0)
+    monitor.stop()
+    assert not usb.streaming
+    monitor.close()
+    assert usb.closed == ["u/js220/004243"]
+    assert monitor.description().startswith("JS220-004243: 1000000 Hz")
+    assert trace.source == "joulescope-js220"
+    assert trace.dropped_bins == 0
+    for start, end, inferences in WINDOWS:
+        configured_uj = ACTIVE_W * (PULSES_S[end] - PULSES_S[start]) / inferences * 1e6
+        measured_uj = trace.energy_j[trace.edges[start] : trace.edges[end]].sum() / inferences * 1e6
+        assert measured_uj == pytest.approx(configured_uj, rel=1e-3)
 
 
 def test_samples_arriving_from_another_thread_are_read_while_they_stream() -> None:
