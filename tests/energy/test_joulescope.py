@@ -313,6 +313,24 @@ def test_the_js110_routes_gpi0_to_the_current_lsb_and_the_js220_is_limited_to_1_
     assert js220.calls == []
 
 
+def test_a_rate_the_device_rejects_is_a_clear_error() -> None:
+    double = JoulescopeDouble(SyntheticSignal(idle_w=0.01))
+    with pytest.raises(EnergyMonitorError, match="rejected a setting: invalid sampling frequency"):
+        monitor_for(double, sampling_hz=300_000).start()
+
+
+def test_stop_keeps_the_samples_that_arrived_before_it() -> None:
+    double = JoulescopeDouble(SyntheticSignal(idle_w=0.01))
+    monitor = monitor_for(double)
+    monitor.start()
+    double.advance(0.25)  # never polled
+    trace = monitor.stop()
+    assert trace.bins == 250
+    assert trace.energy_j.sum() == pytest.approx(0.01 * 0.25, rel=1e-6)
+    double.advance(0.25)
+    assert monitor.snapshot().bins == 250  # nothing after the stop
+
+
 def test_a_bin_must_hold_a_whole_number_of_samples() -> None:
     assert samples_per_bin(1e-3, 1_000_000) == 1000
     assert samples_per_bin(1e-3, 200_000) == 200

@@ -390,9 +390,11 @@ class JoulescopeMonitor:
                 # GPI0 on its own and has no such parameter).
                 device.parameter_set("current_lsb", "gpi0")
             device.start(stop_fn=self._on_device_stop)
-        except (RuntimeError, ValueError, KeyError, OSError) as exc:
+        except (ValueError, KeyError) as exc:
+            raise EnergyMonitorError(f"the Joulescope {device} rejected a setting: {exc}") from exc
+        except (RuntimeError, OSError) as exc:
             raise EnergyMonitorError(
-                f"the Joulescope {device} could not be configured ({exc}): {_NO_DEVICE_HINT}"
+                f"the Joulescope {device} could not be opened or started ({exc}): {_NO_DEVICE_HINT}"
             ) from exc
         self._streaming = True
 
@@ -463,7 +465,8 @@ class JoulescopeMonitor:
         while True:
             self.poll()
             edges = self._binner.edges
-            if len(edges) >= count and self._binner.bins - edges[count - 1] >= settle_bins:
+            last = edges[count - 1] if 0 < count <= len(edges) else 0
+            if len(edges) >= count and self._binner.bins - last >= settle_bins:
                 return self._trace()
             if self._stopped_by_device is not None:
                 raise EnergyMonitorError(
@@ -480,12 +483,12 @@ class JoulescopeMonitor:
 
     def stop(self) -> EnergyTrace:
         if self._device is not None and self._streaming:
-            self.poll()
             self._streaming = False
             try:
                 self._device.stop()
             except (RuntimeError, OSError) as exc:
                 raise EnergyMonitorError(f"the Joulescope did not stop: {exc}") from exc
+            self.poll()  # what arrived before the stop is still in the buffer until close()
         return self._trace()
 
     def close(self) -> None:
