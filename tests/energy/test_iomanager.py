@@ -16,7 +16,12 @@ from pathlib import Path
 import pytest
 
 from tinybench.build.firmware import FirmwareBuild, build_firmware
-from tinybench.dut.iomanager import MAX_DB_CHUNK_BYTES, IoManagerError, IoManagerTransport
+from tinybench.dut.iomanager import (
+    MAX_DB_CHUNK_BYTES,
+    RELAY_LINE_LIMIT,
+    IoManagerError,
+    IoManagerTransport,
+)
 from tinybench.dut.session import DutSession, Timeouts, db_chunk_limit
 from tinybench.dut.transport.fake import FakeTransport
 from tinybench.dut.transport.process_link import ProcessTransport
@@ -99,6 +104,18 @@ def test_name_profile_upload_and_infer_match_a_direct_session(
     assert result.results == direct_results
     assert len(result.results) == 12
     assert max(result.results) > 0.5  # a real sample: one keyword clearly wins
+
+
+def test_a_standard_only_session_runs_through_the_relay(
+    bench: Bench, kws01_input: bytes, direct_results: tuple[float, ...]
+) -> None:
+    with DutSession(bench.relay, standard_only=True) as session:
+        session.synchronize()
+        session.load(kws01_input)
+        assert session.infer(1, 0).results == direct_results
+    assert "help" not in bench.sim.relayed_to_dut
+    chunks = [c for c in bench.sim.relayed_to_dut if re.fullmatch(r"db [0-9a-f]+", c)]
+    assert max(len(c) for c in chunks) == len("db ") + 2 * MAX_DB_CHUNK_BYTES  # not 31 bytes
 
 
 def test_every_command_goes_out_wrapped_in_dut(bench: Bench) -> None:
@@ -203,6 +220,15 @@ def test_a_wrong_passthrough_echo_is_an_error() -> None:
     relay.write(b"name%")
     with pytest.raises(IoManagerError, match="acknowledged 'nmae'"):
         relay.read(0.1)
+
+
+def test_a_command_longer_than_the_relay_line_is_refused_before_sending() -> None:
+    inner = FakeTransport()
+    relay = IoManagerTransport(inner, "arduino", drain_quiet_s=0.0)
+    command = "db " + "00" * 40  # 83 bytes with `dut ` and `%`
+    with pytest.raises(IoManagerError, match=f"relays at most {RELAY_LINE_LIMIT} a line"):
+        relay.write(command.encode() + b"%")
+    assert inner.writes == []
 
 
 def test_binary_bytes_cannot_be_relayed() -> None:

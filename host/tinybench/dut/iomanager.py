@@ -32,6 +32,7 @@ from tinybench.errors import TransportError
 
 IoManagerKind = Literal["arduino", "h573"]
 KINDS: tuple[IoManagerKind, ...] = ("arduino", "h573")
+RELAY_LINE_LIMIT = 64  # the most bytes the IO manager takes in one command line
 MAX_DB_CHUNK_BYTES = 26  # `dut db ` + 52 hex digits + `%` = 60 characters, under the 64 relayed
 DUT_PREFIX = "[dut]:"
 READY = "m-ready"
@@ -147,8 +148,14 @@ class IoManagerTransport:
     # -- relaying ----------------------------------------------------------------------------
 
     def _relay(self, command: str) -> None:
+        line = f"dut {command}%"
+        if len(line) > RELAY_LINE_LIMIT:
+            raise IoManagerError(
+                f"{self.description}: `{line[:40]}...` is {len(line)} bytes; the IO manager "
+                f"relays at most {RELAY_LINE_LIMIT} a line"
+            )
         self._drain()
-        self._inner.write(f"dut {command}%".encode("ascii"))
+        self._inner.write(line.encode("ascii"))
         self._state = _State.AWAIT_ACK
         self._command = command
         self._own_lines = []
