@@ -246,3 +246,66 @@ def test_the_session_asks_the_transport_for_its_chunk_limit() -> None:
 def test_an_unknown_kind_is_refused() -> None:
     with pytest.raises(IoManagerError, match="unknown IO manager kind 'uno'"):
         IoManagerTransport(FakeTransport(), "uno")  # type: ignore[arg-type]
+
+
+class _ScriptedIoManager:
+    """An IO manager's USB side driven by the test: what `queue` puts there is read next."""
+
+    def __init__(self) -> None:
+        self.readable = bytearray()
+        self.writes: list[bytes] = []
+
+    @property
+    def description(self) -> str:
+        return "scripted IO manager"
+
+    def queue(self, data: bytes) -> None:
+        self.readable += data
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def read(self, timeout_s: float) -> bytes:
+        data = bytes(self.readable)
+        self.readable.clear()
+        return data
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_tail_of_an_abandoned_reply_is_discarded_not_taken_as_the_next_reply() -> None:
+    peer = _ScriptedIoManager()
+    relay = IoManagerTransport(peer, "arduino", drain_quiet_s=0.0)
+    relay.write(b"name%")
+    peer.queue(b"m-dut-passthrough(name)\r\nm-ready\r\n[dut]: m-name-dut-[x]\r\n")
+    assert relay.read(0.1) == b"m-name-dut-[x]\n"  # the session gives up before m-ready
+    peer.queue(b"[dut]: late\r\n[dut]: m-ready\r\n")  # the rest arrives after all
+    relay.write(b"profile%")
+    assert peer.writes == [b"dut name%", b"dut profile%"]
+    peer.queue(b"m-dut-passthrough(profile)\r\nm-ready\r\n[dut]: m-model-[kws01]\r\n")
+    peer.queue(b"[dut]: m-ready\r\n")
+    assert relay.read(0.1) == b"m-model-[kws01]\nm-ready\n"
+    assert relay.unsolicited == ["late", "m-ready"]
+    assert relay.stray == []
+
+
+def test_the_arduino_timer_laps_are_kept_apart_from_the_dut_reply() -> None:
+    peer = _ScriptedIoManager()
+    relay = IoManagerTransport(peer, "arduino", drain_quiet_s=0.0)
+    relay.write(b"name%")
+    peer.queue(b"m-dut-passthrough(name)\r\nm-lap-us-1234\r\nm-ready\r\n")
+    peer.queue(b"[dut]: m-name-dut-[x]\r\nm-lap-us-5678\r\n[dut]: m-ready\r\n")
+    assert relay.read(0.1) == b"m-name-dut-[x]\nm-ready\n"
+    assert relay.laps_us == [1234, 5678]
+
+
+def test_a_dut_line_cut_short_before_the_echo_does_not_hide_the_echo() -> None:
+    peer = _ScriptedIoManager()
+    relay = IoManagerTransport(peer, "arduino", drain_quiet_s=0.0)
+    peer.queue(b"[dut]: m-init")  # a banner line in flight when the command goes out
+    relay.write(b"name%")
+    peer.queue(b"m-dut-passthrough(name)\r\nm-ready\r\n[dut]: m-name-dut-[x]\r\n")
+    peer.queue(b"[dut]: m-ready\r\n")
+    assert relay.read(0.1) == b"m-name-dut-[x]\nm-ready\n"
+    assert relay.unsolicited == ["m-init"]

@@ -162,9 +162,12 @@ class IoManagerTransport:
         self._ack_deadline = time.monotonic() + self._ack_timeout_s
 
     def _drain(self) -> None:
-        """Reads and files away everything queued until drain_quiet_s of silence."""
+        """Reads and files away everything queued, until drain_quiet_s of silence: a DUT line
+        in flight ends before the command goes out (the DUT link is half-duplex in practice).
+        A DUT that never stops talking delays the command by command_timeout_s at most."""
         self._state = _State.IDLE
-        while True:
+        until = time.monotonic() + self._command_timeout_s
+        while time.monotonic() < until:
             data = self._inner.read(self._drain_quiet_s)
             if not data:
                 return
@@ -173,20 +176,12 @@ class IoManagerTransport:
 
     def _route(self, line: str) -> str | None:
         """Files one line from the IO manager; returns it when it is the DUT's, for the session."""
-        if line.startswith(DUT_PREFIX):
-            text = line[len(DUT_PREFIX) :].removeprefix(" ")
-            if self._state is not _State.RELAYING:
-                self.unsolicited.append(text)
-                return None
-            if text == READY:
-                self._state = _State.IDLE
-            return text
         match = _PASSTHROUGH.search(line)
-        if match is not None:
-            if line[: match.start()]:  # the tail of a line in flight when the drain ended
-                self.unsolicited.append(line[: match.start()])
+        if match is not None:  # first: a DUT line cut short may sit in front of the echo
+            if match.start() > 0:
+                self.unsolicited.append(self._dut_text(line[: match.start()]))
             if self._state is not _State.AWAIT_ACK:
-                self.stray.append(line)
+                self.stray.append(line[match.start() :])
                 return None
             if match.group(1) != self._command:
                 raise IoManagerError(
@@ -195,6 +190,14 @@ class IoManagerTransport:
                 )
             self._state = _State.RELAYING
             return None
+        if line.startswith(DUT_PREFIX):
+            text = self._dut_text(line)
+            if self._state is not _State.RELAYING:
+                self.unsolicited.append(text)
+                return None
+            if text == READY:
+                self._state = _State.IDLE
+            return text
         lap = prefixed_int(line, "m-lap-us-")
         if lap is not None:
             self.laps_us.append(lap)
@@ -208,6 +211,10 @@ class IoManagerTransport:
             return None
         self.stray.append(line)
         return None
+
+    @staticmethod
+    def _dut_text(line: str) -> str:
+        return line.removeprefix(DUT_PREFIX).removeprefix(" ")
 
     # -- the IO manager's own commands ---------------------------------------------------
 
@@ -229,7 +236,7 @@ class IoManagerTransport:
                 deadline = time.monotonic() + self._command_timeout_s
             for line in self._splitter.feed(data):
                 if line.startswith(DUT_PREFIX):
-                    self.unsolicited.append(line[len(DUT_PREFIX) :].removeprefix(" "))
+                    self.unsolicited.append(self._dut_text(line))
                     continue
                 lap = prefixed_int(line, "m-lap-us-")
                 if lap is not None:
