@@ -8,6 +8,7 @@ process. A direct session on the same firmware gives the figures the relay must 
 from __future__ import annotations
 
 import re
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from tinybench.dut.iomanager import (
     IoManagerError,
     IoManagerTransport,
 )
-from tinybench.dut.session import DutSession, Timeouts, db_chunk_limit
+from tinybench.dut.session import DutResetError, DutSession, Timeouts, db_chunk_limit
 from tinybench.dut.transport.fake import FakeTransport
 from tinybench.dut.transport.process_link import ProcessTransport
 from tinybench.dut.transport.serial_link import SerialTransport
@@ -147,6 +148,22 @@ def test_a_queued_boot_banner_is_discarded_and_counted(bench: Bench) -> None:
     else:
         assert new == []
         assert bench.sim.lost_dut_lines[-2:] == ["m-init-done", "m-ready"]
+
+
+def test_a_dut_reset_in_the_middle_of_infer_is_reported_as_a_reset(
+    bench: Bench, kws01_input: bytes
+) -> None:
+    with DutSession(bench.relay) as session:
+        session.synchronize()
+        session.load(kws01_input)
+        reset = threading.Timer(1.0, bench.sim.reset_dut)  # infer 3000 takes ~4 s here
+        reset.start()
+        try:
+            with pytest.raises(DutResetError, match="while answering `infer 3000 0`"):
+                session.infer(3000, 0)
+        finally:
+            reset.join()
+    assert bench.sim.relayed_to_dut[-1] == "infer 3000 0"
 
 
 def test_timestamp_mode_and_timer_commands(bench: Bench) -> None:
