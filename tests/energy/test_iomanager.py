@@ -249,9 +249,13 @@ def test_a_command_longer_than_the_relay_line_is_refused_before_sending() -> Non
 
 
 def test_binary_bytes_cannot_be_relayed() -> None:
-    relay = IoManagerTransport(FakeTransport(), "arduino", drain_quiet_s=0.0)
+    inner = FakeTransport()
+    relay = IoManagerTransport(inner, "arduino", drain_quiet_s=0.0)
     with pytest.raises(IoManagerError, match="binary uploads cannot cross"):
         relay.write(bytes([0xF0, 0x9F, 0x25]))
+    with pytest.raises(IoManagerError, match="announces a binary upload"):
+        relay.write(b"db bin 490 1234abcd%")
+    assert inner.writes == []
 
 
 def test_the_session_asks_the_transport_for_its_chunk_limit() -> None:

@@ -149,6 +149,11 @@ class IoManagerTransport:
 
     def _relay(self, command: str) -> None:
         line = f"dut {command}%"
+        if command.split()[:2] == ["db", "bin"]:
+            raise IoManagerError(
+                f"{self.description}: `{command}` announces a binary upload, which the IO "
+                "manager cannot relay (it carries lines); upload with hex `db` lines"
+            )
         if len(line) > RELAY_LINE_LIMIT:
             raise IoManagerError(
                 f"{self.description}: `{line[:40]}...` is {len(line)} bytes; the IO manager "
