@@ -19,6 +19,7 @@ bins: 1e-7 of a 10 s window; measured -4.7e-7 on a 0.33 s qemu-m4 window).
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import numpy as np
@@ -109,6 +110,8 @@ class Lpm01aCosimTransport:
         self._span_streamed_j = 0.0  # energy streamed since the last event line
         self._carried_j = 0.0  # energy of a span that had no bin of its own
         self.faults: list[str] = []
+        # A driver may read from its reader thread while it writes commands from another.
+        self._lock = threading.Lock()
 
     @property
     def description(self) -> str:
@@ -117,26 +120,27 @@ class Lpm01aCosimTransport:
     def write(self, data: bytes) -> None:
         if self._closed:
             raise TransportError(f"{self.description}: closed")
-        self._commands += data
-        while (end := self._commands.find(b"\n")) >= 0:
-            line = bytes(self._commands[:end]).decode("ascii", "replace").strip()
-            del self._commands[: end + 1]
-            if line:
-                self._command(line)
+        with self._lock:
+            self._commands += data
+            while (end := self._commands.find(b"\n")) >= 0:
+                line = bytes(self._commands[:end]).decode("ascii", "replace").strip()
+                del self._commands[: end + 1]
+                if line:
+                    self._command(line)
 
     def read(self, timeout_s: float) -> bytes:
         if self._closed:
             raise TransportError(f"{self.description}: closed")
         deadline = time.monotonic() + timeout_s
         while True:
-            if self._streaming:
-                self._pump()
-            if self._out or time.monotonic() >= deadline:
-                break
+            with self._lock:
+                if self._streaming:
+                    self._pump()
+                if self._out or time.monotonic() >= deadline:
+                    data = bytes(self._out)
+                    self._out.clear()
+                    return data
             time.sleep(min(_POLL_S, max(0.0, deadline - time.monotonic())))
-        data = bytes(self._out)
-        self._out.clear()
-        return data
 
     def close(self) -> None:
         self._closed = True
