@@ -308,3 +308,14 @@ def test_poll_reads_the_markers_and_edge_bin_places_them_without_a_trace() -> No
     assert [m.edge_index for m in monitor.poll()] == [0, 1, 2]
     assert [monitor.edge_bin(k) for k in range(3)] == [0, 2, 3]
     assert monitor.snapshot().edges == (0, 2, 3)
+
+
+def test_the_model_per_inference_is_what_a_window_scores() -> None:
+    # kws01 on qemu-m4: 16,396,960 instructions an inference at 1e9 per second and 105 mW
+    assert MODEL.uj_per_inference(16_396_960, 1e9) == pytest.approx(1721.6808, rel=1e-12)
+    ticks = 20 * 16_396_960 // 40  # a window of 20 inferences
+    monitor = monitor_over([marker_lines([15, 1_000_015, 1_000_015 + ticks])])
+    trace = monitor.wait_edges(3, 1.0)
+    assert window_sum(trace, 1, 2) / 20 * 1e6 == pytest.approx(
+        MODEL.uj_per_inference(16_396_960, monitor.instructions_per_s), rel=1e-12
+    )

@@ -7,6 +7,8 @@ TimeStamp lines), so that the bridge is checked against the wire format, not aga
 from __future__ import annotations
 
 import re
+import threading
+import time
 
 import pytest
 
@@ -216,3 +218,50 @@ def test_a_closed_bridge_refuses_reads_and_writes() -> None:
         bridge.read(0.0)
     with pytest.raises(TransportError, match="closed"):
         bridge.write(b"start\r\n")
+
+
+@pytest.mark.parametrize("value", [1.07345e-4, 1.05e-4, 9.9996e-4, 3.2781e-5, 0.25])
+def test_a_long_run_prints_what_line_by_line_carrying_prints_in_sum(value: float) -> None:
+    # after an odd first value, so the run starts with a residual
+    one_by_one, vectorised = AsciiDecEncoder(), AsciiDecEncoder()
+    first = [one_by_one.line(1.2345678e-4)]
+    assert vectorised.lines(1.2345678e-4, 1) == first
+    slow = first + [one_by_one.line(value) for _ in range(5000)]
+    fast = first + vectorised.lines(value, 5000)
+    assert len(fast) == len(slow) == 5001
+
+    def printed(lines: list[str]) -> float:
+        return sum(int(p[:4]) * 10.0 ** int(p[4:]) for p in lines)
+
+    assert printed(fast) == pytest.approx(
+        printed(slow), abs=2 * 10.0 ** quantize_ascii_dec(value)[1]
+    )
+    assert printed(fast) == pytest.approx(1.2345678e-4 + 5000 * value, rel=1e-7)
+    assert all(VALUE.match(line) for line in fast)
+
+
+def test_a_reader_thread_and_a_writer_thread_lose_nothing() -> None:
+    # e1's LPM01A driver reads from a thread of its own while it sends commands
+    stream = marker_lines(five_window_ticks())
+    bridge = bridge_over([stream[i : i + 40] for i in range(0, len(stream), 40)])
+    received: list[bytes] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        while not done.is_set():
+            received.append(bridge.read(0.001))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    bridge.write(b"start\r\n")
+    for i in range(200):
+        bridge.write(f'lcd 1 "{i}"\r\n'.encode())
+    time.sleep(0.05)
+    done.set()
+    thread.join()
+    reading = StreamReading()
+    reading.feed(b"".join(received).decode("ascii"))
+    assert reading.other == ["ack start", *(f'ack lcd 1 "{i}"' for i in range(200))]
+    assert len(reading.events) == 11
+    assert len(reading.values) == reading.events[-1][1] + 100
+    assert reading.between(3, 4) == pytest.approx(model_energy_j(WINDOWS[1]), rel=1e-7)

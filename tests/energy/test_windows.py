@@ -90,6 +90,18 @@ def test_drops_are_placed_in_the_window_that_holds_them() -> None:
     assert window_between(trace, 1500, 2500, 1, 2).dropped_bins == 0  # at its edges: outside
 
 
+def test_a_window_reports_the_peak_buffer_load_reported_inside_it() -> None:
+    trace = EnergyTrace(
+        bin_s=BIN_S,
+        energy_j=_runs((3000, 1e-5)),
+        edges=(),
+        buffer_load_at=((1000, 3.0), (2000, 40.0), (3000, 7.0)),
+    )
+    assert window_between(trace, 0, 1000, 1, 0).peak_buffer_load == 3.0
+    assert window_between(trace, 500, 2500, 1, 1).peak_buffer_load == 40.0
+    assert window_between(trace, 2500, 2600, 1, 2).peak_buffer_load is None
+
+
 def test_a_window_outside_the_trace_or_without_inferences_is_refused() -> None:
     trace = _trace(_runs((100, 1e-5)))
     with pytest.raises(EnergyMonitorError, match="not an interval"):

@@ -42,6 +42,18 @@ MAX_REPLY_LINES = 4096
 MAX_LINE_BYTES = 65536
 
 
+def db_chunk_limit(transport: Transport) -> int | None:
+    """The most db payload bytes a line may carry over this transport (its
+    `max_db_chunk_bytes`), or None when only the DUT's own line limit applies. A transport
+    that states a limit relays text lines: uploads over it are hex lines, never binary."""
+    limit = getattr(transport, "max_db_chunk_bytes", None)
+    if limit is None:
+        return None
+    if not isinstance(limit, int) or limit < 1:
+        raise ProtocolError(f"{transport.description}: max_db_chunk_bytes {limit!r} is not >= 1")
+    return limit
+
+
 class DutSilentError(ProtocolError):
     """The DUT said nothing within the allowed silence."""
 
@@ -436,7 +448,11 @@ class DutSession:
     def load(self, data: bytes) -> None:
         """Uploads one input, by the fastest path the firmware and the link offer."""
         start, sent = time.monotonic(), self._sent
-        if self._shared_dir is not None and "db-file" in self.extensions:
+        limit = db_chunk_limit(self._transport)
+        if limit is not None:  # a relay (an energy-mode IO manager) carries short lines only
+            default = STANDARD_HEX_BYTES_PER_LINE if self.standard_only else HEX_BYTES_PER_LINE
+            self.load_hex(data, min(limit, default))
+        elif self._shared_dir is not None and "db-file" in self.extensions:
             self.load_file(data)
         elif "db-bin" in self.extensions:
             self.load_binary(data)

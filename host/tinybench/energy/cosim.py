@@ -66,6 +66,14 @@ class PowerModel:
         """The modelled power of a DUT executing instructions_per_s without pause."""
         return self.energy_j(1.0, instructions_per_s)
 
+    def uj_per_inference(
+        self, instructions_per_inference: float, instructions_per_s: float
+    ) -> float:
+        """What a window must score: the model applied to one inference's instructions, run at
+        instructions_per_s (the figure a co-simulated run's median is checked against)."""
+        seconds = instructions_per_inference / instructions_per_s
+        return self.energy_j(seconds, instructions_per_inference) * 1e6
+
     def parameters(self) -> dict[str, float]:
         """The model's parameters, as results.json records them."""
         return {"static_mw": self.static_mw, "pj_per_instruction": self.pj_per_instruction}

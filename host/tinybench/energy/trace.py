@@ -33,8 +33,11 @@ class EnergyTrace:
     modelled: str | None = None  # for a co-simulation: the power model, stated in results
     faults: tuple[str, ...] = field(default=())  # what the driver met and survived, one line each
     # Where the drops were, when the driver can tell: (b, n) = n bins lost just before bin b.
-    # Their counts are part of dropped_bins; drops not placed here are charged to every window.
+    # Their counts are part of dropped_bins; windows.py charges drops not placed here to the
+    # windows as a whole (the drop rule), never fewer than dropped_bins.
     dropped_at: tuple[tuple[int, int], ...] = field(default=())
+    # The monitor's TX buffer load (%) as it reported it: (b, load) = reported after bin b-1.
+    buffer_load_at: tuple[tuple[int, float], ...] = field(default=())
 
     @property
     def bins(self) -> int:

@@ -31,6 +31,7 @@ class EnergyWindow:
     power_mw: float  # average over the readable bins
     nan_bins: int  # bins the monitor sent but that could not be read, not summed
     dropped_bins: int  # bins the monitor never delivered, where the trace places them
+    peak_buffer_load: float | None = None  # the monitor's TX buffer load in %, if it reports it
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def window_between(
     energy_j = float(np.sum(bins[readable]))
     dropped = _dropped_inside(trace, start_bin, end_bin)
     power_mw = energy_j / (readable_count * trace.bin_s) * 1e3 if readable_count else math.nan
+    loads = [load for at, load in trace.buffer_load_at if start_bin < at <= end_bin]
     return EnergyWindow(
         index=index,
         start_bin=start_bin,
@@ -78,6 +80,7 @@ def window_between(
         power_mw=power_mw,
         nan_bins=nan_bins,
         dropped_bins=dropped,
+        peak_buffer_load=max(loads) if loads else None,
     )
 
 

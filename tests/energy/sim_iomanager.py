@@ -1,0 +1,208 @@
+"""Simulated energy-mode IO managers on a pty, relaying to a real DUT process.
+
+What is real: the DUT (the host-port firmware, the protocol code every board runs), the pty
+(a kernel tty that pyserial opens and reads as it does the IO manager's /dev/ttyACM0) and
+pyserial itself. What is simulated is the IO manager between them, speaking the strings
+../shared/ENERGY.md lists (from real EEMBC energy logs):
+
+- `dut <cmd>%` -> `m-dut-passthrough(<cmd>)`, `m-ready`, then the DUT's lines as
+  `[dut]: <line>`, the last one `[dut]: m-ready`;
+- `tm 0%`, `enable-timer%`, `disable-timer%` with their replies;
+- the H573 interface board also: `name%` (`tinyML Enhanced Interface Board`), `setbaud N%`
+  (`set baud to: N`, `m-ready`, then it stores N and resets: deaf for `reset_s`) and
+  `checkbaud%` (`baud is: N`).
+
+The two kinds differ in when they read the DUT: the Arduino relays the DUT's output as it
+comes, asked or not (a DUT reset puts its boot banner on the host link unasked); the H573
+reads the DUT only inside a `dut` command (what the DUT says otherwise is lost).
+
+Not verified against real hardware, so chosen here and stated: the Arduino's answer to
+`name%` (`m-name-[arduino-io-manager]`), and both kinds' answer to an unknown command
+(`e-[unknown command: <cmd>]`, `m-ready`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import subprocess
+import threading
+import time
+import tty
+from pathlib import Path
+
+H573_NAME = "tinyML Enhanced Interface Board"
+ARDUINO_NAME = "m-name-[arduino-io-manager]"  # unverified: the real reply is not documented
+H573_REPLY_TIMEOUT_S = 30.0  # the H573 stops relaying when the DUT gives no m-ready by then
+
+
+class SimulatedIoManager:
+    """An IO manager of `kind` ("arduino" or "h573") on a pty, with the DUT process `image`."""
+
+    def __init__(
+        self,
+        image: Path,
+        kind: str,
+        baud: int = 9600,
+        reset_s: float = 0.2,
+        silent: bool = False,
+    ) -> None:
+        if kind not in ("arduino", "h573"):
+            raise ValueError(f"kind {kind!r}")
+        self.kind = kind
+        self.baud = baud  # the DUT link's rate (the H573 keeps it in flash)
+        self.reset_s = reset_s
+        self.silent = silent  # a dead IO manager: reads the host, never answers
+        self.received: list[str] = []  # every command from the host, in order
+        self.relayed_to_dut: list[str] = []  # every command passed on to the DUT
+        self.lost_dut_lines: list[str] = []  # H573: what the DUT said outside a command
+        self.resets = 0
+        self.timer_enabled = False
+        self.banner_relayed = threading.Event()  # set when the DUT's m-ready went out unasked
+        self._write_lock = threading.Lock()
+        self._deaf_until = 0.0
+        self._in_command = False
+        self._dut_lines: queue.Queue[str] = queue.Queue()
+        self._closed = False
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        self.device = os.ttyname(self._slave)
+        self._image = image
+        self._dut: subprocess.Popen[bytes] | None = None
+        self._start_dut()
+        threading.Thread(target=self._from_host, daemon=True).start()
+
+    # -- the DUT -----------------------------------------------------------------------------
+
+    def _start_dut(self) -> None:
+        dut = subprocess.Popen([str(self._image)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self._dut = dut
+        threading.Thread(target=self._from_dut, args=(dut,), daemon=True).start()
+
+    def reset_dut(self) -> None:
+        """The DUT resets (a brown-out, its reset button): it boots and prints its banner."""
+        self.banner_relayed.clear()
+        self._stop_dut()
+        self._start_dut()
+
+    def _stop_dut(self) -> None:
+        dut, self._dut = self._dut, None
+        if dut is not None:
+            dut.kill()
+            dut.wait()
+            for stream in (dut.stdin, dut.stdout):
+                if stream is not None:
+                    stream.close()
+
+    def _from_dut(self, dut: subprocess.Popen[bytes]) -> None:
+        assert dut.stdout is not None
+        with contextlib.suppress(OSError, ValueError):
+            for raw in dut.stdout:
+                line = raw.decode("ascii", errors="replace").strip("\r\n")
+                if not line:
+                    continue
+                if self.kind == "arduino":
+                    self._send(f"[dut]: {line}")
+                    if line == "m-ready":
+                        if not self._in_command:
+                            self.banner_relayed.set()
+                        self._in_command = False
+                elif self._in_command:
+                    self._dut_lines.put(line)
+                else:
+                    self.lost_dut_lines.append(line)
+
+    def _to_dut(self, command: str) -> None:
+        dut = self._dut
+        if dut is None or dut.stdin is None:
+            return
+        self.relayed_to_dut.append(command)
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            dut.stdin.write(f"{command}%".encode("ascii"))
+            dut.stdin.flush()
+
+    # -- the host link -------------------------------------------------------------------------
+
+    def _send(self, line: str) -> None:
+        with self._write_lock, contextlib.suppress(OSError):
+            os.write(self._master, f"{line}\r\n".encode("ascii"))
+
+    def _from_host(self) -> None:
+        pending = bytearray()
+        while True:
+            try:
+                data = os.read(self._master, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            if time.monotonic() < self._deaf_until:
+                continue  # resetting: what arrives now is lost
+            pending += data
+            while (end := pending.find(b"%")) >= 0:
+                command = pending[:end].decode("ascii", errors="replace").strip()
+                del pending[: end + 1]
+                self.received.append(command)
+                if not self.silent:
+                    self._answer(command)
+
+    def _answer(self, command: str) -> None:
+        word, _, argument = command.partition(" ")
+        if word == "dut":
+            self._passthrough(argument)
+        elif word == "tm" and argument == "0":
+            self.timer_enabled = False
+            self._reply("m-timestmp-mode-FALLING", "m-[Timer disabled after mode change]")
+        elif word == "enable-timer":
+            self.timer_enabled = True
+            self._reply("m-timer-enabled")
+        elif word == "disable-timer":
+            self.timer_enabled = False
+            self._reply("m-timer-disabled")
+        elif word == "name":
+            self._reply(H573_NAME if self.kind == "h573" else ARDUINO_NAME)
+        elif self.kind == "h573" and word == "setbaud" and argument.isdigit():
+            self._reply(f"set baud to: {int(argument)}")
+            self.baud = int(argument)
+            self.resets += 1
+            self._deaf_until = time.monotonic() + self.reset_s
+        elif self.kind == "h573" and word == "checkbaud":
+            self._reply(f"baud is: {self.baud}")
+        else:
+            self._reply(f"e-[unknown command: {command}]")
+
+    def _reply(self, *lines: str) -> None:
+        for line in (*lines, "m-ready"):
+            self._send(line)
+
+    def _passthrough(self, command: str) -> None:
+        self._send(f"m-dut-passthrough({command})")
+        self._send("m-ready")
+        if self.kind == "arduino":
+            self._in_command = True  # marks the lines up to m-ready as asked; all are relayed
+            self._to_dut(command)
+            return
+        while not self._dut_lines.empty():  # left over from an earlier command's tail
+            self.lost_dut_lines.append(self._dut_lines.get_nowait())
+        self._in_command = True
+        self._to_dut(command)
+        deadline = time.monotonic() + H573_REPLY_TIMEOUT_S
+        try:
+            while (remaining := deadline - time.monotonic()) > 0:
+                try:
+                    line = self._dut_lines.get(timeout=remaining)
+                except queue.Empty:
+                    break
+                self._send(f"[dut]: {line}")
+                if line == "m-ready":
+                    break
+        finally:
+            self._in_command = False
+
+    def close(self) -> None:
+        self._closed = True
+        self._stop_dut()
+        for fd in (self._master, self._slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
