@@ -265,3 +265,16 @@ def test_the_host_port_speaks_energy_mode_too(project: Project) -> None:
         "m-exit-0",
         "",
     ]
+
+
+@pytest.mark.parametrize("board_id", ("qemu-m7", "qemu-m33", "qemu-m55"))
+def test_the_other_cmsdk_boards_write_the_boot_marker_on_the_next_uart(
+    project: Project, board_id: str
+) -> None:
+    """UART1 is UART0's base + 0x1000 on every MPS2/MPS3 image the cmsdk port runs on."""
+    image = build_firmware(project, board_id, "native", "kws01", timestamp_mode="energy").image
+    with QemuDut(project.board(board_id), image, time_limit_s=120, energy_markers=True) as dut:
+        assert dut.marker_transport is not None
+        assert RawLink(dut.transport).until_ready() == ["m-timestamp-mode-energy", "m-init-done"]
+        ((edge, ticks),) = MarkerReader(dut.marker_transport).take(1)
+        assert edge == 0 and ticks > 0
