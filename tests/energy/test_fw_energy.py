@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import random
 import re
+import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -92,7 +94,7 @@ class MarkerReader:
         self.buffer = b""
 
     def take(self, count: int, timeout_s: float = 10.0) -> list[tuple[int, int]]:
-        """Exactly `count` markers: fails when fewer come in time."""
+        """Exactly `count` markers (edge index, counter): fails when fewer come in time."""
         found: list[tuple[int, int]] = []
         deadline = time.monotonic() + timeout_s
         while len(found) < count and time.monotonic() < deadline:
@@ -135,9 +137,24 @@ def energy_image(project: Project) -> Path:
     return build_firmware(project, "qemu-m4", "native", "kws01", timestamp_mode="energy").image
 
 
-def _energy_session(project: Project, image: Path) -> dict[str, object]:
-    """One boot: its banner, the markers of boot, `timestamp` and `infer 5 1`, and what
-    `timestamp` printed on UART0."""
+Marker = tuple[int, int]  # (edge index, counter ticks)
+
+
+@dataclass(frozen=True)
+class EnergyBoot:
+    """What one boot of the energy image showed on UART0 and UART1."""
+
+    banner: list[str]
+    boot: list[Marker]
+    timestamp_lines: list[str]
+    timestamp: list[Marker]
+    infer_lines: list[str]
+    infer: list[Marker]
+
+
+def _energy_session(project: Project, image: Path) -> EnergyBoot:
+    """One boot: its banner and boot marker, `timestamp` and its marker, `infer 5 1` and its
+    two markers; nothing else arrives on UART1."""
     with QemuDut(project.board("qemu-m4"), image, time_limit_s=300, energy_markers=True) as dut:
         assert dut.marker_transport is not None
         raw = RawLink(dut.transport)
@@ -148,44 +165,36 @@ def _energy_session(project: Project, image: Path) -> dict[str, object]:
         timestamp_lines = raw.send(b"timestamp%")
         after_timestamp = markers.take(1)
         _load(raw, _input())
-        infer_lines = raw.send(
-            b"infer 5 1%",
-        )
+        assert markers.quiet(0.1) == b""  # db commands make no edge
+        infer_lines = raw.send(b"infer 5 1%")
         infer_markers = markers.take(2)
         assert markers.quiet() == b""
-        return {
-            "banner": banner,
-            "boot": boot,
-            "timestamp_lines": timestamp_lines,
-            "timestamp": after_timestamp,
-            "infer_lines": infer_lines,
-            "infer": infer_markers,
-        }
+        return EnergyBoot(
+            banner, boot, timestamp_lines, after_timestamp, infer_lines, infer_markers
+        )
 
 
 @pytest.fixture(scope="module")
-def two_boots(project: Project, energy_image: Path) -> list[dict[str, object]]:
+def two_boots(project: Project, energy_image: Path) -> list[EnergyBoot]:
     return [_energy_session(project, energy_image) for _ in range(2)]
 
 
 def test_the_energy_banner_and_a_silent_timestamp_with_a_marker(
-    two_boots: list[dict[str, object]],
+    two_boots: list[EnergyBoot],
 ) -> None:
     boot = two_boots[0]
-    assert boot["banner"] == ["m-timestamp-mode-energy", "m-init-done"]
-    assert boot["timestamp_lines"] == []  # only m-ready on UART0
-    ((edge0, count0),) = boot["boot"]  # type: ignore[misc]
-    ((edge1, count1),) = boot["timestamp"]  # type: ignore[misc]
+    assert boot.banner == ["m-timestamp-mode-energy", "m-init-done"]
+    assert boot.timestamp_lines == []  # only m-ready on UART0
+    ((edge0, count0),) = boot.boot
+    ((edge1, count1),) = boot.timestamp
     assert (edge0, edge1) == (0, 1)
     assert count1 > count0
-    lines = boot["infer_lines"]
-    assert isinstance(lines, list)
-    assert "m-infer-start-5" in lines and "m-infer-done" in lines
-    assert not any(str(line).startswith("m-lap-us") for line in lines)
+    assert "m-infer-start-5" in boot.infer_lines and "m-infer-done" in boot.infer_lines
+    assert not any(line.startswith("m-lap-us") for line in boot.infer_lines)
 
 
 def test_infer_gives_two_markers_whose_delta_is_the_performance_count(
-    project: Project, two_boots: list[dict[str, object]]
+    project: Project, two_boots: list[EnergyBoot]
 ) -> None:
     perf_image = build_firmware(project, "qemu-m4", "native", "kws01").image
     with QemuDut(project.board("qemu-m4"), perf_image, time_limit_s=300) as dut:
@@ -195,16 +204,15 @@ def test_infer_gives_two_markers_whose_delta_is_the_performance_count(
         _load(raw, _input())
         per_inference = _counter(raw.send(b"infer 1 0%"))
     for boot in two_boots:
-        (start_edge, start), (end_edge, end) = boot["infer"]  # type: ignore[misc]
+        (start_edge, start), (end_edge, end) = boot.infer
         assert (start_edge, end_edge) == (2, 3)
         delta = (end - start) / 5
         assert abs(delta - per_inference) / per_inference < 0.01, (delta, per_inference)
     # Deterministic: the boot edge and the window's delta are the same in both boots (the
     # counter's absolute value at later edges includes the idle time waiting for the host).
     first, second = two_boots
-    assert first["boot"] == second["boot"]
-    deltas = [b["infer"][1][1] - b["infer"][0][1] for b in two_boots]  # type: ignore[index]
-    assert deltas[0] == deltas[1]
+    assert first.boot == second.boot
+    assert first.infer[1][1] - first.infer[0][1] == second.infer[1][1] - second.infer[0][1]
 
 
 # --- the manifest's hold time ---------------------------------------------------------------
@@ -240,3 +248,33 @@ def test_the_energy_baud_is_generated_only_for_energy_builds() -> None:
     assert "#define TB_BOARD_UART_ENERGY_BAUD 9600u" in header
     assert header.index("#define TB_BOARD_UART_BAUD 115200u") > energy  # the #else branch
     assert '#error "no energy-mode baud' in board_header(board)  # no rules: energy refused
+
+
+def test_the_host_port_speaks_energy_mode_too(project: Project) -> None:
+    """No pin and no marker UART on the host: the banner says the mode, timestamp is silent."""
+    image = build_firmware(project, "host", "native", "kws01", timestamp_mode="energy").image
+    done = subprocess.run(
+        [str(image)], input=b"timestamp%exit%", capture_output=True, timeout=60, check=False
+    )
+    lines = done.stdout.decode().split("\r\n")
+    assert lines == [
+        "m-timestamp-mode-energy",
+        "m-init-done",
+        "m-ready",
+        "m-ready",  # timestamp: nothing before its m-ready
+        "m-exit-0",
+        "",
+    ]
+
+
+@pytest.mark.parametrize("board_id", ("qemu-m7", "qemu-m33", "qemu-m55"))
+def test_the_other_cmsdk_boards_write_the_boot_marker_on_the_next_uart(
+    project: Project, board_id: str
+) -> None:
+    """UART1 is UART0's base + 0x1000 on every MPS2/MPS3 image the cmsdk port runs on."""
+    image = build_firmware(project, board_id, "native", "kws01", timestamp_mode="energy").image
+    with QemuDut(project.board(board_id), image, time_limit_s=120, energy_markers=True) as dut:
+        assert dut.marker_transport is not None
+        assert RawLink(dut.transport).until_ready() == ["m-timestamp-mode-energy", "m-init-done"]
+        ((edge, ticks),) = MarkerReader(dut.marker_transport).take(1)
+        assert edge == 0 and ticks > 0
