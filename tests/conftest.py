@@ -39,6 +39,7 @@ _MODULE_MARKERS: dict[str, frozenset[str]] = {
     "memory/test_bench_memory.py": frozenset({"qemu"}),
     "profile/test_profile_qemu.py": frozenset({"qemu", "slow"}),  # builds 8 images when cold
     "energy/test_fw_energy.py": frozenset({"qemu", "slow"}),  # builds 7 energy-mode images
+    "energy/test_energy_qemu.py": frozenset({"qemu"}),
 }
 
 # Session fixtures that boot QEMU for whoever uses them.

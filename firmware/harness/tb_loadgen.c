@@ -60,7 +60,18 @@ tb_engine_status_t tb_loadgen_run(uint32_t n, uint32_t w, uint64_t *ticks)
     tb_out_str("m-infer-start-");
     tb_out_u64(n);
     tb_out_end();
+#if TB_HARNESS_ENERGY
+    /*
+     * Re-armed before the start edge: the edge's counter reading (the QEMU marker) then starts
+     * on a tick edge, so a window's counter delta is the same in every run. Read before the
+     * re-arm, its sub-tick phase varied with how long the DUT had polled for the host.
+     */
+    tb_port_counter_rearm();
     tb_loadgen_timestamp();
+#else
+    tb_loadgen_timestamp();
+    tb_port_counter_rearm();
+#endif
 
     /*
      * Measured region: the invocations and one counter reading after each.
@@ -70,7 +81,6 @@ tb_engine_status_t tb_loadgen_run(uint32_t n, uint32_t w, uint64_t *ticks)
      * beyond the capacity still read the counter (only the store is skipped),
      * so they cost what recorded runs do within a few instructions.
      */
-    tb_port_counter_rearm();
     start = tb_port_counter();
     prev = start;
     for (i = 0u; i < n && status == TB_ENGINE_OK; i++) {

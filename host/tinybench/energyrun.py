@@ -99,7 +99,7 @@ def run_energy_benchmark(project: Project, request: EnergyRequest) -> dict[str, 
         monitor = CosimMonitor(qemu.marker_transport, counter_hz, per_tick, request.power_model)
         try:
             monitor.start()
-            outcome = run_energy(session, monitor, inputs, energy_rules)
+            outcome = run_energy(session, monitor, inputs, energy_rules, counter_hz)
         finally:
             monitor.close()
     timings["dut_session"] = time.monotonic() - mark

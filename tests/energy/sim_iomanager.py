@@ -1,8 +1,11 @@
-"""Simulated energy-mode IO managers on a pty, relaying to a real DUT process.
+"""Simulated energy-mode IO managers on a local socket, relaying to a real DUT process.
 
-What is real: the DUT (the host-port firmware, the protocol code every board runs), the pty
-(a kernel tty that pyserial opens and reads as it does the IO manager's /dev/ttyACM0) and
-pyserial itself. What is simulated is the IO manager between them, speaking the strings
+What is real: the DUT (the host-port firmware, the protocol code every board runs) and
+pyserial itself, which opens the simulator's `socket://` URL as it opens the IO manager's
+/dev/ttyACM0 (the same Serial object, read and written the same way). A socket rather than a
+pty: on this machine's kernel, pty data was measured to sit for up to 4 s between the two
+ends, which no real USB-CDC link does and which made the relay's 2 s acknowledgement timeout
+fire at random. What is simulated is the IO manager between them, speaking the strings
 ../shared/ENERGY.md lists (from real EEMBC energy logs):
 
 - `dut <cmd>%` -> `m-dut-passthrough(<cmd>)`, `m-ready`, then the DUT's lines as
@@ -24,12 +27,12 @@ Not verified against real hardware, so chosen here and stated: the Arduino's ans
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
+import select
+import socket
 import subprocess
 import threading
 import time
-import tty
 from pathlib import Path
 
 H573_NAME = "tinyML Enhanced Interface Board"
@@ -38,7 +41,7 @@ H573_REPLY_TIMEOUT_S = 30.0  # the H573 stops relaying when the DUT gives no m-r
 
 
 class SimulatedIoManager:
-    """An IO manager of `kind` ("arduino" or "h573") on a pty, with the DUT process `image`."""
+    """An IO manager of `kind` ("arduino" or "h573") on a socket, with the DUT process `image`."""
 
     def __init__(
         self,
@@ -65,13 +68,15 @@ class SimulatedIoManager:
         self._in_command = False
         self._dut_lines: queue.Queue[str] = queue.Queue()
         self._closed = False
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        self.device = os.ttyname(self._slave)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.device = f"socket://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._host: socket.socket | None = None
+        self._early: list[bytes] = []  # sent before the host connected, as a tty would keep it
         self._image = image
         self._dut: subprocess.Popen[bytes] | None = None
         self._start_dut()
-        threading.Thread(target=self._from_host, daemon=True).start()
+        self._host_thread = threading.Thread(target=self._from_host, daemon=True)
+        self._host_thread.start()
 
     # -- the DUT -----------------------------------------------------------------------------
 
@@ -125,15 +130,38 @@ class SimulatedIoManager:
     # -- the host link -------------------------------------------------------------------------
 
     def _send(self, line: str) -> None:
+        data = f"{line}\r\n".encode("ascii")
         with self._write_lock, contextlib.suppress(OSError):
-            os.write(self._master, f"{line}\r\n".encode("ascii"))
+            if self._host is None:
+                self._early.append(data)
+            else:
+                self._host.sendall(data)
+
+    def _accept(self) -> socket.socket | None:
+        while not self._closed:
+            ready, _, _ = select.select([self._listener], [], [], 0.05)
+            if ready:
+                host, _ = self._listener.accept()
+                with self._write_lock:
+                    for data in self._early:
+                        host.sendall(data)
+                    self._early.clear()
+                    self._host = host
+                return host
+        return None
 
     def _from_host(self) -> None:
         pending = bytearray()
-        while True:
+        host = self._accept()
+        while host is not None and not self._closed:
+            # Polled, never a blocking read: close() joins this thread before it closes the
+            # sockets, so no read outlives the simulator.
             try:
-                data = os.read(self._master, 4096)
-            except OSError:
+                ready, _, _ = select.select([host], [], [], 0.05)
+                if not ready:
+                    continue
+                data = host.recv(4096)
+            except (OSError, ValueError):
                 return
             if not data:
                 return
@@ -203,6 +231,8 @@ class SimulatedIoManager:
     def close(self) -> None:
         self._closed = True
         self._stop_dut()
-        for fd in (self._master, self._slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        self._host_thread.join(timeout=5.0)
+        for sock in (self._host, self._listener):
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.close()

@@ -115,10 +115,16 @@ def test_uj_per_inference_of_a_known_window() -> None:
     assert monitor.energy_for_ticks(262_500_000) == pytest.approx(1.1025, rel=1e-12)
 
 
-def test_edges_sit_at_the_nearest_bin_boundary_rounding_half_up() -> None:
-    # offsets in bins of 25,000 ticks: 1.49996 -> 1, 1.5 -> 2, 2.50004 -> 3, 2.70004 -> 3
-    ticks = [7, 7 + 37_499, 7 + 37_500, 7 + 62_501, 7 + 67_501]
-    assert monitor_over([marker_lines(ticks)]).wait_edges(5, 1.0).edges == (0, 1, 2, 3, 3)
+def test_each_span_is_its_own_delta_rounded_half_up_to_bins() -> None:
+    # deltas in bins of 25,000 ticks: 1.49996 -> 1, 0.00004 -> 0, 1.0 -> 1, 0.2 -> 0
+    ticks = [7, 7 + 37_499, 7 + 37_500, 7 + 62_500, 7 + 67_500]
+    assert monitor_over([marker_lines(ticks)]).wait_edges(5, 1.0).edges == (0, 1, 1, 2, 2)
+    # 1.5 -> 2 whatever the span's absolute start: the same window placed anywhere has one length
+    for start in (0, 3, 12_345, 24_999):
+        trace = monitor_over(
+            [marker_lines([0, start + 10_000, start + 10_000 + 37_500])]
+        ).wait_edges(3, 1.0)
+        assert trace.edges[2] - trace.edges[1] == 2
 
 
 def test_the_bins_are_1_ms_of_virtual_time_and_the_settle_tail_runs_at_the_model_power() -> None:

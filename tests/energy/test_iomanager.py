@@ -1,7 +1,7 @@
-"""A DutSession through the IO-manager relay, over a pty, to the real host-port firmware.
+"""A DutSession through the IO-manager relay, over a local socket, to the real host-port firmware.
 
 The chain is the energy-mode one: DutSession -> IoManagerTransport -> SerialTransport
-(pyserial on the pty) -> simulated Arduino IO manager or H573 interface board -> the DUT
+(pyserial on the socket:// URL) -> simulated Arduino IO manager or H573 interface board -> the DUT
 process. A direct session on the same firmware gives the figures the relay must reproduce.
 """
 
@@ -137,7 +137,7 @@ def test_a_queued_boot_banner_is_discarded_and_counted(bench: Bench) -> None:
         bench.sim.reset_dut()
         if bench.sim.kind == "arduino":
             assert bench.sim.banner_relayed.wait(5.0)
-            time.sleep(0.1)  # the banner now sits in the pty, unread
+            time.sleep(0.1)  # the banner now sits in the socket, unread
         else:
             time.sleep(0.3)  # the H573 does not read the DUT outside a command
         assert session.name() == "tinybench"

@@ -123,14 +123,15 @@ class CosimMonitor:
     """An EnergyMonitor over the marker lines of a QEMU DUT in energy mode.
 
     The trace starts at the first marker (edge 0, the boot edge) and has bins of bin_s seconds of
-    virtual time. Edge bins: each edge sits at the bin boundary nearest to its virtual time
-    (ticks / counter_hz, rounded half up, in exact rational arithmetic). That moves an edge by at
-    most bin_s / 2, so a window's bin count, and the duration the windowing code derives from it,
-    is off by at most one bin (1e-4 of a 10 s window at 1 ms bins). Its energy is not off at all:
-    each span between two consecutive edges gets the model applied to its exact counter delta,
-    spread evenly over exactly the bins of that span, so the sum of the bins between any two
-    edges is the model applied to their counter delta (to float rounding, ~1e-12). The cost is
-    a per-bin power that differs from the model's constant power by at most bin_s / (2 x span).
+    virtual time. Edge bins: each edge sits one rounded span after the previous one (the span's
+    counter delta in bins, rounded half up, in exact rational arithmetic), so a window's bin
+    count, and the duration the windowing code derives from it, is its delta rounded to a bin
+    (off by at most half a bin, 5e-5 of a 10 s window at 1 ms bins) and the same in every run.
+    Its energy is not off at all: each span between two consecutive edges gets the model applied
+    to its exact counter delta, spread evenly over exactly the bins of that span, so the sum of
+    the bins between any two edges is the model applied to their counter delta (to float
+    rounding, ~1e-12). The cost is a per-bin power that differs from the model's constant power
+    by at most bin_s / (2 x span).
     Two edges in the same bin leave no bin for their span: its energy is carried into the next
     span (the sum over both stays exact) and the trace's faults say so.
 
@@ -253,7 +254,7 @@ class CosimMonitor:
 
     def edge_bin(self, edge_index: int) -> int:
         """The bin of edge `edge_index` (read already) in the trace: the nearest bin boundary."""
-        return self._edge_bin(self._markers[edge_index])
+        return self._edge_bins()[edge_index]
 
     def snapshot(self) -> EnergyTrace:
         self._require_running()
@@ -340,9 +341,16 @@ class CosimMonitor:
             )
         self._markers.append(marker)
 
-    def _edge_bin(self, marker: Marker) -> int:
-        offset = Fraction(marker.counter_ticks - self._markers[0].counter_ticks)
-        return math.floor(offset / self._ticks_per_bin + Fraction(1, 2))
+    def _edge_bins(self) -> tuple[int, ...]:
+        """Each edge's bin: the previous edge's plus its own counter delta in bins, rounded half
+        up. A span's bin count thus depends on that span's delta alone, not on where it starts:
+        the time the DUT spends polling for the host's next command varies from run to run under
+        -icount, and rounding absolute times would let a window's length flip by a bin."""
+        bins = [0]
+        for previous, marker in zip(self._markers, self._markers[1:], strict=False):
+            delta = Fraction(marker.counter_ticks - previous.counter_ticks)
+            bins.append(bins[-1] + math.floor(delta / self._ticks_per_bin + Fraction(1, 2)))
+        return tuple(bins)
 
     def _trace(self) -> EnergyTrace:
         """The trace of the markers so far: a pure function of them, the model and the tail."""
@@ -350,7 +358,7 @@ class CosimMonitor:
         if not self._markers:
             energy = np.zeros(0, dtype=np.float64)
             return self._make_trace(energy, (), faults)
-        edges = tuple(self._edge_bin(m) for m in self._markers)
+        edges = self._edge_bins()
         energy = np.zeros(edges[-1] + self._tail_bins, dtype=np.float64)
         carried = 0.0
         for k in range(len(edges) - 1):

@@ -88,9 +88,9 @@ def _timed_run(
     count: int,
     warmup: int,
     faults: list[str],
-) -> tuple[EnergyTrace, int, int] | None:
-    """Runs `infer count warmup`; the trace and the bins of its two edges, or None (and a fault)
-    when the monitor saw another number of edges for it."""
+) -> tuple[EnergyTrace, int, int, InferResult] | None:
+    """Runs `infer count warmup`; the trace, the bins of its two edges and the DUT's reply, or
+    None (and a fault) when the monitor saw another number of edges for it."""
     before = _settled(monitor, cursor.seen, EDGE_TIMEOUT_MARGIN_S)
     if len(before.edges) != cursor.seen:
         faults.append(
@@ -98,7 +98,7 @@ def _timed_run(
             "DUT was idle: not part of any window"
         )
     cursor.seen = len(before.edges)
-    session.infer(count, warmup)
+    result = session.infer(count, warmup)
     trace = _settled(monitor, cursor.seen + 2, EDGE_TIMEOUT_MARGIN_S)
     new_edges = trace.edges[cursor.seen :]
     cursor.seen = len(trace.edges)
@@ -108,7 +108,7 @@ def _timed_run(
             f"(a glitch on the timestamp line?): run again, not scored"
         )
         return None
-    return trace, new_edges[0], new_edges[1]
+    return trace, new_edges[0], new_edges[1], result
 
 
 def _seconds(start_bin: int, end_bin: int, trace: EnergyTrace) -> float:
@@ -120,17 +120,23 @@ def calibrate(
     monitor: EnergyMonitor,
     cursor: _EdgeCursor,
     min_window_s: float,
+    counter_hz: int | None,
     faults: list[str],
 ) -> int:
-    """The N that makes a window last min_window_s (plus margin), from probes the monitor timed."""
+    """The N that makes a window last min_window_s (plus margin), from probes: timed by the DUT's
+    counter when it reports one (exact under QEMU, so N is the same in every run), else by the
+    monitor's edges. Only N comes from this; every scored figure comes from the monitor."""
     count = 1
     seconds = 0.0
     for _ in range(24):
         measured = _timed_run(session, monitor, cursor, count, 0, faults)
         if measured is None:
             continue
-        trace, start, end = measured
-        seconds = _seconds(start, end, trace)
+        trace, start, end, result = measured
+        if result.counter_ticks is not None and counter_hz:
+            seconds = result.counter_ticks / counter_hz
+        else:
+            seconds = _seconds(start, end, trace)
         if seconds >= PROBE_MIN_S or seconds >= min_window_s or count >= 1 << 24:
             break
         count *= 8 if seconds <= 0 else max(2, min(8, math.ceil(PROBE_MIN_S / seconds)))
@@ -147,16 +153,17 @@ def run_energy_window(
     item: PerformanceInput,
     index: int,
     rules: EnergyRules,
+    counter_hz: int | None,
     faults: list[str],
 ) -> EnergyWindow:
     session.load(item.wire)
-    count = calibrate(session, monitor, cursor, rules.min_window_s, faults)
+    count = calibrate(session, monitor, cursor, rules.min_window_s, counter_hz, faults)
     window: EnergyWindow | None = None
     for _ in range(MAX_WINDOW_ATTEMPTS):
         measured = _timed_run(session, monitor, cursor, count, rules.warmup_count, faults)
         if measured is None:
             continue
-        trace, start, end = measured
+        trace, start, end, _ = measured
         window = window_between(trace, start, end, count, index)
         if window.duration_s >= rules.min_window_s:
             return window
@@ -180,6 +187,7 @@ def run_energy(
     monitor: EnergyMonitor,
     inputs: Sequence[PerformanceInput],
     rules: EnergyRules,
+    counter_hz: int | None = None,
     on_window: Callable[[EnergyWindow], None] | None = None,
 ) -> EnergyOutcome:
     """The rules' windows, one per input, on an already started monitor whose trace holds the DUT's
@@ -188,7 +196,7 @@ def run_energy(
     cursor = _EdgeCursor(len(_settled(monitor, 0, EDGE_TIMEOUT_MARGIN_S).edges))  # boot edge(s)
     windows: list[EnergyWindow] = []
     for index, item in enumerate(inputs[: rules.windows]):
-        window = run_energy_window(session, monitor, cursor, item, index, rules, faults)
+        window = run_energy_window(session, monitor, cursor, item, index, rules, counter_hz, faults)
         windows.append(window)
         if on_window is not None:
             on_window(window)
