@@ -164,7 +164,7 @@ def run_energy_window(
         if measured is None:
             continue
         trace, start, end, _ = measured
-        window = window_between(trace, start, end, count, index)
+        window = window_between(trace, start, end, count, index + 1)  # numbered from 1
         if window.duration_s >= rules.min_window_s:
             return window
         faults.append(
@@ -243,6 +243,7 @@ def energy_block(outcome: EnergyOutcome) -> dict[str, object]:
                 "power_mw": w.power_mw,
                 "nan_bins": w.nan_bins,
                 "dropped_bins": w.dropped_bins,
+                "peak_buffer_load": w.peak_buffer_load,
                 "start_bin": w.start_bin,
                 "end_bin": w.end_bin,
             }

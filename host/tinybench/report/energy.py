@@ -87,6 +87,7 @@ def energy_section(energy: dict[str, Any], run_dir: Path) -> Section | None:
                     "power",
                     "NaN bins",
                     "dropped",
+                    "monitor buffer peak",
                 ),
                 tuple(
                     (
@@ -99,6 +100,7 @@ def energy_section(energy: dict[str, Any], run_dir: Path) -> Section | None:
                         fixed(w.get("power_mw"), 3, "mW"),
                         count(w.get("nan_bins")),
                         count(w.get("dropped_bins")),
+                        fixed(w.get("peak_buffer_load"), 0, "%"),
                     )
                     for i, w in enumerate(windows)
                 ),
