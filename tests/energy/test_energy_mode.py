@@ -4,8 +4,12 @@ inference recovered, and glitch edges or a short window never scored silently.""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from tinybench.cli import cli
 from tinybench.dut.session import InferResult
 from tinybench.energy.monitor import EnergyMonitorError
 from tinybench.energy.simulated import SimulatedMonitor
@@ -114,3 +118,21 @@ def test_a_dut_that_makes_no_edges_is_a_clear_error() -> None:
     monitor = started_monitor()
     with pytest.raises(EnergyMonitorError, match="edge"):
         run_energy(Silent(monitor), monitor, inputs(), EnergyRules())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--mode", "energy", "--board", "nucleo-l4r5zi"], "emulated boards"),
+        (["--power-model", "5,100"], "add --mode energy"),
+        (["--mode", "energy", "--power-model", "5"], "STATIC_MW,PJ_PER_INSTRUCTION"),
+        (["--mode", "energy", "--power-model", "-1,100"], "finite number >= 0"),
+        (["--mode", "energy", "--limit", "3"], "--limit"),
+    ],
+)
+def test_energy_options_that_cannot_run_are_one_line_errors(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(cli, ["run", "kws01", *args, "--out", str(tmp_path / "run")])
+    assert result.exit_code != 0
+    assert message in result.output and "Traceback" not in result.output
