@@ -11,24 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tinybench.profile import OpRow
 from tinybench.report import plots
 from tinybench.report.formatting import MISSING, count, fixed, percent
 from tinybench.report.layout import CheckStatus, ReferenceCheck, Report, Section, Table
 from tinybench.report.rundir import RunDirectoryError, number
 
 PROFILE_FORMAT = "tinybench-profile"
-
-
-@dataclass(frozen=True)
-class OpRow:
-    index: int
-    op: str
-    shape: str
-    macs: int
-    ticks: int
-    count: float  # ticks in the table's unit
-    per_mac: float | None
-    share: float | None
 
 
 @dataclass(frozen=True)
@@ -44,8 +33,8 @@ def _op_row(raw: Any) -> OpRow | None:
     if not isinstance(raw, dict):
         return None
     index, macs, ticks = number(raw.get("index")), number(raw.get("macs")), number(raw.get("ticks"))
-    op_count = number(raw.get("count"))
-    if index is None or macs is None or ticks is None or op_count is None:
+    op_count, share = number(raw.get("count")), number(raw.get("share"))
+    if index is None or macs is None or ticks is None or op_count is None or share is None:
         return None
     return OpRow(
         index=round(index),
@@ -55,7 +44,7 @@ def _op_row(raw: Any) -> OpRow | None:
         ticks=round(ticks),
         count=op_count,
         per_mac=number(raw.get("per_mac")),
-        share=number(raw.get("share")),
+        share=share,
     )
 
 
