@@ -24,10 +24,15 @@ from tinybench.dut.session import InferResult
 from tinybench.energy.monitor import EnergyMonitor, EnergyMonitorError
 from tinybench.energy.trace import EnergyTrace
 from tinybench.energy.windows import EnergySummary, EnergyWindow, summarize, window_between
-from tinybench.modes.performance import CALIBRATION_MARGIN, PerformanceInput
+from tinybench.modes.performance import (
+    CALIBRATION_MARGIN,
+    PROBE_MIN_S,
+    PerformanceInput,
+    next_probe,
+    window_count,
+)
 
 MAX_WINDOW_ATTEMPTS = 4
-PROBE_MIN_S = 0.05  # a probe grows until the monitor sees it last this long
 EDGE_TIMEOUT_MARGIN_S = 5.0  # how long after `m-infer-done` the monitor may take to show the edges
 SETTLE_S = 0.3  # no new edge for this long: every edge of the last command has arrived
 
@@ -139,11 +144,10 @@ def calibrate(
             seconds = _seconds(start, end, trace)
         if seconds >= PROBE_MIN_S or seconds >= min_window_s or count >= 1 << 24:
             break
-        count *= 8 if seconds <= 0 else max(2, min(8, math.ceil(PROBE_MIN_S / seconds)))
+        count = next_probe(count, seconds)
     else:
         raise EnergyMonitorError("energy mode: no probe gave a clean pair of timestamp edges")
-    per_inference = max(seconds / count, 1e-9)
-    return max(1, math.ceil(min_window_s * CALIBRATION_MARGIN / per_inference))
+    return window_count(count, seconds, min_window_s)
 
 
 def run_energy_window(

@@ -100,6 +100,19 @@ def device_seconds(result: InferResult, counter_hz: int | None) -> float:
     return result.elapsed_us / 1e6
 
 
+def next_probe(count: int, seconds: float) -> int:
+    """The next probe's inference count after `count` lasted `seconds`: up to 8x, aiming at
+    PROBE_MIN_S."""
+    return count * (8 if seconds <= 0 else max(2, min(8, math.ceil(PROBE_MIN_S / seconds))))
+
+
+def window_count(count: int, seconds: float, min_window_s: float) -> int:
+    """The N that makes a window last min_window_s plus the margin, from a probe of `count`
+    inferences that lasted `seconds`."""
+    per_inference = max(seconds / count, 1e-9)
+    return max(1, math.ceil(min_window_s * CALIBRATION_MARGIN / per_inference))
+
+
 def calibrate(session: DutSession, warmup: int, min_window_s: float, counter_hz: int | None) -> int:
     """The N that makes one window last min_window_s (plus margin) on this DUT and input."""
     count = 1
@@ -107,9 +120,8 @@ def calibrate(session: DutSession, warmup: int, min_window_s: float, counter_hz:
         seconds = device_seconds(session.infer(count, warmup if count == 1 else 0), counter_hz)
         if seconds >= PROBE_MIN_S or seconds >= min_window_s or count >= 1 << 20:
             break
-        count *= 8 if seconds <= 0 else max(2, min(8, math.ceil(PROBE_MIN_S / seconds)))
-    per_inference = max(seconds / count, 1e-9)
-    return max(1, math.ceil(min_window_s * CALIBRATION_MARGIN / per_inference))
+        count = next_probe(count, seconds)
+    return window_count(count, seconds, min_window_s)
 
 
 def run_window(
