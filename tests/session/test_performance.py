@@ -89,8 +89,3 @@ def test_fewer_than_five_distinct_inputs_is_a_rule_violation(
                          "--dataset", data, "--out", out])  # fmt: skip
     assert code == 1
     assert "needs 5 distinct inputs" in output
-
-
-def test_energy_mode_says_it_is_not_available(tmp_path: Path) -> None:
-    code, output = _run(["run", "kws01", "--mode", "energy", "--out", str(tmp_path / "e")])
-    assert code == 1 and "power monitor" in output
