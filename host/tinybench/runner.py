@@ -350,7 +350,10 @@ def run_benchmark(
         from tinybench.energyrun import EnergyRequest, run_energy_benchmark
 
         if request.external or request.jobs > 1 or request.limit is not None:
-            raise TinybenchError("--mode energy takes neither --external, --jobs nor --limit")
+            raise TinybenchError(
+                "--mode energy takes neither --external (a vendor's firmware in energy mode is "
+                "not available yet), --jobs nor --limit"
+            )
         model = project.resolve_model(request.model_id, request.model_options)
         run_dir = request.out_dir or default_run_dir(request, model.model_id)
         energy = EnergyRequest(

@@ -267,7 +267,8 @@ def run_external(
 
     if request.mode == "energy":
         raise TinybenchError(
-            "--mode energy needs a power monitor and the IO manager; it is not available yet"
+            "--external runs accuracy and performance modes; energy mode with a vendor's "
+            "firmware (a power monitor and its link) is not available yet"
         )
     if request.serial_port is None:
         raise TinybenchError(
