@@ -7,6 +7,7 @@ in data-plot="..." and the Markdown uses in the PNG's file name.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -351,6 +352,9 @@ def energy_trace_plot(windows: Sequence[EnergyWindowTrace]) -> Plot:
         for edge in (window.start_s, window.end_s):
             axes.axvline(edge, color=FAIL_COLOUR, linestyle="--", linewidth=1.0)
         axes.axvspan(window.start_s, window.end_s, color=PASS_COLOUR, alpha=0.08)
+        finite = [p for p in window.power_mw if math.isfinite(p)]
+        if finite and max(finite) > 0:  # from 0: a flat trace is not magnified into noise
+            axes.set_ylim(0, max(finite) * 1.15)
         axes.set_ylabel("mW")
         axes.set_title(window.label, fontsize="small")
     axes_list[-1].set_xlabel("time since the acquisition started (s)")
