@@ -30,7 +30,7 @@ def test_a_tflm_kernel_set_with_the_native_engine_is_refused_naming_both() -> No
     with pytest.raises(TinybenchError) as info:
         resolve_kernels("native", "cmsis-nn")
     assert str(info.value) == (
-        "the native engine has no kernel set 'cmsis-nn' (its sets: reference); "
+        "the native engine has no kernel set 'cmsis-nn' (its sets: dsp, mve, reference); "
         "cmsis-nn is a kernel set of --engine tflm"
     )
     with pytest.raises(TinybenchError, match=r"the tflm engine has no kernel set 'dsp'"):
@@ -65,10 +65,10 @@ def test_the_builder_refuses_an_unknown_kernel_set_naming_the_directories(tmp_pa
     root = locate().project_root
     plan = tmp_path / "plan"
     compile_model(residual_block(0), "m", plan)
-    extra = {"TINYBENCH_PLAN_DIR": str(plan), "TINYBENCH_KERNELS": "dsp"}
+    extra = {"TINYBENCH_PLAN_DIR": str(plan), "TINYBENCH_KERNELS": "sse"}
     with pytest.raises(BuildError) as info:
         Pio.for_project(root).run("host-native", tmp_path / "pio", extra)
-    assert "unknown native kernel set 'dsp' (TINYBENCH_KERNELS); known: reference" in str(
+    assert "unknown native kernel set 'sse' (TINYBENCH_KERNELS); known: dsp, mve, reference" in str(
         info.value
     )
 

@@ -28,6 +28,7 @@ from tinybench.compiler.hostlib import (
     HostEngineError,
     build_host_engine,
     engine_dir,
+    engine_sources,
     kernel_set_dir,
     kernel_sets,
 )
@@ -53,7 +54,7 @@ def _load(plan: Path, build: Path, objects: list[Path]) -> HostEngine:
 
 
 def test_the_kernel_sets_are_the_directories_beside_the_engine_core() -> None:
-    assert kernel_sets() == ("reference",)
+    assert kernel_sets() == ("dsp", "mve", "reference")
     assert kernel_sets() == KERNEL_SETS  # every directory has a scratch mirror, and no more
     # The core holds the plan runner only; the kernels live in the set.
     core = sorted(p.name for p in engine_dir().glob("*.c"))
@@ -61,11 +62,23 @@ def test_the_kernel_sets_are_the_directories_beside_the_engine_core() -> None:
     assert (kernel_set_dir("reference") / "tb_native_conv.c").is_file()
 
 
+def test_a_set_takes_every_file_it_does_not_specialise_from_reference() -> None:
+    reference = {p.name for p in kernel_set_dir("reference").glob("*.c")}
+    for kernels in kernel_sets():
+        sources = engine_sources(kernels)
+        names = [p.name for p in sources if p.parent != engine_dir()]
+        assert sorted(names) == sorted(reference)  # one of each file, no duplicate symbol
+        for path in sources:
+            if path.parent != engine_dir() and (kernel_set_dir(kernels) / path.name).is_file():
+                assert path.parent == kernel_set_dir(kernels)  # its own file wins
+
+
 def test_an_unknown_kernel_set_is_refused_naming_the_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(CompileError, match=r"unknown native kernel set 'dsp' \(known: reference\)"):
-        compile_model(residual_block(0), "m", tmp_path, kernels="dsp")
-    with pytest.raises(HostEngineError, match="known: reference"):
-        kernel_set_dir("dsp")
+    known = r"\(known: dsp, mve, reference\)"
+    with pytest.raises(CompileError, match=r"unknown native kernel set 'sse' " + known):
+        compile_model(residual_block(0), "m", tmp_path, kernels="sse")
+    with pytest.raises(HostEngineError, match="known: dsp, mve, reference"):
+        kernel_set_dir("sse")
 
 
 def test_engine_version_names_the_kernel_set(tmp_path: Path, engine_objects: list[Path]) -> None:

@@ -144,9 +144,23 @@ if env.subst("$PIOENV").endswith("-native"):
             % (kernel_set, ", ".join(known_sets))
         )
         env.Exit(1)
-    env.BuildSources(
-        os.path.join("$BUILD_DIR", "kernels-" + kernel_set), os.path.join(native_dir, kernel_set)
-    )
+    # A set other than `reference` holds the files it specialises; every reference file it does
+    # not have is taken from reference (file by file, as TF Lite Micro's optimized kernel
+    # directories fall back to kernels/), so a set needs only the ops it makes faster.
+    set_dir = os.path.join(native_dir, kernel_set)
+    own = {name for name in os.listdir(set_dir) if name.endswith(".c")}
+    env.BuildSources(os.path.join("$BUILD_DIR", "kernels-" + kernel_set), set_dir)
+    if kernel_set != "reference":
+        borrowed = sorted(
+            name
+            for name in os.listdir(os.path.join(native_dir, "reference"))
+            if name.endswith(".c") and name not in own
+        )
+        env.BuildSources(
+            os.path.join("$BUILD_DIR", "kernels-reference-for-" + kernel_set),
+            os.path.join(native_dir, "reference"),
+            src_filter=["-<*>"] + ["+<%s>" % name for name in borrowed],
+        )
 # --- end of the kernel-set block ------------------------------------------------------------
 
 # A standard-only harness (no tinybench extensions), the stand-in for vendor firmware in the

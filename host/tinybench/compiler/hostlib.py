@@ -60,9 +60,13 @@ def kernel_set_dir(kernels: str) -> Path:
 
 
 def engine_sources(kernels: str = "reference") -> list[Path]:
-    """The engine core's sources, then the kernel set's."""
+    """The engine core's sources, then the kernel set's: its own files, and reference's for
+    every file it does not specialise (the firmware builder applies the same rule)."""
     core = sorted(engine_dir().glob("*.c"))
-    return core + sorted(kernel_set_dir(kernels).glob("*.c"))
+    own = sorted(kernel_set_dir(kernels).glob("*.c"))
+    names = {path.name for path in own}
+    borrowed = [p for p in sorted(kernel_set_dir("reference").glob("*.c")) if p.name not in names]
+    return core + sorted(own + borrowed, key=lambda path: path.name)
 
 
 def host_cc() -> str:

@@ -27,7 +27,12 @@ def _reference(op: LoweredOp) -> int:
 
 
 # Kernel set name -> its scratch query. A new set adds its directory and one entry here.
-SCRATCH_QUERIES: dict[str, ScratchQuery] = {"reference": _reference}
+# dsp and mve ask what reference asks until a kernel of theirs needs scratch.
+SCRATCH_QUERIES: dict[str, ScratchQuery] = {
+    "reference": _reference,
+    "dsp": _reference,
+    "mve": _reference,
+}
 KERNEL_SETS = tuple(sorted(SCRATCH_QUERIES))
 
 
