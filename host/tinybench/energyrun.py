@@ -1,32 +1,52 @@
 """`tinybench run --mode energy`: build the energy-mode firmware, connect the DUT and the power
 monitor, run the rules' windows (modes/energy.py), write results.json, results.txt and the trace.
 
-Emulated boards are co-simulated: QEMU's second UART carries a marker with the exact counter at
-every timestamp edge, and a stated power model turns instruction counts into a 1 kHz energy
-stream (energy/cosim.py). Its results say "modelled" with the model's parameters.
+Three setups:
+- emulated: QEMU's second UART carries a marker with the exact counter at every timestamp edge,
+  and a stated power model turns instruction counts into a 1 kHz energy stream
+  (energy/cosim.py), read directly or through the real LPM01A driver (`--monitor cosim-lpm01a`).
+  Its results say "modelled" with the model's parameters;
+- io-manager: a physical DUT behind the Arduino IO manager or the H573 interface board, its
+  timestamp pin on the monitor (LPM01A D7 or Joulescope GPI0);
+- direct: the DUT's UART on the host (a USB-UART adapter or its VCP) at the rules' energy baud
+  rate, the timestamp pin on the monitor, no IO manager.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tinybench import __version__
-from tinybench.build.firmware import build_firmware, toolchain_version
+from tinybench.build.firmware import FirmwareBuild, build_firmware, toolchain_version
 from tinybench.datasets import open_dataset
+from tinybench.dut.discovery import PortAccess, find_board_port
 from tinybench.dut.emulator import QemuDut
-from tinybench.dut.session import DutSession
+from tinybench.dut.iomanager import IoManagerTransport
+from tinybench.dut.session import DutSession, StackUsage
+from tinybench.dut.transport.base import Transport
 from tinybench.energy.cosim import CosimMonitor, PowerModel
+from tinybench.energy.cosim_lpm01a import Lpm01aCosimTransport
+from tinybench.energy.instruments import (
+    EMULATED_MONITORS,
+    Instruments,
+    IoManagerSpec,
+    MonitorSpec,
+)
+from tinybench.energy.lpm01a import Lpm01a
+from tinybench.energy.monitor import EnergyMonitor
 from tinybench.energy.tracefile import TRACE_FILE, save_trace
 from tinybench.errors import RuleViolation, TinybenchError
+from tinybench.flash import FlashBackend, FlashRequest, PyocdBackend, check_ready, flash_board
 from tinybench.footprint import footprint
 from tinybench.hashing import sha256_file
-from tinybench.manifests.boards import BoardKind, instructions_per_tick
-from tinybench.manifests.runrules import RuleSet
+from tinybench.manifests.boards import BoardKind, BoardManifest, instructions_per_tick
+from tinybench.manifests.runrules import DEFAULT_ENERGY_DUT_BAUD, RuleSet
 from tinybench.modes.energy import EnergyOutcome, EnergyRules, energy_block, run_energy
-from tinybench.modes.performance import select_inputs
+from tinybench.modes.performance import PerformanceInput, select_inputs
 from tinybench.project import Project
 from tinybench.results import Provenance, results_document, write_results
 
@@ -45,18 +65,80 @@ class EnergyRequest:
     min_window_s: float | None = None  # below the rules' minimum: the run is not compliant
     power_model: PowerModel = DEFAULT_POWER_MODEL  # emulated boards only
     rules_file: Path | None = None
+    # None: `cosim` on an emulated board; a physical board needs lpm01a:PORT or joulescope.
+    monitor: MonitorSpec | None = None
+    io_manager: IoManagerSpec | None = None  # physical boards; None: the direct setup
+    serial_port: str | None = None  # direct setup: the DUT's UART (None: found by USB ID)
+    flash: FlashRequest | None = None  # physical boards: flash the energy image first
 
 
-def run_energy_benchmark(project: Project, request: EnergyRequest) -> dict[str, Any]:
-    """The whole energy run; returns the results document it wrote to request.run_dir."""
+@dataclass(frozen=True)
+class _Measured:
+    """What a DUT session in energy mode produced, whichever the setup."""
+
+    outcome: EnergyOutcome
+    info: dict[str, str]
+    stack: StackUsage | None
+    setup: dict[str, Any]
+    modelled: str | None  # the co-simulation's statement; None for a real instrument
+
+
+def check_energy_setup(board: BoardManifest, request: EnergyRequest) -> MonitorSpec:
+    """The monitor the run uses, or the error that the setup cannot measure: before any build."""
+    if board.kind is BoardKind.PROCESS:
+        raise TinybenchError(
+            f"--mode energy on {board.board_id}: the host port has no timestamp pin and no power "
+            "to measure; use a physical board with a power monitor, or qemu-m4 (co-simulated)"
+        )
+    if board.kind is BoardKind.EMULATED:
+        spec = request.monitor or MonitorSpec("cosim")
+        if spec.kind not in EMULATED_MONITORS:
+            raise TinybenchError(
+                f"--monitor {spec} on {board.board_id}: an emulated board is measured by the "
+                "co-simulation of its QEMU markers (--monitor cosim or cosim-lpm01a)"
+            )
+        if request.io_manager or request.serial_port or request.flash:
+            raise TinybenchError(
+                f"{board.board_id} is emulated: QEMU is its UART and power, so --io-manager, "
+                "--port and --flash do not apply"
+            )
+        return spec
+    if request.monitor is None or request.monitor.kind in EMULATED_MONITORS:
+        raise TinybenchError(
+            f"--mode energy on {board.board_id} needs a power monitor: --monitor lpm01a:PORT "
+            "or --monitor joulescope (README, 'Energy mode', shows the wiring)"
+        )
+    if board.timestamp is None:
+        raise TinybenchError(
+            f"board {board.board_id}: its manifest names no [timestamp] pin, so the monitor "
+            "cannot see where a window starts and ends"
+        )
+    if request.io_manager is not None and request.serial_port is not None:
+        raise TinybenchError(
+            "--io-manager and --port both name the DUT's link: with an IO manager the DUT "
+            "talks only to it; without one (direct), --port is the DUT's UART"
+        )
+    return request.monitor
+
+
+def run_energy_benchmark(
+    project: Project,
+    request: EnergyRequest,
+    instruments: Instruments | None = None,
+    access: PortAccess | None = None,
+    flasher: FlashBackend | None = None,
+) -> dict[str, Any]:
+    """The whole energy run; returns the results document it wrote to request.run_dir.
+
+    instruments, access, flasher: how monitors, serial ports and probes are opened (the real
+    ones by default; simulated peers in tests)."""
     started = time.monotonic()
     board = project.board(request.board_id)
-    if board.kind is not BoardKind.EMULATED or board.emulator is None:
-        raise TinybenchError(
-            f"--mode energy on {board.board_id}: this build measures energy on emulated boards "
-            "(co-simulated, modelled) only; a physical board needs a power monitor driver and "
-            "its link, which `tinybench run` does not wire yet"
-        )
+    monitor_spec = check_energy_setup(board, request)
+    instruments = instruments or Instruments()
+    if request.flash is not None:  # a missing pack or probe stops the run before the build
+        flasher = flasher or PyocdBackend()
+        check_ready(board, flasher, request.flash.probe_id, request.flash.pack)
     model = project.resolve_model(request.model_id)
     rules = project.rules(request.rules_file) if request.rules_file else project.rules()
     project.check_model_rules(model, rules)
@@ -86,7 +168,37 @@ def run_energy_benchmark(project: Project, request: EnergyRequest) -> dict[str, 
         warmup_count=timed.warmup_count,
     )
     mark = time.monotonic()
-    with QemuDut(board, build.image, energy_markers=True) as qemu:
+    if board.kind is BoardKind.EMULATED:
+        measured = _emulated(board, build.image, monitor_spec, request, instruments, inputs,
+                             energy_rules)  # fmt: skip
+    else:
+        if request.flash is not None and flasher is not None:
+            timings["flash"] = _flash(board, build.image, flasher, request.flash)
+        dut_baud = timed.dut_baud or DEFAULT_ENERGY_DUT_BAUD
+        measured = _physical(board, monitor_spec, request, instruments, access or PortAccess(),
+                             inputs, energy_rules, dut_baud)  # fmt: skip
+    timings["dut_session"] = time.monotonic() - mark
+    trace_sha = save_trace(measured.outcome.trace, run_dir / TRACE_FILE)
+    timings["total"] = time.monotonic() - started
+    document = _document(project, request, build, measured, rules, timings)
+    document["provenance"]["energy_trace_sha256"] = trace_sha
+    write_results(run_dir, document)
+    return document
+
+
+def _emulated(
+    board: BoardManifest,
+    image: Path,
+    spec: MonitorSpec,
+    request: EnergyRequest,
+    instruments: Instruments,
+    inputs: Sequence[PerformanceInput],
+    rules: EnergyRules,
+) -> _Measured:
+    """QEMU in energy mode, measured by the co-simulation of its markers: read directly
+    (`cosim`), or as the LPM01A's wire stream through the real LPM01A driver (`cosim-lpm01a`)."""
+    assert board.emulator is not None
+    with QemuDut(board, image, energy_markers=True) as qemu:
         session = DutSession(qemu.transport, shared_dir=qemu.workdir, timestamp_mode="energy")
         session.synchronize()
         info = session.info()
@@ -96,35 +208,100 @@ def run_energy_benchmark(project: Project, request: EnergyRequest) -> dict[str, 
             raise TinybenchError(f"{board.board_id}: no exact instruction count to co-simulate")
         if qemu.marker_transport is None:
             raise TinybenchError(f"{board.board_id}: QEMU did not open the marker UART")
-        monitor = CosimMonitor(qemu.marker_transport, counter_hz, per_tick, request.power_model)
+        cosim = CosimMonitor(qemu.marker_transport, counter_hz, per_tick, request.power_model)
+        monitor: EnergyMonitor = cosim
+        if spec.kind == "cosim-lpm01a":
+            monitor = Lpm01a(Lpm01aCosimTransport(cosim), voltage_mv=instruments.supply_mv)
         try:
             monitor.start()
-            outcome = run_energy(session, monitor, inputs, energy_rules, counter_hz)
+            outcome = run_energy(session, monitor, inputs, rules, counter_hz)
         finally:
             monitor.close()
-    timings["dut_session"] = time.monotonic() - mark
-    trace_sha = save_trace(outcome.trace, run_dir / TRACE_FILE)
-    timings["total"] = time.monotonic() - started
-    document = _document(project, request, build.image, info.fields, outcome, rules, timings)
-    document["provenance"]["energy_trace_sha256"] = trace_sha
-    write_results(run_dir, document)
-    return document
+        stack = session.info().stack()
+    setup = {
+        "setup": "emulated",
+        "monitor": monitor.description(),
+        "monitor_kind": spec.kind,
+        "dut_link": qemu.transport.description,
+        "power_model": request.power_model.parameters(),
+    }
+    return _Measured(outcome, info.fields, stack, setup, cosim.modelled())
+
+
+def _flash(board: BoardManifest, image: Path, flasher: FlashBackend, flash: FlashRequest) -> float:
+    """Programs the energy image. The usual check that the board answers `name` on its VCP
+    does not apply: in energy mode the DUT's UART runs at the energy baud rate and, with an IO
+    manager, reaches the host only through it; the session's own `name` checks the DUT next."""
+    mark = time.monotonic()
+
+    def unchecked() -> str:
+        return "not asked on the VCP (energy mode: the session's `name` checks the DUT)"
+
+    flash_board(board, image, flasher, unchecked, flash.probe_id, flash.pack)
+    return time.monotonic() - mark
+
+
+def _physical(
+    board: BoardManifest,
+    spec: MonitorSpec,
+    request: EnergyRequest,
+    instruments: Instruments,
+    access: PortAccess,
+    inputs: Sequence[PerformanceInput],
+    rules: EnergyRules,
+    dut_baud: int,
+) -> _Measured:
+    """A real DUT and a real monitor: the monitor starts first (the LPM01A powers the DUT, which
+    boots and makes its boot edge), then the DUT's link, through the IO manager or direct."""
+    monitor = instruments.open_monitor(spec)
+    link: Transport | None = None
+    try:
+        monitor.start()
+        if request.io_manager is not None:
+            relay = instruments.open_io_manager(request.io_manager, dut_baud)
+            link = relay
+        else:
+            port = request.serial_port or find_board_port(board, access)
+            link = instruments.open_serial(port, dut_baud)
+        session = DutSession(link, timestamp_mode="energy")
+        session.synchronize()
+        info = session.info()
+        hz = info.fields.get("counter_hz", "")
+        counter_hz = int(hz) if hz.isdigit() else None
+        outcome = run_energy(session, monitor, inputs, rules, counter_hz)
+        stack = session.info().stack()
+        setup: dict[str, Any] = {
+            "setup": "io-manager" if request.io_manager is not None else "direct",
+            "monitor": monitor.description(),
+            "monitor_kind": spec.kind,
+            "dut_link": link.description,
+            "dut_baud": dut_baud,
+        }
+        if isinstance(link, IoManagerTransport):
+            setup["io_manager"] = link.kind
+            setup["unsolicited_dut_lines"] = link.unsolicited_count
+        return _Measured(outcome, info.fields, stack, setup, None)
+    finally:
+        if link is not None:
+            link.close()
+        monitor.close()
 
 
 def _document(
     project: Project,
     request: EnergyRequest,
-    image: Path,
-    info: dict[str, str],
-    outcome: EnergyOutcome,
+    build: FirmwareBuild,
+    measured: _Measured,
     rules: RuleSet,
     timings: dict[str, float],
 ) -> dict[str, Any]:
     board = project.board(request.board_id)
     model = project.resolve_model(request.model_id)
-    found = footprint(image)
+    found = footprint(build.image)
+    info = measured.info
+    arena = int(info["arena_used"]) if info.get("arena_used", "").isdigit() else build.arena_bytes
     provenance = Provenance(
-        firmware_sha256=sha256_file(image),
+        firmware_sha256=sha256_file(build.image),
         model_sha256=model.source.sha256,
         toolchain=toolchain_version(board.core),
         runrules_id=rules.rules_id,
@@ -134,11 +311,12 @@ def _document(
         emulator=board.emulator.program if board.emulator else None,
         dut_info=info,
     )
+    stack = measured.stack
     document: dict[str, Any] = results_document(
         model=model.model_id,
         board=board.board_id,
         engine=request.engine,
-        kernels=request.kernels,
+        kernels=build.kernels,
         mode="energy",
         accuracy=None,
         reference_check={"compared": 0, "mismatches": 0, "mismatched_samples": []},
@@ -146,14 +324,20 @@ def _document(
         memory={
             "flash_bytes": found.flash_bytes,
             "ram_bytes": found.ram_bytes,
+            "arena_bytes": arena,
             **found.document(),
+            **({"stack_bytes": stack.bytes, "stack_used_bytes": stack.used_bytes} if stack else {}),
         },
         provenance=provenance,
         quality_target=model.quality_target,
         wall_time_s=timings,
     )
+    block = energy_block(measured.outcome)
+    if measured.modelled is not None:
+        block["modelled"] = measured.modelled
     document["energy"] = {
-        **energy_block(outcome),
-        "power_model": request.power_model.parameters() if outcome.trace.modelled else None,
+        **block,
+        "power_model": request.power_model.parameters() if measured.modelled else None,
+        "setup": measured.setup,
     }
     return document

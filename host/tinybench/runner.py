@@ -30,6 +30,7 @@ from tinybench.dut.discovery import PortAccess, find_board_port
 from tinybench.dut.session import DutSession, StackUsage, Timeouts
 from tinybench.dut.worker import WorkerConfig
 from tinybench.energy.cosim import PowerModel
+from tinybench.energy.instruments import Instruments, IoManagerSpec, MonitorSpec
 from tinybench.energyrun import DEFAULT_POWER_MODEL
 from tinybench.errors import DutError, TinybenchError
 from tinybench.flash import (
@@ -99,6 +100,8 @@ class RunRequest:
     flash: FlashRequest | None = None  # physical boards: flash the built image first
     # energy mode on an emulated board: the co-simulation's power model
     power_model: PowerModel = DEFAULT_POWER_MODEL
+    monitor: MonitorSpec | None = None  # energy mode: the power monitor (None: cosim, emulated)
+    io_manager: IoManagerSpec | None = None  # energy mode, physical: None is the direct setup
 
 
 @dataclass(frozen=True)
@@ -343,9 +346,11 @@ def run_benchmark(
     progress: Progress | None = None,
     access: PortAccess | None = None,
     flasher: FlashBackend | None = None,
+    instruments: Instruments | None = None,
 ) -> RunOutcome:
     """access and flasher: how serial ports are found and opened and how boards are flashed
-    (the system's and pyOCD by default; simulated boards and fake probes in tests)."""
+    (the system's and pyOCD by default; simulated boards and fake probes in tests);
+    instruments: how energy mode opens its power monitor and DUT link."""
     if request.mode == "energy":
         from tinybench.energyrun import EnergyRequest, run_energy_benchmark
 
@@ -359,9 +364,11 @@ def run_benchmark(
         energy = EnergyRequest(
             request.model_id, request.board_id, request.engine, request.kernels,
             request.dataset_dir, run_dir, request.min_window_s, request.power_model,
-            request.rules_file,
+            request.rules_file, request.monitor, request.io_manager, request.serial_port,
+            request.flash,
         )  # fmt: skip
-        return RunOutcome(run_dir, run_energy_benchmark(project, energy))
+        document = run_energy_benchmark(project, energy, instruments, access, flasher)
+        return RunOutcome(run_dir, document)
     if request.external:
         from tinybench.external.run import run_external
 

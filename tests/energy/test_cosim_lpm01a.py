@@ -54,9 +54,12 @@ SETUP = (
 VALUE = re.compile(r"^(\d{4})([+-]\d{2})$")
 
 
-def bridge_over(chunks: list[bytes], settle_s: float = 0.1) -> Lpm01aCosimTransport:
+def bridge_over(
+    chunks: list[bytes], settle_s: float = 0.1, quiet_s: float = 0.0
+) -> Lpm01aCosimTransport:
+    """A bridge over scripted markers; quiet_s 0 streams the settle bins at the first read."""
     monitor = CosimMonitor(ScriptedMarkers(chunks), COUNTER_HZ, PER_TICK, MODEL)
-    return Lpm01aCosimTransport(monitor, settle_s=settle_s)
+    return Lpm01aCosimTransport(monitor, settle_s=settle_s, quiet_s=quiet_s)
 
 
 def command(bridge: Lpm01aCosimTransport, line: str) -> list[str]:
@@ -190,6 +193,37 @@ def test_an_edge_inside_the_streamed_settle_bins_is_late_and_said_so() -> None:
     assert reading.between(1, 2) == pytest.approx(1.1025, rel=1e-7)  # 10.5 s at 105 mW
     assert len(bridge.faults) == 1
     assert bridge.faults[0].startswith("edge 1 came 80 bin(s) after its place was streamed")
+
+
+def test_after_a_late_last_edge_the_settle_bins_follow_where_its_event_went_out() -> None:
+    # edge 1 belongs at bin 20, inside the 100 settle bins already streamed after edge 0: a
+    # reader waiting for 100 bins after that event must get them
+    chunks = [b"tb-mark 0 0\n", b"tb-mark 1 500000\n"]
+    bridge = bridge_over(chunks)
+    bridge.write(b"start\r\n")
+    reading = read_stream(bridge, 4)
+    assert [position for _, position in reading.events] == [0, 100]
+    assert len(reading.values) == 200
+    assert len(bridge.faults) == 1
+
+
+def test_settle_bins_wait_for_quiet_so_the_edges_of_a_short_infer_are_in_place() -> None:
+    # one kws01 inference: 16.4 ms of virtual time between the edges, which arrive a few ms
+    # apart in wall time; with quiet_s the first edge's settle bins wait, so none is late
+    ticks = [0, 50_000_000, 50_000_000 + 410_000]
+    chunks = [f"tb-mark {i} {t}\n".encode() for i, t in enumerate(ticks)]
+    bridge = bridge_over(chunks, quiet_s=0.2)
+    bridge.write(b"start\r\n")
+    reading = read_stream(bridge, 4)  # the markers arrive, no quiet yet: no settle bins
+    assert [position for _, position in reading.events] == [0, 2000, 2016]
+    assert len(reading.values) == 2016
+    time.sleep(0.25)
+    reading.feed(bridge.read(0.0).decode("ascii"))
+    assert len(reading.values) == 2016 + 100
+    assert reading.between(1, 2) == pytest.approx(
+        MODEL.energy_j(410_000 / COUNTER_HZ, 410_000 * PER_TICK), rel=1e-6
+    )
+    assert bridge.faults == []
 
 
 def test_the_same_markers_give_the_same_bytes() -> None:

@@ -22,6 +22,12 @@ from tinybench.cli.options import (
     rules_option,
 )
 from tinybench.energy.cosim import PowerModel
+from tinybench.energy.instruments import (
+    DEFAULT_SUPPLY_MV,
+    Instruments,
+    parse_io_manager,
+    parse_monitor,
+)
 from tinybench.energyrun import DEFAULT_POWER_MODEL
 from tinybench.errors import TinybenchError
 from tinybench.flash import FlashRequest
@@ -119,8 +125,8 @@ def _power_model(text: str | None, mode: str) -> PowerModel:
     help="accuracy: every sample with the rules' `infer N W` (MLPerf Tiny: 1 0); performance: "
     "the rules' distinct inputs, each timed over their minimum window of device time (MLPerf "
     "Tiny: 5 inputs, >= 10 s), median throughput; energy: the rules' windows (MLPerf Tiny: 5, "
-    ">= 10 s) timed and measured by a power monitor, median uJ per inference. Energy mode runs "
-    "on emulated boards, co-simulated with --power-model (results say 'modelled').",
+    ">= 10 s) timed and measured by a power monitor (--monitor), median uJ per inference; on an "
+    "emulated board co-simulated with --power-model (results say 'modelled').",
 )
 @dataset_option
 @limit_option
@@ -198,6 +204,30 @@ def _power_model(text: str | None, mode: str) -> PowerModel:
     help="Energy mode on an emulated board: the co-simulation's stated power model, static "
     "power in mW and energy per executed instruction in pJ (default 5,100).",
 )
+@click.option(
+    "--monitor",
+    "monitor_text",
+    metavar="lpm01a:PORT|joulescope|cosim|cosim-lpm01a",
+    help="Energy mode: the power monitor. A physical board needs lpm01a:PORT (the LPM01A's "
+    "serial port, its D7 on the DUT's timestamp pin) or joulescope (the one JS110/JS220 "
+    "connected, GPI0 on the timestamp pin). An emulated board: cosim (default) or cosim-lpm01a "
+    "(the co-simulation as an LPM01A stream, read by the real LPM01A driver).",
+)
+@click.option(
+    "--io-manager",
+    "io_manager_text",
+    metavar="arduino:PORT|h573:PORT",
+    help="Energy mode on a physical board: the IO manager the DUT talks through (the Arduino "
+    "IO manager or the H573 interface board, on its USB serial port). Without it the DUT's "
+    "UART is read directly on --port (or found by USB ID) at the rules' energy baud rate.",
+)
+@click.option(
+    "--supply-mv",
+    type=click.IntRange(min=1800, max=3300),
+    default=DEFAULT_SUPPLY_MV,
+    show_default=True,
+    help="Energy mode with an LPM01A: the supply voltage it gives the DUT, in mV.",
+)
 @click.pass_obj
 def run_command(
     project: Project,
@@ -224,6 +254,9 @@ def run_command(
     probe_id: str | None,
     pack: Path | None,
     power_model_text: str | None,
+    monitor_text: str | None,
+    io_manager_text: str | None,
+    supply_mv: int,
 ) -> None:
     """Build the firmware, run MODEL on the board and check every output against the reference.
 
@@ -248,6 +281,13 @@ def run_command(
         raise TinybenchError("--external drives firmware tinybench did not build: it never flashes")
     if external and resume_dir is not None:
         raise TinybenchError("--resume continues tinybench-built runs; an external run starts anew")
+    energy_options = [
+        name
+        for name, given in (("--monitor", monitor_text), ("--io-manager", io_manager_text))
+        if given is not None
+    ]
+    if energy_options and mode != "energy" and resume_dir is None:
+        raise TinybenchError(f"{' and '.join(energy_options)} apply to --mode energy")
     if baud is not None and not external:
         raise TinybenchError("--baud applies to --external runs (a board's manifest has its rate)")
     if external:
@@ -269,7 +309,10 @@ def run_command(
             external=external, baud=baud,
             flash=FlashRequest(probe_id, pack) if flash else None,
             power_model=_power_model(power_model_text, mode),
+            monitor=parse_monitor(monitor_text) if monitor_text else None,
+            io_manager=parse_io_manager(io_manager_text) if io_manager_text else None,
         )  # fmt: skip
+    instruments = Instruments(supply_mv=supply_mv)
     if sys.stderr.isatty():
         label = f"{Path(model_id).stem} on {request.board_id}"
         with click.progressbar(length=1, label=label, file=sys.stderr, show_eta=True) as bar:
@@ -278,9 +321,9 @@ def run_command(
                 bar.length = total
                 bar.update(done - bar.pos)
 
-            outcome = run_benchmark(project, request, progress)
+            outcome = run_benchmark(project, request, progress, instruments=instruments)
     else:
-        outcome = run_benchmark(project, request)
+        outcome = run_benchmark(project, request, instruments=instruments)
     for line in _summary(outcome.document):
         click.echo(line)
     for line in checker_lines(outcome.document):

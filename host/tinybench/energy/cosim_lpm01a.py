@@ -7,8 +7,11 @@ Lpm01aCosimTransport takes the LPM01A commands a driver sends (acks echoing each
 the windowing code, runs in CI against a QEMU DUT.
 
 A real LPM01A streams in real time; here a bin exists only once the DUT's markers place it. The
-stream therefore runs up to the last edge (those bins are final) and then `settle_s` of modelled
-bins past it, and waits there for the next marker. Each span between two edges gets exactly the
+stream therefore runs up to the last edge (those bins are final) and then, once no marker has come
+for `quiet_s` of wall time, `settle_s` of modelled bins past it, and waits there for the next
+marker. The wait matters: the two edges of a short `infer` (one kws01 inference is 16 ms of virtual
+time) arrive a few ms apart, and settle bins streamed at once after the first would already cover
+the second's place, making it late. Each span between two edges gets exactly the
 model's energy for its counter delta: what was already streamed of it (the settle bins) is
 subtracted and the rest spread over its remaining bins. Four significant digits per line would
 round each bin by up to 5e-4; the encoder carries each line's rounding error into the next one,
@@ -96,9 +99,14 @@ class Lpm01aCosimTransport:
     `Acquisition completed`. What the stream met (a late edge) is in `faults`.
     """
 
-    def __init__(self, monitor: CosimMonitor, settle_s: float = 0.1) -> None:
+    def __init__(
+        self, monitor: CosimMonitor, settle_s: float = 0.1, quiet_s: float = 0.1
+    ) -> None:
         self._monitor = monitor
         self._settle_bins = max(0, math.ceil(settle_s / monitor.bin_s - 1e-9))
+        self._quiet_s = quiet_s
+        self._last_marker_at = time.monotonic()  # wall time the latest marker was seen
+        self._last_event_sample = 0  # samples streamed before the latest event line
         self._freq_hz = round(1.0 / monitor.bin_s)
         self._commands = bytearray()
         self._out = bytearray()
@@ -199,6 +207,8 @@ class Lpm01aCosimTransport:
 
     def _pump(self) -> None:
         markers = self._monitor.poll()
+        if len(markers) > self._events:
+            self._last_marker_at = time.monotonic()
         for k in range(self._events, len(markers)):
             if k > 0:
                 span_j = self._carried_j + self._monitor.energy_for_ticks(
@@ -218,10 +228,13 @@ class Lpm01aCosimTransport:
                         f" {-min(remaining_j, 0.0):.3g} J high"
                     )
             self._reply(f"event {k:02d} ris")
+            self._last_event_sample = self._samples
             self._events += 1
             self._span_streamed_j = 0.0
-        if self._events:
-            tail = self._monitor.edge_bin(self._events - 1) + self._settle_bins - self._samples
+        if self._events and time.monotonic() - self._last_marker_at >= self._quiet_s:
+            # Past where the last event went out (a late one went out after its place).
+            last = max(self._monitor.edge_bin(self._events - 1), self._last_event_sample)
+            tail = last + self._settle_bins - self._samples
             power_w = self._monitor.model.power_w(self._monitor.instructions_per_s)
             bin_j = power_w * self._monitor.bin_s
             self._samples_out(max(0, tail), bin_j)
