@@ -33,19 +33,115 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+from tinybench.dut.protocol import LineSplitter
+from tinybench.dut.transport.base import Transport
+from tinybench.errors import TransportError
 
 H573_NAME = "tinyML Enhanced Interface Board"
 ARDUINO_NAME = "m-name-[arduino-io-manager]"  # unverified: the real reply is not documented
 H573_REPLY_TIMEOUT_S = 30.0  # the H573 stops relaying when the DUT gives no m-ready by then
 
 
+class ProcessDut:
+    """The DUT as the host-port firmware process: its stdin and stdout are its UART."""
+
+    def __init__(self, image: Path) -> None:
+        self._image = image
+        self._process: subprocess.Popen[bytes] | None = None
+        self._on_line: Callable[[str], None] = lambda line: None
+
+    def start(self, on_line: Callable[[str], None]) -> None:
+        self._on_line = on_line
+        process = subprocess.Popen(
+            [str(self._image)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        self._process = process
+        threading.Thread(target=self._read, args=(process,), daemon=True).start()
+
+    def _read(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        with contextlib.suppress(OSError, ValueError):
+            for raw in process.stdout:
+                line = raw.decode("ascii", errors="replace").strip("\r\n")
+                if line:
+                    self._on_line(line)
+
+    def send(self, data: bytes) -> None:
+        process = self._process
+        if process is None or process.stdin is None:
+            return
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            process.stdin.write(data)
+            process.stdin.flush()
+
+    def reset(self) -> None:
+        """A brown-out or the reset button: the firmware starts again and prints its banner."""
+        self.stop()
+        self.start(self._on_line)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.wait()
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    stream.close()
+
+
+class TransportDut:
+    """The DUT behind a Transport (a QEMU board's UART0): lines read by a polling thread.
+    `reset` is what resets the DUT (QemuDut.reset for QEMU), None when it cannot be reset."""
+
+    def __init__(self, transport: Transport, reset: Callable[[], None] | None = None) -> None:
+        self._transport = transport
+        self._reset = reset
+        self._splitter = LineSplitter()
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, on_line: Callable[[str], None]) -> None:
+        def read() -> None:
+            while not self._closed.is_set():
+                try:
+                    data = self._transport.read(0.05)
+                except TransportError:
+                    return
+                for line in self._splitter.feed(data):
+                    if line:
+                        on_line(line)
+
+        self._thread = threading.Thread(target=read, daemon=True)
+        self._thread.start()
+
+    def send(self, data: bytes) -> None:
+        with contextlib.suppress(TransportError):
+            self._transport.write(data)
+
+    def reset(self) -> None:
+        if self._reset is None:
+            raise AssertionError("this DUT cannot be reset")
+        self._reset()
+
+    def stop(self) -> None:
+        self._closed.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+
+
+DutEnd = ProcessDut | TransportDut
+
+
 class SimulatedIoManager:
-    """An IO manager of `kind` ("arduino" or "h573") on a socket, with the DUT process `image`."""
+    """An IO manager of `kind` ("arduino" or "h573") on a socket, with its DUT: the host-port
+    firmware process `image`, or any DutEnd (a QEMU board's UART)."""
 
     def __init__(
         self,
-        image: Path,
+        dut: Path | DutEnd,
         kind: str,
         baud: int = 9600,
         reset_s: float = 0.2,
@@ -72,60 +168,36 @@ class SimulatedIoManager:
         self.device = f"socket://127.0.0.1:{self._listener.getsockname()[1]}"
         self._host: socket.socket | None = None
         self._early: list[bytes] = []  # sent before the host connected, as a tty would keep it
-        self._image = image
-        self._dut: subprocess.Popen[bytes] | None = None
-        self._start_dut()
+        self._dut: DutEnd = ProcessDut(dut) if isinstance(dut, Path) else dut
+        # Called with every command relayed to the DUT (tests inject faults from it).
+        self.on_relay: Callable[[str], None] = lambda command: None
+        self._dut.start(self._from_dut)
         self._host_thread = threading.Thread(target=self._from_host, daemon=True)
         self._host_thread.start()
 
     # -- the DUT -----------------------------------------------------------------------------
 
-    def _start_dut(self) -> None:
-        dut = subprocess.Popen([str(self._image)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self._dut = dut
-        threading.Thread(target=self._from_dut, args=(dut,), daemon=True).start()
-
     def reset_dut(self) -> None:
         """The DUT resets (a brown-out, its reset button): it boots and prints its banner."""
         self.banner_relayed.clear()
-        self._stop_dut()
-        self._start_dut()
+        self._dut.reset()
 
-    def _stop_dut(self) -> None:
-        dut, self._dut = self._dut, None
-        if dut is not None:
-            dut.kill()
-            dut.wait()
-            for stream in (dut.stdin, dut.stdout):
-                if stream is not None:
-                    stream.close()
-
-    def _from_dut(self, dut: subprocess.Popen[bytes]) -> None:
-        assert dut.stdout is not None
-        with contextlib.suppress(OSError, ValueError):
-            for raw in dut.stdout:
-                line = raw.decode("ascii", errors="replace").strip("\r\n")
-                if not line:
-                    continue
-                if self.kind == "arduino":
-                    self._send(f"[dut]: {line}")
-                    if line == "m-ready":
-                        if not self._in_command:
-                            self.banner_relayed.set()
-                        self._in_command = False
-                elif self._in_command:
-                    self._dut_lines.put(line)
-                else:
-                    self.lost_dut_lines.append(line)
+    def _from_dut(self, line: str) -> None:
+        if self.kind == "arduino":
+            self._send(f"[dut]: {line}")
+            if line == "m-ready":
+                if not self._in_command:
+                    self.banner_relayed.set()
+                self._in_command = False
+        elif self._in_command:
+            self._dut_lines.put(line)
+        else:
+            self.lost_dut_lines.append(line)
 
     def _to_dut(self, command: str) -> None:
-        dut = self._dut
-        if dut is None or dut.stdin is None:
-            return
         self.relayed_to_dut.append(command)
-        with contextlib.suppress(BrokenPipeError, ValueError):
-            dut.stdin.write(f"{command}%".encode("ascii"))
-            dut.stdin.flush()
+        self._dut.send(f"{command}%".encode("ascii"))
+        self.on_relay(command)
 
     # -- the host link -------------------------------------------------------------------------
 
@@ -230,7 +302,7 @@ class SimulatedIoManager:
 
     def close(self) -> None:
         self._closed = True
-        self._stop_dut()
+        self._dut.stop()
         self._host_thread.join(timeout=5.0)
         for sock in (self._host, self._listener):
             if sock is not None:

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from tinybench.cli import cli
-from tinybench.dut.session import InferResult
+from tinybench.dut.session import DutResetError, InferResult
 from tinybench.energy.monitor import EnergyMonitorError
 from tinybench.energy.simulated import SimulatedMonitor
 from tinybench.modes.energy import EnergyRules, energy_block, run_energy
@@ -27,11 +27,21 @@ class SimulatedEnergyDut:
     """`infer N W` as the energy-mode firmware does it: W warm-ups, an edge, N runs, an edge; the
     monitor sees the active power while the DUT computes and the idle power otherwise."""
 
-    def __init__(self, monitor: SimulatedMonitor, glitch_on_call: int | None = None) -> None:
+    def __init__(
+        self,
+        monitor: SimulatedMonitor,
+        glitch_on_call: int | None = None,
+        reset_on_calls: tuple[int, ...] = (),
+    ) -> None:
         self.monitor = monitor
         self.calls = 0
         self.loaded: list[bytes] = []
         self.glitch_on_call = glitch_on_call
+        self.reset_on_calls = reset_on_calls  # these `infer` calls see the DUT reset midway
+        self.synchronized = 0
+
+    def synchronize(self) -> None:
+        self.synchronized += 1
 
     def load(self, data: bytes) -> None:
         self.loaded.append(data)
@@ -41,6 +51,11 @@ class SimulatedEnergyDut:
         self.calls += 1
         self.monitor.advance(warmup * INFERENCE_S, ACTIVE_W)
         self.monitor.edge()
+        if self.calls in self.reset_on_calls:
+            self.monitor.advance(count * INFERENCE_S / 3, ACTIVE_W)
+            self.monitor.edge()  # the boot pulse of the reset DUT; it never ends the window
+            self.monitor.advance(SETTLE_S, IDLE_W)
+            raise DutResetError("the DUT reset (printed m-init-done) while answering `infer`")
         if self.calls == self.glitch_on_call:
             self.monitor.advance(count * INFERENCE_S / 2, ACTIVE_W)
             self.monitor.edge()  # a glitch on the timestamp line inside the window
@@ -97,6 +112,27 @@ def test_a_glitch_edge_is_recorded_and_the_window_run_again() -> None:
     assert any("3 timestamp edges instead of 2" in f for f in outcome.faults)
     assert outcome.summary.compliant
     assert outcome.summary.median_uj_per_inference == pytest.approx(expected_uj(), rel=1e-3)
+
+
+def test_a_dut_reset_mid_window_is_counted_and_the_window_run_again_from_the_upload() -> None:
+    monitor = started_monitor()
+    dut = SimulatedEnergyDut(monitor, reset_on_calls=(6,))  # window 2's own run
+    outcome = run_energy(dut, monitor, inputs(), EnergyRules())
+    assert outcome.dut_resets == 1
+    assert dut.synchronized == 1
+    assert dut.loaded.count(inputs()[1].wire) == 2  # its input uploaded again after the reset
+    assert dut.calls == 5 * 3 + 3  # window 2: its run, then probes and run once more
+    assert any("window 2: the DUT reset during its run" in f for f in outcome.faults)
+    assert energy_block(outcome)["dut_resets"] == 1
+    assert outcome.summary.compliant  # the boot edge and the broken window are set aside
+    assert outcome.summary.median_uj_per_inference == pytest.approx(expected_uj(), rel=1e-3)
+
+
+def test_a_dut_that_resets_in_every_attempt_is_a_clear_error() -> None:
+    monitor = started_monitor()
+    dut = SimulatedEnergyDut(monitor, reset_on_calls=tuple(range(1, 100)))
+    with pytest.raises(EnergyMonitorError, match="the DUT reset in each of 4 attempts"):
+        run_energy(dut, monitor, inputs(), EnergyRules())
 
 
 def test_a_short_window_is_not_compliant() -> None:

@@ -81,7 +81,10 @@ class QemuDut:
         image: Path,
         time_limit_s: float = DEFAULT_TIME_LIMIT_S,
         energy_markers: bool = False,
+        resettable: bool = False,
     ) -> None:
+        """resettable: QEMU's human monitor listens on a local port, so that reset() can
+        reset the guest as the reset button resets a board (a fresh boot, RAM not kept)."""
         if board.emulator is None:
             raise TinybenchError(f"board {board.board_id} is not emulated")
         if energy_markers and board.port not in MARKER_PORTS:
@@ -99,6 +102,8 @@ class QemuDut:
         self.image = image
         self.port = free_tcp_port()
         self.marker_port = free_tcp_port() if energy_markers else None
+        self.monitor_port = free_tcp_port() if resettable else None
+        self._monitor: socket.socket | None = None
         # Kept open for the life of the emulator and closed in close().
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
         emulator = board.emulator
@@ -110,7 +115,7 @@ class QemuDut:
             emulator.cpu,
             *emulator.command_args,
             "-monitor",
-            "none",
+            f"tcp:127.0.0.1:{self.monitor_port},server=on,wait=off" if resettable else "none",
             *emulator.serial_args(
                 _tcp_chardev(self.port),
                 _tcp_chardev(self.marker_port) if self.marker_port is not None else None,
@@ -175,12 +180,24 @@ class QemuDut:
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace").strip()
 
+    def reset(self) -> None:
+        """`system_reset` through QEMU's monitor: the guest reboots from its reset vector."""
+        if self.monitor_port is None:
+            raise TinybenchError("this QEMU was started without resettable=True")
+        if self._monitor is None:
+            self._monitor = socket.create_connection(("127.0.0.1", self.monitor_port), timeout=5)
+        self._monitor.sendall(b"system_reset\n")
+
     def wait(self, timeout_s: float) -> int:
         """Waits for the guest to exit (semihosting) and returns QEMU's exit code."""
         return self._process.wait(timeout=timeout_s)
 
     def close(self) -> None:
         self._watchdog.cancel()
+        if getattr(self, "_monitor", None) is not None:
+            assert self._monitor is not None
+            self._monitor.close()
+            self._monitor = None
         for name in ("transport", "marker_transport"):
             transport = getattr(self, name, None)
             if transport is not None:

@@ -171,6 +171,10 @@ class CosimMonitor:
         self._close_transport = close_transport
         self._pending = bytearray()
         self._markers: list[Marker] = []
+        # After a DUT restart its edges count from 0 and its counter from its reset again: the
+        # markers continue from the last one before it (edge index and counter offsets).
+        self._index_offset = 0
+        self._tick_offset = 0
         self._faults: list[str] = []
         self._tail_bins = self._bins_for(0.05)
         self._started = False
@@ -315,14 +319,26 @@ class CosimMonitor:
             return
         marker = parse_marker(line)
         expected = len(self._markers)
+        if marker.edge_index == 0 and expected > 0:
+            # The DUT restarted (a reset, a watchdog): a real monitor sees one more edge, its
+            # boot pulse. What the DUT did between the last edge and the reset is not observed
+            # (no marker says when it reset), so the span is counted from the restart.
+            self._index_offset = expected
+            self._tick_offset = self._markers[-1].counter_ticks
+            self._faults.append(
+                f"the DUT restarted after edge {expected - 1} (its boot edge 0 again): the "
+                "time between that edge and the reset is not observed, the span up to the "
+                "boot edge is modelled from the reset"
+            )
+        marker = Marker(
+            marker.edge_index + self._index_offset, marker.counter_ticks + self._tick_offset
+        )
         if marker.edge_index != expected:
             if expected == 0:
                 problem = (
                     f"the first marker is edge {marker.edge_index}, not the boot edge 0 (UART1"
                     " connected after boot loses what QEMU sent before)"
                 )
-            elif marker.edge_index == 0:
-                problem = "edge 0 again: the DUT restarted"
             elif marker.edge_index < expected:
                 problem = (
                     f"edge {marker.edge_index} again or out of order after edge {expected - 1}"

@@ -99,9 +99,7 @@ class Lpm01aCosimTransport:
     `Acquisition completed`. What the stream met (a late edge) is in `faults`.
     """
 
-    def __init__(
-        self, monitor: CosimMonitor, settle_s: float = 0.1, quiet_s: float = 0.1
-    ) -> None:
+    def __init__(self, monitor: CosimMonitor, settle_s: float = 0.1, quiet_s: float = 0.1) -> None:
         self._monitor = monitor
         self._settle_bins = max(0, math.ceil(settle_s / monitor.bin_s - 1e-9))
         self._quiet_s = quiet_s

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from tinybench.dut.session import InferResult
+from tinybench.dut.session import DutResetError, InferResult
 from tinybench.energy.monitor import EnergyMonitor, EnergyMonitorError
 from tinybench.energy.trace import EnergyTrace
 from tinybench.energy.windows import EnergySummary, EnergyWindow, summarize, window_between
@@ -40,6 +40,8 @@ SETTLE_S = 0.3  # no new edge for this long: every edge of the last command has 
 class EnergyDut(Protocol):
     """What energy mode needs of a DUT session (DutSession has it, directly or through an IO
     manager)."""
+
+    def synchronize(self) -> None: ...
 
     def load(self, data: bytes) -> None: ...
 
@@ -62,6 +64,7 @@ class EnergyOutcome:
     inputs: tuple[str, ...]  # each scored window's input name
     warmups: tuple[int, ...]
     faults: tuple[str, ...]  # the monitor's faults and what this mode met (glitch edges, retries)
+    dut_resets: int = 0  # windows (or their probes) the DUT reset in, each run again
 
 
 @dataclass
@@ -150,7 +153,46 @@ def calibrate(
     return window_count(count, seconds, min_window_s)
 
 
+@dataclass
+class _ResetCount:
+    value: int = 0
+
+
 def run_energy_window(
+    session: EnergyDut,
+    monitor: EnergyMonitor,
+    cursor: _EdgeCursor,
+    item: PerformanceInput,
+    index: int,
+    rules: EnergyRules,
+    counter_hz: int | None,
+    faults: list[str],
+    resets: _ResetCount | None = None,
+) -> EnergyWindow:
+    """One scored window on `item`. A DUT that resets meanwhile (its boot banner in the reply:
+    a brown-out, a watchdog, a loose wire) has lost its input and its count: the session is
+    synchronized again, the edges its boot made are set aside, and the window starts over from
+    the upload, at most MAX_WINDOW_ATTEMPTS times."""
+    resets = resets if resets is not None else _ResetCount()
+    for _ in range(MAX_WINDOW_ATTEMPTS):
+        try:
+            return _window_on_input(session, monitor, cursor, item, index, rules, counter_hz,
+                                    faults)  # fmt: skip
+        except DutResetError as error:
+            resets.value += 1
+            faults.append(
+                f"window {index + 1}: the DUT reset during its run ({error}): synchronized "
+                "again, input reloaded, the window run again"
+            )
+            session.synchronize()
+            cursor.seen = len(_settled(monitor, cursor.seen, EDGE_TIMEOUT_MARGIN_S).edges)
+    raise EnergyMonitorError(
+        f"energy window {index + 1}: the DUT reset in each of {MAX_WINDOW_ATTEMPTS} attempts "
+        "(check its supply: a DUT that browns out under the monitor's voltage resets under load)"
+    )
+
+
+def _window_on_input(
     session: EnergyDut,
     monitor: EnergyMonitor,
     cursor: _EdgeCursor,
@@ -199,8 +241,10 @@ def run_energy(
     faults: list[str] = []
     cursor = _EdgeCursor(len(_settled(monitor, 0, EDGE_TIMEOUT_MARGIN_S).edges))  # boot edge(s)
     windows: list[EnergyWindow] = []
+    resets = _ResetCount()
     for index, item in enumerate(inputs[: rules.windows]):
-        window = run_energy_window(session, monitor, cursor, item, index, rules, counter_hz, faults)
+        window = run_energy_window(session, monitor, cursor, item, index, rules, counter_hz,
+                                   faults, resets)  # fmt: skip
         windows.append(window)
         if on_window is not None:
             on_window(window)
@@ -218,6 +262,7 @@ def run_energy(
         inputs=tuple(item.name for item in inputs[: rules.windows]),
         warmups=tuple(rules.warmup_count for _ in windows),
         faults=(*trace.faults, *faults),
+        dut_resets=resets.value,
     )
 
 
@@ -236,6 +281,7 @@ def energy_block(outcome: EnergyOutcome) -> dict[str, object]:
         "monitor": trace.source,
         "modelled": trace.modelled,
         "faults": list(outcome.faults),
+        "dut_resets": outcome.dut_resets,
         "windows": [
             {
                 "input": name,
