@@ -200,6 +200,11 @@ class CosimMonitor:
         """The markers read so far, edge 0 first."""
         return tuple(self._markers)
 
+    @property
+    def faults(self) -> tuple[str, ...]:
+        """What the markers showed so far that a window must not hide (a DUT restart)."""
+        return tuple(self._faults)
+
     def modelled(self) -> str:
         """What the trace's `modelled` field says: the model and the rate it was applied at."""
         return self._model.describe(self.instructions_per_s)
