@@ -38,7 +38,7 @@ from pathlib import Path
 from tinybench.dut.emulator import QemuDut
 from tinybench.dut.transport.base import Transport
 from tinybench.energy.cosim import CosimMonitor, PowerModel
-from tinybench.energy.cosim_lpm01a import Lpm01aCosimTransport
+from tinybench.energy.cosim_lpm01a import SAMPLES_PER_TIMESTAMP, Lpm01aCosimTransport
 from tinybench.errors import TransportError
 from tinybench.manifests.boards import BoardManifest, instructions_per_tick
 
@@ -55,6 +55,7 @@ class TransportServer:
     are kept for it, as a tty keeps them; a client that disconnects may connect again."""
 
     def __init__(self, transport: Transport) -> None:
+        self.transport = transport
         self._transport = transport
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"socket://127.0.0.1:{self._listener.getsockname()[1]}"
@@ -107,6 +108,87 @@ class TransportServer:
         self._closed.set()
         self._thread.join(timeout=5.0)
         self._listener.close()
+
+
+@dataclass(frozen=True)
+class StreamFaults:
+    """Faults injected into an LPM01A stream, at fixed value lines (counted from `start`):
+    each the kind a real PowerShield link shows (ENERGY.md)."""
+
+    garbled_at: tuple[int, ...] = ()  # these value lines arrive as line noise
+    nul_at: tuple[int, ...] = ()  # these value lines arrive as NUL bytes only
+    drop_before_timestamp: tuple[int, ...] = ()  # the last N values before the Nth TimeStamp
+    drop_count: int = 20
+    rising_buffer_load: int | None = None  # the Nth TimeStamp reports N x this TX buffer load
+    extra_event_at: tuple[int, ...] = ()  # a glitch: an event line before these value lines
+    lost_ack: str | None = None  # the ack of this command never arrives
+
+
+class FaultyStream:
+    """A Transport between an LPM01A driver and a simulated LPM01A that injects StreamFaults
+    line by line into what the monitor sends."""
+
+    def __init__(self, inner: Transport, faults: StreamFaults) -> None:
+        self._inner = inner
+        self._faults = faults
+        self._pending = bytearray()
+        self._values = 0  # value lines passed on (or replaced)
+        self._timestamps = 0
+        self.injected: list[str] = []  # what was done, in order
+
+    @property
+    def description(self) -> str:
+        return f"{self._inner.description} (with injected faults)"
+
+    def write(self, data: bytes) -> None:
+        self._inner.write(data)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def read(self, timeout_s: float) -> bytes:
+        self._pending += self._inner.read(timeout_s)
+        out = bytearray()
+        while (end := self._pending.find(b"\n")) >= 0:
+            line = bytes(self._pending[: end + 1])
+            del self._pending[: end + 1]
+            out += self._line(line)
+        return bytes(out)
+
+    def _line(self, line: bytes) -> bytes:
+        text = line.decode("ascii", errors="replace").strip()
+        faults = self._faults
+        if faults.lost_ack is not None and text == f"ack {faults.lost_ack}":
+            self.injected.append(f"lost `{text}`")
+            return b""
+        if text.startswith("TimeStamp:") and faults.rising_buffer_load is not None:
+            self._timestamps += 1
+            load = min(99, self._timestamps * faults.rising_buffer_load)
+            text = text.rsplit("buff", 1)[0] + f"buff {load:02d}%"
+            return text.encode("ascii") + b"\r\n"
+        if not (text[:4].isdigit() and text[4:5] in "+-"):
+            return line
+        self._values += 1
+        # A TimeStamp line follows every 1000th value: values just before it are lost in a
+        # gap that TimeStamp reveals, so the driver knows exactly where they went missing.
+        timestamp, offset = divmod(self._values - 1, SAMPLES_PER_TIMESTAMP)
+        if timestamp + 1 in faults.drop_before_timestamp and (
+            offset >= SAMPLES_PER_TIMESTAMP - faults.drop_count
+        ):
+            if offset == SAMPLES_PER_TIMESTAMP - 1:
+                self.injected.append(f"dropped {faults.drop_count} values before a TimeStamp")
+            return b""
+        prefix = b""
+        if self._values in faults.extra_event_at:
+            prefix = b"event 99 ris\r\n"
+            self.injected.append(f"extra event before value {self._values}")
+        if self._values in faults.garbled_at:
+            line = b"7#1-?\r\n"
+            self.injected.append(f"garbled value {self._values}")
+        elif self._values in faults.nul_at:
+            line = b"\x00\x00\x00\x00\x00\x00\x00\r\n"
+            self.injected.append(f"NUL value {self._values}")
+        return prefix + line
 
 
 class CosimJoulescope(JoulescopeDouble):
@@ -162,9 +244,13 @@ class EnergyBench:
     counter_hz: int
     hold_s: float
 
-    def lpm01a(self) -> TransportServer:
-        """A simulated LPM01A on a socket: the co-simulation in the LPM01A's wire format."""
-        return TransportServer(Lpm01aCosimTransport(self.cosim, settle_s=SETTLE_S))
+    def lpm01a(self, faults: StreamFaults | None = None) -> TransportServer:
+        """A simulated LPM01A on a socket: the co-simulation in the LPM01A's wire format, with
+        `faults` injected into its stream (the server's transport is then a FaultyStream)."""
+        bridge: Transport = Lpm01aCosimTransport(self.cosim, settle_s=SETTLE_S)
+        if faults is not None:
+            bridge = FaultyStream(bridge, faults)
+        return TransportServer(bridge)
 
     def uart(self) -> TransportServer:
         """The DUT's UART on a socket: the USB-UART adapter of the direct setup."""
