@@ -40,6 +40,8 @@ from tinybench.energy.lpm01a import Lpm01a
 from tinybench.energy.monitor import EnergyMonitor
 from tinybench.energy.tracefile import TRACE_FILE, save_trace
 from tinybench.errors import RuleViolation, TinybenchError
+from tinybench.external.run import EXTERNAL
+from tinybench.external.worker import Identity
 from tinybench.flash import FlashBackend, FlashRequest, PyocdBackend, check_ready, flash_board
 from tinybench.footprint import footprint
 from tinybench.hashing import sha256_file
@@ -70,6 +72,9 @@ class EnergyRequest:
     io_manager: IoManagerSpec | None = None  # physical boards; None: the direct setup
     serial_port: str | None = None  # direct setup: the DUT's UART (None: found by USB ID)
     flash: FlashRequest | None = None  # physical boards: flash the energy image first
+    # A vendor's energy-mode firmware: no build, standard commands only (board_id may be
+    # EXTERNAL, a board tinybench knows nothing about).
+    external: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,10 +86,16 @@ class _Measured:
     stack: StackUsage | None
     setup: dict[str, Any]
     modelled: str | None  # the co-simulation's statement; None for a real instrument
+    identity: Identity | None = None  # an external DUT's `name` and `profile`
 
 
-def check_energy_setup(board: BoardManifest, request: EnergyRequest) -> MonitorSpec:
-    """The monitor the run uses, or the error that the setup cannot measure: before any build."""
+def check_energy_setup(board: BoardManifest | None, request: EnergyRequest) -> MonitorSpec:
+    """The monitor the run uses, or the error that the setup cannot measure: before any build.
+    board None: an external DUT tinybench knows nothing about."""
+    if request.external:
+        return _check_external_setup(board, request)
+    if board is None:
+        raise TinybenchError("energy mode needs --board, or --external for a vendor's firmware")
     if board.kind is BoardKind.PROCESS:
         raise TinybenchError(
             f"--mode energy on {board.board_id}: the host port has no timestamp pin and no power "
@@ -121,6 +132,27 @@ def check_energy_setup(board: BoardManifest, request: EnergyRequest) -> MonitorS
     return request.monitor
 
 
+def _check_external_setup(board: BoardManifest | None, request: EnergyRequest) -> MonitorSpec:
+    if board is not None and board.kind is not BoardKind.PHYSICAL:
+        raise TinybenchError(
+            f"--external --mode energy measures a vendor's firmware on a physical board; "
+            f"{board.board_id} is {board.kind.value}"
+        )
+    if request.monitor is None or request.monitor.kind in EMULATED_MONITORS:
+        raise TinybenchError(
+            "--external --mode energy needs a power monitor on the DUT: --monitor lpm01a:PORT "
+            "or --monitor joulescope, its timestamp input on the DUT's timestamp pin"
+        )
+    if (request.io_manager is None) == (request.serial_port is None):
+        raise TinybenchError(
+            "--external --mode energy needs the DUT's link: --io-manager KIND:PORT, or --port "
+            "(the DUT's UART, direct) — one of them"
+        )
+    if request.flash is not None:
+        raise TinybenchError("--external drives firmware tinybench did not build: it never flashes")
+    return request.monitor
+
+
 def run_energy_benchmark(
     project: Project,
     request: EnergyRequest,
@@ -133,10 +165,11 @@ def run_energy_benchmark(
     instruments, access, flasher: how monitors, serial ports and probes are opened (the real
     ones by default; simulated peers in tests)."""
     started = time.monotonic()
-    board = project.board(request.board_id)
+    known = not (request.external and request.board_id == EXTERNAL)
+    board = project.board(request.board_id) if known else None
     monitor_spec = check_energy_setup(board, request)
     instruments = instruments or Instruments()
-    if request.flash is not None:  # a missing pack or probe stops the run before the build
+    if request.flash is not None and board is not None:  # a missing pack or probe: before the build
         flasher = flasher or PyocdBackend()
         check_ready(board, flasher, request.flash.probe_id, request.flash.pack)
     model = project.resolve_model(request.model_id)
@@ -156,10 +189,13 @@ def run_energy_benchmark(
     run_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     mark = time.monotonic()
-    build = build_firmware(
-        project, board.board_id, request.engine, model, request.kernels, timestamp_mode="energy"
-    )
-    timings["build"] = time.monotonic() - mark
+    build = None
+    if board is not None and not request.external:
+        build = build_firmware(
+            project, board.board_id, request.engine, model, request.kernels,
+            timestamp_mode="energy",
+        )  # fmt: skip
+        timings["build"] = time.monotonic() - mark
     timed = rules.energy
     energy_rules = EnergyRules(
         windows=timed.windows,
@@ -168,15 +204,15 @@ def run_energy_benchmark(
         warmup_count=timed.warmup_count,
     )
     mark = time.monotonic()
-    if board.kind is BoardKind.EMULATED:
+    if board is not None and build is not None and board.kind is BoardKind.EMULATED:
         measured = _emulated(board, build.image, monitor_spec, request, instruments, inputs,
                              energy_rules)  # fmt: skip
     else:
-        if request.flash is not None and flasher is not None:
+        if request.flash is not None and flasher is not None and build and board:
             timings["flash"] = _flash(board, build.image, flasher, request.flash)
         dut_baud = timed.dut_baud or DEFAULT_ENERGY_DUT_BAUD
         measured = _physical(board, monitor_spec, request, instruments, access or PortAccess(),
-                             inputs, energy_rules, dut_baud)  # fmt: skip
+                             inputs, energy_rules, dut_baud, model.model_id)  # fmt: skip
     timings["dut_session"] = time.monotonic() - mark
     trace_sha = save_trace(measured.outcome.trace, run_dir / TRACE_FILE)
     timings["total"] = time.monotonic() - started
@@ -242,7 +278,7 @@ def _flash(board: BoardManifest, image: Path, flasher: FlashBackend, flash: Flas
 
 
 def _physical(
-    board: BoardManifest,
+    board: BoardManifest | None,
     spec: MonitorSpec,
     request: EnergyRequest,
     instruments: Instruments,
@@ -250,9 +286,12 @@ def _physical(
     inputs: Sequence[PerformanceInput],
     rules: EnergyRules,
     dut_baud: int,
+    model_id: str,
 ) -> _Measured:
     """A real DUT and a real monitor: the monitor starts first (the LPM01A powers the DUT, which
-    boots and makes its boot edge), then the DUT's link, through the IO manager or direct."""
+    boots and makes its boot edge), then the DUT's link, through the IO manager or direct.
+    An external DUT gets the standard commands only: `name` and `profile` identify it (another
+    model is refused), and its windows are timed by the monitor's edges alone."""
     monitor = instruments.open_monitor(spec)
     link: Transport | None = None
     try:
@@ -261,15 +300,17 @@ def _physical(
             relay = instruments.open_io_manager(request.io_manager, dut_baud)
             link = relay
         else:
-            port = request.serial_port or find_board_port(board, access)
+            assert board is not None or request.serial_port is not None
+            port = request.serial_port or find_board_port(board, access)  # type: ignore[arg-type]
             link = instruments.open_serial(port, dut_baud)
-        session = DutSession(link, timestamp_mode="energy")
+        session = DutSession(link, timestamp_mode="energy", standard_only=request.external)
         session.synchronize()
-        info = session.info()
-        hz = info.fields.get("counter_hz", "")
+        identity = _identify(session, model_id) if request.external else None
+        fields = session.info().fields if not request.external else {}
+        hz = fields.get("counter_hz", "")
         counter_hz = int(hz) if hz.isdigit() else None
         outcome = run_energy(session, monitor, inputs, rules, counter_hz)
-        stack = session.info().stack()
+        stack = session.info().stack() if not request.external else None
         setup: dict[str, Any] = {
             "setup": "io-manager" if request.io_manager is not None else "direct",
             "monitor": monitor.description(),
@@ -280,54 +321,77 @@ def _physical(
         if isinstance(link, IoManagerTransport):
             setup["io_manager"] = link.kind
             setup["unsolicited_dut_lines"] = link.unsolicited_count
-        return _Measured(outcome, info.fields, stack, setup, None)
+        return _Measured(outcome, fields, stack, setup, None, identity)
     finally:
         if link is not None:
             link.close()
         monitor.close()
 
 
+def _identify(session: DutSession, model_id: str) -> Identity:
+    """An external DUT's `name` and `profile`; a DUT running another model is refused."""
+    name = session.name()
+    reply = session.command("profile")
+    identity = Identity(name, reply.lines, reply.need("model"))
+    if identity.model != model_id:
+        raise TinybenchError(
+            f"the DUT answers m-model-[{identity.model}], but this run is for {model_id}: flash "
+            f"the {model_id} energy-mode firmware, or run `tinybench run {identity.model} "
+            "--external --mode energy`"
+        )
+    return identity
+
+
 def _document(
     project: Project,
     request: EnergyRequest,
-    build: FirmwareBuild,
+    build: FirmwareBuild | None,
     measured: _Measured,
     rules: RuleSet,
     timings: dict[str, float],
 ) -> dict[str, Any]:
-    board = project.board(request.board_id)
     model = project.resolve_model(request.model_id)
-    found = footprint(build.image)
     info = measured.info
-    arena = int(info["arena_used"]) if info.get("arena_used", "").isdigit() else build.arena_bytes
+    if build is None:  # an external DUT: tinybench knows nothing of its image
+        board_id, engine, kernels = request.board_id, EXTERNAL, None
+        firmware_sha, toolchain, emulator = None, None, None
+        memory: dict[str, Any] = {"flash_bytes": None, "ram_bytes": None, "arena_bytes": None}
+    else:
+        board = project.board(request.board_id)
+        board_id, engine, kernels = board.board_id, request.engine, build.kernels
+        firmware_sha, toolchain = sha256_file(build.image), toolchain_version(board.core)
+        emulator = board.emulator.program if board.emulator else None
+        found = footprint(build.image)
+        used = info.get("arena_used", "")
+        stack = measured.stack
+        memory = {
+            "flash_bytes": found.flash_bytes,
+            "ram_bytes": found.ram_bytes,
+            "arena_bytes": int(used) if used.isdigit() else build.arena_bytes,
+            **found.document(),
+            **({"stack_bytes": stack.bytes, "stack_used_bytes": stack.used_bytes} if stack else {}),
+        }
     provenance = Provenance(
-        firmware_sha256=sha256_file(build.image),
+        firmware_sha256=firmware_sha,
         model_sha256=model.source.sha256,
-        toolchain=toolchain_version(board.core),
+        toolchain=toolchain,
         runrules_id=rules.rules_id,
         runrules_version=rules.version,
         tinybench_version=__version__,
         reference="none (energy mode compares no outputs)",
-        emulator=board.emulator.program if board.emulator else None,
+        emulator=emulator,
         dut_info=info,
     )
-    stack = measured.stack
     document: dict[str, Any] = results_document(
         model=model.model_id,
-        board=board.board_id,
-        engine=request.engine,
-        kernels=build.kernels,
+        board=board_id,
+        engine=engine,
+        kernels=kernels,
         mode="energy",
         accuracy=None,
         reference_check={"compared": 0, "mismatches": 0, "mismatched_samples": []},
         performance={},
-        memory={
-            "flash_bytes": found.flash_bytes,
-            "ram_bytes": found.ram_bytes,
-            "arena_bytes": arena,
-            **found.document(),
-            **({"stack_bytes": stack.bytes, "stack_used_bytes": stack.used_bytes} if stack else {}),
-        },
+        memory=memory,
         provenance=provenance,
         quality_target=model.quality_target,
         wall_time_s=timings,
@@ -340,4 +404,10 @@ def _document(
         "power_model": request.power_model.parameters() if measured.modelled else None,
         "setup": measured.setup,
     }
+    if measured.identity is not None:
+        document["dut"] = {
+            "kind": EXTERNAL,
+            "name": measured.identity.name,
+            "profile": list(measured.identity.profile_lines),
+        }
     return document

@@ -354,10 +354,10 @@ def run_benchmark(
     if request.mode == "energy":
         from tinybench.energyrun import EnergyRequest, run_energy_benchmark
 
-        if request.external or request.jobs > 1 or request.limit is not None:
+        if request.jobs > 1 or request.limit is not None or request.baud is not None:
             raise TinybenchError(
-                "--mode energy takes neither --external (a vendor's firmware in energy mode is "
-                "not available yet), --jobs nor --limit"
+                "--mode energy takes neither --jobs nor --limit (the rules fix its windows) "
+                "nor --baud (the DUT's UART runs at the rules' energy baud rate)"
             )
         model = project.resolve_model(request.model_id, request.model_options)
         run_dir = request.out_dir or default_run_dir(request, model.model_id)
@@ -365,7 +365,7 @@ def run_benchmark(
             request.model_id, request.board_id, request.engine, request.kernels,
             request.dataset_dir, run_dir, request.min_window_s, request.power_model,
             request.rules_file, request.monitor, request.io_manager, request.serial_port,
-            request.flash,
+            request.flash, request.external,
         )  # fmt: skip
         document = run_energy_benchmark(project, energy, instruments, access, flasher)
         return RunOutcome(run_dir, document)

@@ -268,3 +268,32 @@ def test_a_lost_ack_ends_the_run_with_a_clear_error_within_its_timeout(
         uart.close()
         lpm01a.close()
     assert time.monotonic() - started < 10.0  # the ack timeout, then the port closed: no hang
+
+
+def test_a_vendors_energy_firmware_runs_external_and_reports_the_configured_energy(
+    project: Project, tmp_path: Path
+) -> None:
+    """--external --mode energy: no build, standard commands only (the standard-only build
+    stands in for a vendor's energy-mode firmware), identified by `profile`, N calibrated from
+    the monitor's edges alone (no counter extension), direct with an LPM01A."""
+    standard = build_firmware(project, "qemu-m4", "native", "kws01", standard_only=True,
+                              timestamp_mode="energy")  # fmt: skip
+    board = project.board("qemu-m4")
+    with energy_bench(board, standard.image, MODEL) as vendor:
+        uart = vendor.uart()
+        lpm01a = vendor.lpm01a()
+        request = RunRequest(
+            "kws01", "external", "native", "energy", None, None, tmp_path / "run", uart.url,
+            min_window_s=MIN_WINDOW_S, monitor=MonitorSpec("lpm01a", lpm01a.url), external=True,
+        )  # fmt: skip
+        try:
+            document = run_benchmark(project, request).document
+        finally:
+            uart.close()
+            lpm01a.close()
+        assert_configured_energy(document, vendor, tmp_path / "run")
+    assert document["engine"] == "external" and document["board"] == "external"
+    assert document["provenance"]["firmware_sha256"] is None
+    assert document["dut"]["name"] == "tinybench"
+    assert "m-model-[kws01]" in document["dut"]["profile"]
+    assert document["memory"]["flash_bytes"] is None

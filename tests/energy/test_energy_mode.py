@@ -168,6 +168,26 @@ def test_a_dut_that_makes_no_edges_is_a_clear_error() -> None:
         (["--mode", "energy", "--io-manager", "h573:/dev/x"], "--io-manager, --port and --flash"),
         (["--monitor", "cosim"], "--monitor apply to --mode energy"),
         (
+            ["--mode", "energy", "--external", "--port", "/dev/x"],
+            "needs a power monitor on the DUT",
+        ),
+        (["--mode", "energy", "--external", "--monitor", "joulescope"], "needs the DUT's link"),
+        (
+            [
+                "--mode",
+                "energy",
+                "--external",
+                "--board",
+                "qemu-m4",
+                "--monitor",
+                "joulescope",
+                "--port",
+                "/dev/x",
+            ],
+            "a vendor's firmware on a physical board; qemu-m4 is emulated",
+        ),
+        (["--mode", "energy", "--external", "--port", "/dev/x", "--baud", "9600"], "nor --baud"),
+        (
             [
                 "--mode",
                 "energy",

@@ -73,6 +73,11 @@ def _summary(document: dict[str, Any]) -> list[str]:
         )
         if energy["modelled"]:
             lines.append(energy["modelled"])
+        if energy["dut_resets"]:
+            lines.append(f"the DUT reset {energy['dut_resets']} time(s); those windows ran again")
+        if "dut" in document:
+            dut = document["dut"]
+            lines.append(f"external DUT: {dut['name']} ({'; '.join(dut['profile'])})")
         return lines
     if "within_print_precision" in check:  # an external DUT: its printed vectors
         largest = check["max_abs_difference"]
@@ -176,7 +181,7 @@ def _power_model(text: str | None, mode: str) -> PowerModel:
     help="Drive firmware tinybench did not build (a vendor's) on --port: no build, no flash, "
     "standard commands only, scored from the printed floats. --board is optional (a "
     "physical board's id gives the baud rate, else 115200); --engine and --kernels do not "
-    "apply.",
+    "apply. With --mode energy: --monitor and --port or --io-manager.",
 )
 @click.option(
     "--baud",

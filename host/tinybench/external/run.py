@@ -265,11 +265,6 @@ def run_external(
 ) -> RunOutcome:
     from tinybench.runner import RunOutcome, default_run_dir
 
-    if request.mode == "energy":
-        raise TinybenchError(
-            "--external runs accuracy and performance modes; energy mode with a vendor's "
-            "firmware (a power monitor and its link) is not available yet"
-        )
     if request.serial_port is None:
         raise TinybenchError(
             "--external needs --port: the DUT's serial port (e.g. /dev/ttyACM0, COM5), a "
