@@ -14,10 +14,15 @@ from tinybench.cli import cli
 from tinybench.energy.cosim import PowerModel
 from tinybench.energy.tracefile import load_trace
 from tinybench.hashing import sha256_file
+from tinybench.manifests.boards import instructions_per_tick
+from tinybench.paths import locate
+from tinybench.project import Project
 from tinybench.report import write_report
 
 MODEL = PowerModel(static_mw=7.0, pj_per_instruction=80.0)
 INSTRUCTIONS_PER_S = 1e9  # -icount shift=0: one instruction per ns of virtual time
+_QEMU_M4 = Project(locate()).board("qemu-m4")
+PER_TICK = instructions_per_tick(_QEMU_M4, _QEMU_M4.counter_hz) or 0.0  # the manifest's: 40
 ARGS = ["run", "kws01", "--board", "qemu-m4", "--mode", "energy", "--min-window", "0.5",
         "--power-model", "7,80"]  # fmt: skip
 
@@ -70,7 +75,7 @@ def test_the_median_is_the_model_applied_to_the_measured_instructions(
     energy = energy_of(two_runs[0])
     expected = []
     for window in energy["windows"]:  # type: ignore[attr-defined]
-        instructions = ticks[window["input"]] * 40  # 25 MHz SysTick, 1 instruction per ns
+        instructions = ticks[window["input"]] * PER_TICK  # 25 MHz SysTick, 1 instruction/ns
         modelled = MODEL.energy_j(instructions / INSTRUCTIONS_PER_S, instructions) * 1e6
         assert window["uj_per_inference"] == pytest.approx(modelled, rel=2e-4)
         expected.append(modelled)
