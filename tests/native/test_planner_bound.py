@@ -224,3 +224,31 @@ def test_in_place_add_graphs_stay_bit_exact(
             assert engine.run(data) == run_reference(data)
             engine.invoke()
             assert engine.get_output() == run_reference(data)
+
+
+# Where the figures are reported ---------------------------------------------------------------
+
+
+def test_compile_prints_the_bound_and_the_total_ram(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tinybench.cli import cli
+
+    result = CliRunner().invoke(cli, ["compile", "vww01", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "arena peak 55296 B (live-tensor bound 55296 B, 100.0 %)" in result.output
+    # qemu-m4 (the default board): the arena, the harness's buffers and the stack.
+    assert (
+        "total RAM on qemu-m4: about 104448 B (arena 55296 + db buffer 27648 + latency record "
+        "4096 + stack 16384 + harness 1024)"
+    ) in result.output
+
+
+def test_bench_table_shows_the_bound_beside_the_arena() -> None:
+    from tinybench.enginebench import BenchRow, table
+
+    row = BenchRow("vww01", "qemu-m4", "native", 41.67e6, 0.0, 5.56, 55296, 278880, 104152, 3, 3,
+                   arena_bound_bytes=55296)  # fmt: skip
+    header, _, line = table([row])
+    assert header.split()[7:11] == ["arena", "B", "bound", "B"]
+    assert line.split()[7:9] == ["55296", "55296"]
