@@ -40,6 +40,8 @@ static const char *status_text(tb_engine_status_t status)
         return "model inconsistent";
     case TB_ENGINE_ERR_KERNEL:
         return "kernel refused its parameters";
+    case TB_ENGINE_ERR_INPUT:
+        return "input not accepted";
     default:
         return "unknown engine status";
     }
@@ -78,6 +80,40 @@ static void print_results_raw(void)
     tb_out_end();
 }
 #endif
+
+/*
+ * The engine's input is the harness's own db buffer: the loaded input's int8 tensor is
+ * built in it (tb_model_input_in_db) and bound, so the engine keeps no copy and never
+ * writes it. The caller gives the loaded bytes back (tb_model_restore_db) before the
+ * command ends. Returns 0 after printing an error (nothing changed then).
+ */
+static int bind_loaded_input(const char *command)
+{
+    int8_t *tensor = tb_model_input_in_db(s_input_format, tb_db_buffer(), TB_DB_CAPACITY, &s_input);
+    tb_engine_status_t status;
+
+    if (tensor == NULL) {
+        tb_out_str("e-[");
+        tb_out_str(command);
+        tb_out_str(": the db buffer's ");
+        tb_out_u64(TB_DB_CAPACITY);
+        tb_out_str(" bytes cannot hold the float32 input and its int8 tensor]");
+        tb_out_end();
+        return 0;
+    }
+    status = tb_engine_bind_input(tensor, s_input.bytes);
+    if (status != TB_ENGINE_OK) {
+        tb_model_restore_db(s_input_format, tb_db_buffer(), &s_input);
+        tb_out_str("e-[");
+        tb_out_str(command);
+        tb_out_str(": the engine refused the input: ");
+        tb_out_str(status_text(status));
+        tb_out_char(']');
+        tb_out_end();
+        return 0;
+    }
+    return 1;
+}
 
 void tb_cmd_profile(char **argv, unsigned argc)
 {
@@ -140,8 +176,11 @@ void tb_cmd_infer(char **argv, unsigned argc)
         tb_out_end();
         return;
     }
-    tb_model_convert_input(s_input_format, tb_db_data(), &s_input);
+    if (!bind_loaded_input("infer")) {
+        return;
+    }
     status = tb_loadgen_run((uint32_t)n, (uint32_t)w, &ticks);
+    tb_model_restore_db(s_input_format, tb_db_buffer(), &s_input);
     if (status != TB_ENGINE_OK) {
         tb_out_error_arg("infer: invoke failed: ", status_text(status), "");
         return;
@@ -264,7 +303,9 @@ void tb_cmd_opprofile(char **argv, unsigned argc)
         tb_out_error("opprofile: load one complete input first (db load / db bin / db file)");
         return;
     }
-    tb_model_convert_input(s_input_format, tb_db_data(), &s_input);
+    if (!bind_loaded_input("opprofile")) {
+        return;
+    }
     profile.slots = tb_latency_slots();
     profile.ops = 0u;
     profile.overflow = 0u;
@@ -277,10 +318,12 @@ void tb_cmd_opprofile(char **argv, unsigned argc)
     ticks = tb_port_counter() - start;
     tb_engine_set_op_hook(NULL, NULL);
     if (status != TB_ENGINE_OK) {
+        tb_model_restore_db(s_input_format, tb_db_buffer(), &s_input);
         tb_out_error_arg("opprofile: invoke failed: ", status_text(status), "");
         return;
     }
     if (profile.overflow != 0u) {
+        tb_model_restore_db(s_input_format, tb_db_buffer(), &s_input);
         tb_out_error("opprofile: the model has more ops than the latency record holds");
         return;
     }
@@ -288,6 +331,7 @@ void tb_cmd_opprofile(char **argv, unsigned argc)
     tb_engine_set_op_hook(opprofile_print_hook, profile.slots);
     status = tb_engine_invoke();
     tb_engine_set_op_hook(NULL, NULL);
+    tb_model_restore_db(s_input_format, tb_db_buffer(), &s_input);
     if (status != TB_ENGINE_OK) {
         tb_out_error_arg("opprofile: invoke failed: ", status_text(status), "");
         return;

@@ -1,6 +1,7 @@
 /* tb_db.c - db buffer with explicit limits: never truncates, never overflows. */
 #include "tb_db.h"
 
+#include "engine.h"
 #include "port.h"
 #include "tb_crc32.h"
 
@@ -12,7 +13,8 @@ typedef enum {
     TB_DB_STATE_INVALID    /* a bad append invalidated the load */
 } tb_db_state_t;
 
-static uint8_t s_db_buf[TB_DB_CAPACITY] __attribute__((aligned(8)));
+/* Aligned as an engine input: the harness builds the int8 input tensor in place here. */
+static uint8_t s_db_buf[TB_DB_CAPACITY] __attribute__((aligned(TB_ENGINE_ARENA_ALIGN)));
 static uint32_t s_expected;
 static uint32_t s_loaded;
 static tb_db_state_t s_state;
@@ -183,6 +185,11 @@ int tb_db_complete(void)
 }
 
 const uint8_t *tb_db_data(void)
+{
+    return s_db_buf;
+}
+
+uint8_t *tb_db_buffer(void)
 {
     return s_db_buf;
 }

@@ -61,4 +61,11 @@ int tb_db_complete(void);
 /* The buffer (its first tb_db_loaded() bytes are meaningful). */
 const uint8_t *tb_db_data(void);
 
+/*
+ * The whole buffer (TB_DB_CAPACITY bytes, aligned to TB_ENGINE_ARENA_ALIGN), writable: the
+ * infer and opprofile commands build the engine's input tensor in it (tb_model_input_in_db)
+ * and give the loaded bytes back unchanged before the command ends.
+ */
+uint8_t *tb_db_buffer(void);
+
 #endif /* TB_DB_H */

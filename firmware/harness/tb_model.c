@@ -46,26 +46,48 @@ static float float_at(const uint8_t *src, uint32_t index)
     return value;
 }
 
-void tb_model_convert_input(tb_input_format_t format, const uint8_t *src,
-                            const tb_tensor_view_t *input)
+/* The uint8 <-> int8 offset of 128 is its own inverse: flip the top bit of every byte. */
+static void flip_sign_bits(uint8_t *bytes, uint32_t n)
 {
+    uint32_t i;
+
+    for (i = 0u; i < n; i++) {
+        bytes[i] = (uint8_t)(bytes[i] ^ 0x80u);
+    }
+}
+
+int8_t *tb_model_input_in_db(tb_input_format_t format, uint8_t *db, uint32_t capacity,
+                             const tb_tensor_view_t *input)
+{
+    uint32_t floats_end;
+    int8_t *tensor;
     uint32_t i;
 
     switch (format) {
     case TB_INPUT_UINT8_OFFSET:
-        for (i = 0u; i < input->bytes; i++) {
-            input->data[i] = (int8_t)(src[i] ^ 0x80u);
-        }
-        break;
+        flip_sign_bits(db, input->bytes);
+        return (int8_t *)db;
     case TB_INPUT_FLOAT32:
-        for (i = 0u; i < input->bytes; i++) {
-            input->data[i] = tb_model_quantize(float_at(src, i), input->scale, input->zero_point);
+        floats_end = input->bytes * 4u;
+        floats_end = (floats_end + TB_ENGINE_ARENA_ALIGN - 1u) & ~(TB_ENGINE_ARENA_ALIGN - 1u);
+        if (floats_end > capacity || input->bytes > capacity - floats_end) {
+            return NULL;
         }
-        break;
+        tensor = (int8_t *)(db + floats_end);
+        for (i = 0u; i < input->bytes; i++) {
+            tensor[i] = tb_model_quantize(float_at(db, i), input->scale, input->zero_point);
+        }
+        return tensor;
     case TB_INPUT_INT8:
     default:
-        memcpy(input->data, src, input->bytes);
-        break;
+        return (int8_t *)db;
+    }
+}
+
+void tb_model_restore_db(tb_input_format_t format, uint8_t *db, const tb_tensor_view_t *input)
+{
+    if (format == TB_INPUT_UINT8_OFFSET) {
+        flip_sign_bits(db, input->bytes);
     }
 }
 

@@ -24,11 +24,20 @@ uint32_t tb_model_input_bytes(tb_input_format_t format, uint32_t tensor_bytes);
 int8_t tb_model_quantize(float x, float scale, int32_t zero_point);
 
 /*
- * Converts the db content (exactly tb_model_input_bytes() bytes) into the
- * input tensor.
+ * Builds the int8 input tensor (input->bytes values, quantized as input says)
+ * of a complete db load (exactly tb_model_input_bytes() bytes) inside the db
+ * buffer itself, so the board holds one copy of the input and the engine's
+ * arena none: an int8 load is the tensor as it is; a uint8-offset load is
+ * converted in place (tb_model_restore_db gives the loaded bytes back); a
+ * float32 load is quantized into the buffer after the floats, which the MSE
+ * still reads. Returns the tensor, aligned to TB_ENGINE_ARENA_ALIGN, or NULL
+ * when a float32 load leaves too little of the buffer's capacity for it.
  */
-void tb_model_convert_input(tb_input_format_t format, const uint8_t *src,
-                            const tb_tensor_view_t *input);
+int8_t *tb_model_input_in_db(tb_input_format_t format, uint8_t *db, uint32_t capacity,
+                             const tb_tensor_view_t *input);
+
+/* Undoes what tb_model_input_in_db did to the loaded bytes (uint8-offset: back to uint8). */
+void tb_model_restore_db(tb_input_format_t format, uint8_t *db, const tb_tensor_view_t *input);
 
 /* Mean squared error between the dequantized output and the float32 input. */
 float tb_model_mse(const uint8_t *float_input, const tb_tensor_view_t *output);

@@ -22,7 +22,8 @@ typedef enum {
     TB_ENGINE_ERR_ARENA_ALIGNMENT, /* init: arena not aligned to TB_ENGINE_ARENA_ALIGN */
     TB_ENGINE_ERR_NOT_READY,       /* invoke/tensor access before a successful init */
     TB_ENGINE_ERR_MODEL,           /* the embedded model is inconsistent */
-    TB_ENGINE_ERR_KERNEL           /* a kernel refused its parameters */
+    TB_ENGINE_ERR_KERNEL,          /* a kernel refused its parameters */
+    TB_ENGINE_ERR_INPUT            /* bind_input: NULL, misaligned or not the input's size */
 } tb_engine_status_t;
 
 /* Arenas handed to tb_engine_init must be aligned to this many bytes. */
@@ -33,7 +34,7 @@ typedef enum {
 
 /* A view of an int8 input or output tensor and its (per-tensor) quantization. */
 typedef struct {
-    int8_t *data;   /* points into the arena; valid after init */
+    int8_t *data;   /* output: in the arena, valid after init; input: see tb_engine_input */
     uint32_t bytes; /* number of int8 elements */
     uint32_t rank;
     int32_t dims[TB_ENGINE_MAX_RANK];
@@ -82,13 +83,28 @@ size_t tb_engine_arena_required(void);
 size_t tb_engine_arena_used(void);
 
 tb_engine_status_t tb_engine_init(uint8_t *arena, size_t arena_bytes);
+
+/*
+ * The input tensor's size and quantization. Its data is the buffer last bound
+ * with tb_engine_bind_input (NULL before), or an engine's own copy (tflm).
+ */
 tb_engine_status_t tb_engine_input(tb_tensor_view_t *view);
 tb_engine_status_t tb_engine_output(tb_tensor_view_t *view);
 
 /*
- * Runs the model once. The input tensor's contents are left unchanged, so a
- * second invoke on the same input gives the same output (TF Lite Micro reuses
- * the input's memory; an engine must keep or restore it).
+ * Hands the engine the caller's int8 input tensor: `bytes` (the input view's
+ * bytes) values at `data`, aligned to TB_ENGINE_ARENA_ALIGN, which the caller
+ * keeps unchanged until the next bind. Call it after init and before invoke.
+ * The native engine reads the input from there and gives it no arena memory;
+ * the tflm engine copies it into its own input (TF Lite Micro reuses the input
+ * tensor's memory). Either way the caller's buffer is never written.
+ */
+tb_engine_status_t tb_engine_bind_input(const int8_t *data, size_t bytes);
+
+/*
+ * Runs the model once on the bound input (TB_ENGINE_ERR_NOT_READY when none
+ * is bound). The input is never changed, so a second invoke on it gives the
+ * same output.
  */
 tb_engine_status_t tb_engine_invoke(void);
 

@@ -4,10 +4,12 @@ For every model x engine (native, tflm with CMSIS-NN, tflm with reference kernel
 emulated core, one firmware image is built and booted under QEMU -icount shift=0, and
 a few seeded random inputs are run with `infer 1 0`. Figures, all from this one run:
 instructions per inference (exact: SysTick ticks x 1e9 / counter Hz), instructions per
-MAC (MACs counted from the model), arena bytes the engine reports, flash and RAM from the
-ELF (section totals) with their breakdown (tinybench.footprint: weights and constants, engine
-code, ...), the stack's high-water mark after the inferences, and the ratio to tflm + CMSIS-NN
-on the same core. Each output is checked against the host reference too.
+MAC (MACs counted from the model), arena bytes the engine reports beside the model's
+live-tensor bound (tinybench.compiler.planner.live_tensor_bound), flash and total RAM (arena,
+harness buffers, stack and the rest) from the ELF (section totals) with their breakdown
+(tinybench.footprint: weights and constants, engine code, ...), the stack's high-water mark
+after the inferences, and the ratio to tflm + CMSIS-NN on the same core. Each output is
+checked against the host reference too.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from tinybench.build.firmware import build_firmware
+from tinybench.compiler import DEFAULT_KERNEL_SET, analyze_model
 from tinybench.compiler.model import read_model
 from tinybench.dut.emulator import QemuDut
 from tinybench.dut.session import DutSession
@@ -58,6 +61,8 @@ class BenchRow:
     breakdown: dict[str, dict[str, int]] = field(default_factory=dict)
     stack_bytes: int | None = None  # the reserve, when the DUT reports its stack
     stack_used_bytes: int | None = None  # the high-water mark after the inferences
+    # The model's live-tensor lower bound (the native plan's, with the row's kernel set scratch)
+    arena_bound_bytes: int | None = None
 
 
 def model_macs(tflite: bytes) -> int:
@@ -108,6 +113,8 @@ def measure(
         stack = session.info().stack()  # after the inferences: their deepest use included
     found = footprint(build.image)  # its totals equal the program headers' on a Cortex-M image
     mean = statistics.fmean(counts)
+    native_set = kernels if engine == "native" and kernels else DEFAULT_KERNEL_SET
+    bound = analyze_model(model_path.read_bytes(), native_set).arena_bound
     return BenchRow(
         model=manifest.model_id, board=board_id, engine=label, instructions=mean,
         instructions_spread=max(counts) - min(counts),
@@ -117,6 +124,7 @@ def measure(
         breakdown={"flash": dict(found.breakdown_flash), "ram": dict(found.breakdown_ram)},
         stack_bytes=stack.bytes if stack is not None else None,
         stack_used_bytes=stack.used_bytes if stack is not None else None,
+        arena_bound_bytes=bound,
     )  # fmt: skip
 
 
@@ -147,7 +155,8 @@ def _optional(value: int | None) -> str:
 
 def table(rows: Sequence[BenchRow]) -> list[str]:
     header = (f"{'model':6} {'board':9} {'engine':15} {'instr/inf':>12} {'instr/MAC':>9} "
-              f"{'vs cmsis':>8} {'arena B':>8} {'flash B':>8} {'RAM B':>8} {'ref':>5} "
+              f"{'vs cmsis':>8} {'arena B':>8} {'bound B':>8} {'flash B':>8} {'RAM B':>8} "
+              f"{'ref':>5} "
               f"{'weights B':>9} {'code B':>8} {'stack B':>8}")  # fmt: skip
     lines = [header, "-" * len(header)]
     for r in rows:
@@ -155,7 +164,8 @@ def table(rows: Sequence[BenchRow]) -> list[str]:
         flash = r.breakdown.get("flash", {})
         lines.append(
             f"{r.model:6} {r.board:9} {r.engine:15} {r.instructions / 1e6:10.3f} M "
-            f"{r.instructions_per_mac:9.2f} {ratio:>8} {r.arena_bytes:8d} {r.flash_bytes:8d} "
+            f"{r.instructions_per_mac:9.2f} {ratio:>8} {r.arena_bytes:8d} "
+            f"{_optional(r.arena_bound_bytes):>8} {r.flash_bytes:8d} "
             f"{r.ram_bytes:8d} {f'{r.reference_matches}/{r.inputs}':>5} "
             f"{_optional(flash.get('weights_and_constants')):>9} "
             f"{_optional(flash.get('engine_code')):>8} {_optional(r.stack_used_bytes):>8}"

@@ -3,8 +3,10 @@
  *
  * The host compiler decided every tensor's place in the arena; this file only
  * checks the plan against the arena it is given and calls the kernels in
- * order. The planner keeps the input tensor live across the whole plan, so an
- * invoke never overwrites the input. The kernels come from one kernel set
+ * order. The input tensor is not in the arena: ops read it from the caller's
+ * buffer (tb_engine_bind_input), which nothing here writes, so an invoke never
+ * changes the input and the arena holds only what the ops need alive. The
+ * kernels come from one kernel set
  * (a directory beside this file, chosen by the build); this file is the same
  * for every set.
  */
@@ -17,6 +19,7 @@
 #define TB_NATIVE_ENGINE_VERSION "0.2.0"
 
 static uint8_t *g_arena;
+static const int8_t *g_input; /* the caller's input tensor; NULL until bound */
 static tb_engine_op_hook_t g_hook;
 static void *g_hook_context;
 
@@ -70,6 +73,17 @@ static int tensor_fits(const tb_native_tensor_t *t)
            t->bytes <= tb_native_plan.arena_bytes - t->offset && t->rank <= TB_ENGINE_MAX_RANK;
 }
 
+/* The input tensor lives in the caller's buffer; any other offset is a plan from elsewhere. */
+static int input_is_bound(const tb_native_tensor_t *t)
+{
+    return t->offset == TB_NATIVE_BOUND_INPUT && t->rank <= TB_ENGINE_MAX_RANK;
+}
+
+static int operand_fits(uint32_t offset)
+{
+    return offset == TB_NATIVE_BOUND_INPUT || offset < tb_native_plan.arena_bytes;
+}
+
 uint32_t tb_native_op_scratch_bytes(const tb_native_op_t *op)
 {
     switch ((tb_native_op_kind_t)op->kind) {
@@ -108,7 +122,7 @@ static int plan_is_consistent(void)
 {
     uint32_t i;
     if (tb_native_plan.version != TB_NATIVE_PLAN_VERSION || tb_native_plan.ops == 0 ||
-        tb_native_plan.op_count == 0 || !tensor_fits(&tb_native_plan.input) ||
+        tb_native_plan.op_count == 0 || !input_is_bound(&tb_native_plan.input) ||
         !tensor_fits(&tb_native_plan.output) ||
         tb_native_plan.input_format > (uint32_t)TB_INPUT_FLOAT32 ||
         tb_native_plan.result_kind > (uint32_t)TB_RESULT_MSE) {
@@ -116,8 +130,7 @@ static int plan_is_consistent(void)
     }
     for (i = 0; i < tb_native_plan.op_count; ++i) {
         const tb_native_op_t *op = &tb_native_plan.ops[i];
-        if (op->input[0] >= tb_native_plan.arena_bytes ||
-            op->input[1] >= tb_native_plan.arena_bytes ||
+        if (!operand_fits(op->input[0]) || !operand_fits(op->input[1]) ||
             op->output >= tb_native_plan.arena_bytes || op->params.conv == 0 || !scratch_fits(op)) {
             return 0;
         }
@@ -128,6 +141,7 @@ static int plan_is_consistent(void)
 tb_engine_status_t tb_engine_init(uint8_t *arena, size_t arena_bytes)
 {
     g_arena = 0;
+    g_input = 0;
     if (arena == 0 || ((uintptr_t)arena % TB_ENGINE_ARENA_ALIGN) != 0u) {
         return TB_ENGINE_ERR_ARENA_ALIGNMENT;
     }
@@ -141,10 +155,10 @@ tb_engine_status_t tb_engine_init(uint8_t *arena, size_t arena_bytes)
     return TB_ENGINE_OK;
 }
 
-static void fill_view(const tb_native_tensor_t *t, tb_tensor_view_t *view)
+static void fill_view(const tb_native_tensor_t *t, int8_t *data, tb_tensor_view_t *view)
 {
     uint32_t i;
-    view->data = (int8_t *)(g_arena + t->offset);
+    view->data = data;
     view->bytes = t->bytes;
     view->rank = t->rank;
     for (i = 0; i < TB_ENGINE_MAX_RANK; ++i) {
@@ -159,7 +173,8 @@ tb_engine_status_t tb_engine_input(tb_tensor_view_t *view)
     if (g_arena == 0 || view == 0) {
         return TB_ENGINE_ERR_NOT_READY;
     }
-    fill_view(&tb_native_plan.input, view);
+    /* The view's data is the caller's own buffer (engine.h): this engine never writes it. */
+    fill_view(&tb_native_plan.input, (int8_t *)(uintptr_t)g_input, view);
     return TB_ENGINE_OK;
 }
 
@@ -168,14 +183,32 @@ tb_engine_status_t tb_engine_output(tb_tensor_view_t *view)
     if (g_arena == 0 || view == 0) {
         return TB_ENGINE_ERR_NOT_READY;
     }
-    fill_view(&tb_native_plan.output, view);
+    fill_view(&tb_native_plan.output, (int8_t *)(g_arena + tb_native_plan.output.offset), view);
     return TB_ENGINE_OK;
+}
+
+tb_engine_status_t tb_engine_bind_input(const int8_t *data, size_t bytes)
+{
+    if (g_arena == 0) {
+        return TB_ENGINE_ERR_NOT_READY;
+    }
+    if (data == 0 || ((uintptr_t)data % TB_ENGINE_ARENA_ALIGN) != 0u ||
+        bytes != (size_t)tb_native_plan.input.bytes) {
+        return TB_ENGINE_ERR_INPUT;
+    }
+    g_input = data;
+    return TB_ENGINE_OK;
+}
+
+static const int8_t *operand(uint32_t offset)
+{
+    return offset == TB_NATIVE_BOUND_INPUT ? g_input : (const int8_t *)(g_arena + offset);
 }
 
 static int run_op(const tb_native_op_t *op)
 {
-    const int8_t *in0 = (const int8_t *)(g_arena + op->input[0]);
-    const int8_t *in1 = (const int8_t *)(g_arena + op->input[1]);
+    const int8_t *in0 = operand(op->input[0]);
+    const int8_t *in1 = operand(op->input[1]);
     int8_t *out = (int8_t *)(g_arena + op->output);
     void *scratch = op->scratch_bytes != 0u ? (void *)(g_arena + op->scratch_offset) : 0;
     switch ((tb_native_op_kind_t)op->kind) {
@@ -206,7 +239,7 @@ static int run_op(const tb_native_op_t *op)
 tb_engine_status_t tb_engine_invoke(void)
 {
     uint32_t i;
-    if (g_arena == 0) {
+    if (g_arena == 0 || g_input == 0) {
         return TB_ENGINE_ERR_NOT_READY;
     }
     for (i = 0; i < tb_native_plan.op_count; ++i) {

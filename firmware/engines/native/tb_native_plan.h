@@ -11,7 +11,9 @@
  * zero point, (multiplier, shift) pairs as produced by QuantizeMultiplier
  * (shift > 0 is a left shift). An op may own a scratch buffer in the arena,
  * placed by the host planner from the kernel set's size query and live only
- * while that op runs (see tb_native_kernels.h).
+ * while that op runs (see tb_native_kernels.h). The model input has no place
+ * in the arena: ops read it from the caller's buffer (tb_engine_bind_input),
+ * which inference never writes; their offset is then TB_NATIVE_BOUND_INPUT.
  */
 #ifndef TB_NATIVE_PLAN_H
 #define TB_NATIVE_PLAN_H
@@ -27,9 +29,13 @@ extern "C" {
 /*
  * Bumped whenever the structs below change; the generated plan records it and
  * the engine refuses any other version. 2: per-op scratch buffers, the model's
- * input format and result kind.
+ * input format and result kind. 3: the input is read from the caller's buffer
+ * (TB_NATIVE_BOUND_INPUT), ADD may run in place.
  */
-#define TB_NATIVE_PLAN_VERSION 2u
+#define TB_NATIVE_PLAN_VERSION 3u
+
+/* The "offset" of a tensor read from the bound input buffer instead of the arena. */
+#define TB_NATIVE_BOUND_INPUT 0xFFFFFFFFu
 
 #if defined(__GNUC__) || defined(__clang__)
 #define TB_NATIVE_ALIGNED(n) __attribute__((aligned(n)))
@@ -119,7 +125,8 @@ typedef struct {
 typedef struct {
     uint32_t kind;           /* tb_native_op_kind_t */
     const char *name;        /* TF Lite builtin name, for the op hook */
-    uint32_t input[2];       /* arena offsets of the activation inputs (input[1]: ADD only) */
+    uint32_t input[2];       /* arena offsets of the activation inputs (input[1]: ADD only),
+                                or TB_NATIVE_BOUND_INPUT for the model input */
     uint32_t output;         /* arena offset of the output */
     uint32_t scratch_offset; /* arena offset of this op's scratch (live for this op only) */
     uint32_t scratch_bytes;  /* >= the kernel set's query for the params; 0: none */
@@ -134,7 +141,7 @@ typedef struct {
 } tb_native_op_t;
 
 typedef struct {
-    uint32_t offset; /* in the arena */
+    uint32_t offset; /* in the arena; the input's is TB_NATIVE_BOUND_INPUT */
     uint32_t bytes;
     uint32_t rank;
     int32_t dims[4];

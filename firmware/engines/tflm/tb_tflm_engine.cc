@@ -9,9 +9,9 @@
  *
  * Input: TF Lite Micro's planner reuses the input tensor's memory for later
  * tensors, so a second Invoke() on the same tensor contents is wrong. The
- * harness therefore writes the input into a copy owned by this engine
- * (tb_engine_input points at it), and every invoke copies it into the input
- * tensor before Invoke(): the input the harness sees never changes.
+ * harness's input (tb_engine_bind_input) is therefore copied once into a copy
+ * owned by this engine (tb_engine_input points at it), and every invoke copies
+ * that into the input tensor before Invoke(): the input never changes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -79,11 +79,12 @@ OpHookProfiler *s_profiler = nullptr;
 TfLiteTensor *s_input_tensor = nullptr;
 TfLiteTensor *s_output_tensor = nullptr;
 bool s_ready = false;
+bool s_bound = false; /* an input was bound since init */
 bool s_allocation_failed = false;
 tb_engine_op_hook_t s_hook = nullptr;
 void *s_hook_context = nullptr;
 
-/* The harness's view of the input: copied into the input tensor before every Invoke(). */
+/* The bound input's copy: copied into the input tensor before every Invoke(). */
 alignas(16) int8_t s_input_copy[TB_TFLM_INPUT_BYTES];
 
 /*
@@ -207,6 +208,7 @@ tb_engine_status_t tb_engine_init(uint8_t *arena, size_t arena_bytes)
         return TB_ENGINE_ERR_MODEL;
     }
     memset(s_input_copy, 0, sizeof(s_input_copy));
+    s_bound = false;
     s_ready = true;
     return TB_ENGINE_OK;
 }
@@ -229,9 +231,24 @@ tb_engine_status_t tb_engine_output(tb_tensor_view_t *view)
     return TB_ENGINE_OK;
 }
 
-tb_engine_status_t tb_engine_invoke(void)
+tb_engine_status_t tb_engine_bind_input(const int8_t *data, size_t bytes)
 {
     if (!s_ready) {
+        return TB_ENGINE_ERR_NOT_READY;
+    }
+    if (data == nullptr || (reinterpret_cast<uintptr_t>(data) % TB_ENGINE_ARENA_ALIGN) != 0u ||
+        bytes != sizeof(s_input_copy)) {
+        return TB_ENGINE_ERR_INPUT;
+    }
+    /* Once per bind, outside any timed invoke: the per-invoke restore below is unchanged. */
+    memcpy(s_input_copy, data, sizeof(s_input_copy));
+    s_bound = true;
+    return TB_ENGINE_OK;
+}
+
+tb_engine_status_t tb_engine_invoke(void)
+{
+    if (!s_ready || !s_bound) {
         return TB_ENGINE_ERR_NOT_READY;
     }
     /* Restore the input: the previous Invoke() may have reused its memory. */

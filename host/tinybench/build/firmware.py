@@ -26,7 +26,7 @@ from tinybench.elfsize import ImageSize
 from tinybench.errors import TinybenchError
 from tinybench.manifests.boards import ARMV6M_CORES, DEFAULT_LATENCY_ENTRIES, BoardManifest
 from tinybench.manifests.custom_model import build_key
-from tinybench.manifests.models import ModelManifest
+from tinybench.manifests.models import InputFormat, ModelManifest
 from tinybench.project import Project
 
 ENGINES = ("native", "tflm")
@@ -203,7 +203,7 @@ def build_firmware(
         raise TinybenchError(
             f"no firmware environment {env_name}{why} (available: {', '.join(sorted(available))})"
         )
-    db_bytes = _db_capacity(board, manifest)
+    db_bytes = db_capacity(board, manifest)
 
     def size_check(constant_bytes: int, arena: int) -> None:
         if boardgen.is_cortex_m(board):
@@ -284,11 +284,16 @@ class SizeNeed:
     ram_parts: tuple[tuple[str, int], ...]
 
 
-def _db_capacity(board: BoardManifest, manifest: ModelManifest) -> int:
-    """The db buffer the image gets: the model's own input (rounded up to 8) on a board whose
-    budget asks for it, else the harness default."""
+def db_capacity(board: BoardManifest, manifest: ModelManifest) -> int:
+    """The db buffer the image gets: the model's own input on a board whose budget asks for it,
+    else the harness default. The harness builds the int8 input tensor in the db buffer (the
+    engine reads it from there): in place for int8 and uint8 inputs, after the floats (at the
+    next 16-byte boundary) for a float32 input, whose floats the MSE still reads."""
     if board.budget.db_buffer == "model":
-        return -(-manifest.wire_bytes // 8) * 8
+        wire = -(-manifest.wire_bytes // 16) * 16
+        if manifest.input_format is InputFormat.FLOAT32:
+            wire += -(-manifest.input.elements // 16) * 16
+        return wire
     return LARGEST_STANDARD_INPUT
 
 

@@ -17,11 +17,24 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinybench.compiler.emit import HEADER_NAME, SOURCE_NAME, ModelIO, TensorSpec, emit_c
+from tinybench.compiler.emit import (
+    BOUND_INPUT_OFFSET,
+    HEADER_NAME,
+    SOURCE_NAME,
+    ModelIO,
+    TensorSpec,
+    emit_c,
+)
 from tinybench.compiler.errors import CompileError
 from tinybench.compiler.lower import SUPPORTED_OPS, LoweredOp, lower_model
 from tinybench.compiler.model import Model, read_model
-from tinybench.compiler.planner import ArenaPlan, PlanOp, check_plan, plan_arena
+from tinybench.compiler.planner import (
+    ArenaPlan,
+    PlanOp,
+    check_plan,
+    live_tensor_bound,
+    plan_arena,
+)
 from tinybench.compiler.scratch import (
     DEFAULT_KERNEL_SET,
     KERNEL_SETS,
@@ -54,6 +67,8 @@ class CompileResult:
     header_path: Path
     source_path: Path
     kernels: str = DEFAULT_KERNEL_SET  # the kernel set whose scratch sizes the plan holds
+    arena_bound_bytes: int = 0  # the live-tensor lower bound (planner.live_tensor_bound)
+    input_bytes: int = 0  # the int8 input tensor, held by the harness's input buffer
 
     @property
     def paths(self) -> tuple[Path, Path]:
@@ -67,6 +82,7 @@ class CompiledModel:
     model: Model
     ops: tuple[LoweredOp, ...]
     arena: ArenaPlan
+    arena_bound: int  # bytes: the live-tensor lower bound, no in-place (see planner)
 
     @property
     def weights_bytes(self) -> int:
@@ -85,10 +101,18 @@ def analyze_model(
     model = read_model(tflite)
     ops = lower_model(model)
     sizes = {t.index: t.size for t in model.tensors if t.data is None}
-    plan_ops = [PlanOp(op.inputs, op.output, op.struct == "reshape", query(op)) for op in ops]
-    arena = plan_arena(plan_ops, sizes, model.inputs[0], model.outputs[0])
+    # RESHAPE is a no-op alias; ADD is elementwise (every kernel set reads element i of both
+    # inputs before it writes element i), so its output may overwrite an input dying there.
+    plan_ops = [
+        PlanOp(op.inputs, op.output, op.struct == "reshape", query(op), op.struct == "add")
+        for op in ops
+    ]
+    model_input, model_output = model.inputs[0], model.outputs[0]
+    # The input stays in the harness's buffer (engine.h tb_engine_bind_input), not the arena.
+    arena = plan_arena(plan_ops, sizes, model_input, model_output, input_in_arena=False)
     check_plan(arena)
-    return CompiledModel(model, tuple(ops), arena)
+    bound = live_tensor_bound(plan_ops, sizes, model_input, model_output)
+    return CompiledModel(model, tuple(ops), arena, bound)
 
 
 def compile_model(
@@ -111,7 +135,8 @@ def compile_model(
     if problem is not None:
         raise CompileError(f"model {model_id}: {problem}")
     sha = hashlib.sha256(tflite).hexdigest()
-    offsets = compiled.arena.offsets
+    offsets = dict(compiled.arena.offsets)
+    offsets.update(dict.fromkeys(compiled.arena.external, BOUND_INPUT_OFFSET))
     inp = TensorSpec(offsets[model.inputs[0]], model.tensors[model.inputs[0]])
     outp = TensorSpec(offsets[model.outputs[0]], model.tensors[model.outputs[0]])
     header, source = emit_c(
@@ -127,4 +152,6 @@ def compile_model(
         header_path=header,
         source_path=source,
         kernels=kernels,
+        arena_bound_bytes=compiled.arena_bound,
+        input_bytes=model.tensors[model.inputs[0]].size,
     )

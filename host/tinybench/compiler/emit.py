@@ -11,7 +11,9 @@ from tinybench.compiler.lower import ConstArray, LoweredOp
 from tinybench.compiler.model import Tensor
 from tinybench.manifests.models import InputFormat, ModelManifest, ResultKind
 
-PLAN_VERSION = 2  # must equal TB_NATIVE_PLAN_VERSION in tb_native_plan.h
+PLAN_VERSION = 3  # must equal TB_NATIVE_PLAN_VERSION in tb_native_plan.h
+# The offset of a tensor read from the caller's input buffer (TB_NATIVE_BOUND_INPUT).
+BOUND_INPUT_OFFSET = 0xFFFFFFFF
 HEADER_NAME = "tb_native_model.h"
 SOURCE_NAME = "tb_native_model.c"
 
@@ -88,11 +90,15 @@ def _array(name: str, arr: ConstArray) -> str:
     )
 
 
+def _offset(value: int) -> str:
+    return "TB_NATIVE_BOUND_INPUT" if value == BOUND_INPUT_OFFSET else f"{value}u"
+
+
 def _tensor(spec: TensorSpec) -> str:
     t = spec.tensor
     dims = list(t.shape) + [0] * (4 - len(t.shape))
     return (
-        f"{{ .offset = {spec.offset}u, .bytes = {t.size}u, .rank = {len(t.shape)}u, "
+        f"{{ .offset = {_offset(spec.offset)}, .bytes = {t.size}u, .rank = {len(t.shape)}u, "
         f".dims = {{ {', '.join(str(d) for d in dims)} }}, .scale = {c_float(t.scale)}, "
         f".zero_point = {t.zero_point} }}"
     )
@@ -155,12 +161,12 @@ def emit_c(
         )
     rows = []
     for position, op in enumerate(ops):
-        in0 = offsets[op.inputs[0]]
-        in1 = offsets[op.inputs[1]] if len(op.inputs) > 1 else 0
+        in0 = _offset(offsets[op.inputs[0]])
+        in1 = _offset(offsets[op.inputs[1]]) if len(op.inputs) > 1 else "0u"
         scratch_offset, scratch_bytes = scratch.get(position, (0, 0))
         rows.append(
             f'    {{ .kind = {op.kind}, .name = "{op.name}", '
-            f".input = {{ {in0}u, {in1}u }}, .output = {offsets[op.output]}u, "
+            f".input = {{ {in0}, {in1} }}, .output = {offsets[op.output]}u, "
             f".scratch_offset = {scratch_offset}u, .scratch_bytes = {scratch_bytes}u, "
             f".params = {{ .{op.struct} = &op{op.index}_params }} }},"
         )

@@ -168,7 +168,8 @@ class HostEngine:
     def __init__(self, library: Path, arena_extra: int = 0) -> None:
         self._lib = ctypes.CDLL(str(library))
         self._hook: Any = None
-        for fn in ("tb_engine_init", "tb_engine_input", "tb_engine_output", "tb_engine_invoke"):
+        for fn in ("tb_engine_init", "tb_engine_input", "tb_engine_output", "tb_engine_invoke",
+                   "tb_engine_bind_input"):  # fmt: skip
             getattr(self._lib, fn).restype = ctypes.c_int
         self._lib.tb_engine_arena_required.restype = ctypes.c_size_t
         self._lib.tb_engine_init.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
@@ -180,8 +181,21 @@ class HostEngine:
         status = self._lib.tb_engine_init(self._arena_addr, self.arena_bytes + arena_extra)
         if status != 0:
             raise HostEngineError(f"tb_engine_init failed with status {status}")
-        self.input = self._view("tb_engine_input")
         self.output = self._view("tb_engine_output")
+        # The input is the caller's buffer, as the harness's db buffer on a board: this one
+        # (16-byte aligned) is bound once; set_input writes it, inference never does.
+        in_bytes = self._view("tb_engine_input").bytes
+        self._input_raw = (ctypes.c_uint8 * (in_bytes + 16))()
+        self._in_addr = (ctypes.addressof(self._input_raw) + 15) // 16 * 16
+        self.bind_input(self._in_addr, in_bytes)
+        self.input = self._view("tb_engine_input")
+
+    def bind_input(self, address: int, size: int) -> None:
+        """Hand the engine the input tensor at `address` (tb_engine_bind_input)."""
+        self._lib.tb_engine_bind_input.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        status = self._lib.tb_engine_bind_input(address, size)
+        if status != 0:
+            raise HostEngineError(f"tb_engine_bind_input failed with status {status}")
 
     def _view(self, fn: str) -> TensorInfo:
         view = _View()
@@ -189,9 +203,7 @@ class HostEngine:
         if status != 0:
             raise HostEngineError(f"{fn} failed with status {status}")
         addr = ctypes.cast(view.data, ctypes.c_void_p).value or 0
-        if fn == "tb_engine_input":
-            self._in_addr = addr
-        else:
+        if fn == "tb_engine_output":
             self._out_addr = addr
         return TensorInfo(
             int(view.bytes), tuple(int(d) for d in view.dims[: view.rank]), float(view.scale),
@@ -202,6 +214,11 @@ class HostEngine:
     def arena_address(self) -> int:
         """Address of the arena the engine was initialised with (16-byte aligned)."""
         return self._arena_addr
+
+    @property
+    def input_address(self) -> int:
+        """Address of the bound input buffer (outside the arena)."""
+        return self._in_addr
 
     def set_op_hook(self, hook: Callable[[int, str, int], None] | None) -> None:
         """Calls hook(op_index, op_name, phase) before (0) and after (1) every op; None stops."""

@@ -199,6 +199,20 @@ tb_engine_status_t tb_engine_output(tb_tensor_view_t *view)
     return TB_ENGINE_OK;
 }
 
+/* The caller's input is copied into the double's own arena copy (as the tflm engine does). */
+tb_engine_status_t tb_engine_bind_input(const int8_t *data, size_t bytes)
+{
+    if (!s_ready) {
+        return TB_ENGINE_ERR_NOT_READY;
+    }
+    if (data == NULL || ((uintptr_t)data % TB_ENGINE_ARENA_ALIGN) != 0u ||
+        bytes != k_spec->in_bytes) {
+        return TB_ENGINE_ERR_INPUT;
+    }
+    memcpy(s_in, data, bytes);
+    return TB_ENGINE_OK;
+}
+
 tb_engine_status_t tb_engine_invoke(void)
 {
     uint32_t i;
