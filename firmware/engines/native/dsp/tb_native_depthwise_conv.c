@@ -1,0 +1,323 @@
+/*
+ * tb_native_depthwise_conv.c (dsp) - int8 DEPTHWISE_CONV_2D with the Arm DSP extension.
+ *
+ * Depth multiplier 1 (every depthwise layer of the catalogue models): channels are processed
+ * four at a time ("lanes"), one pass of the output per group of four. A filter tap is one word
+ * load of four int8 inputs; SXTAB16 adds the input offset to two of them at once while it
+ * widens them to int16 pairs, and SMLABB/SMLATT multiply each lane by its weight into four
+ * int32 accumulators that stay in registers across the taps (a depthwise tap is one MAC per
+ * channel, so there is nothing for SMLAD to sum). For a 3x3 filter the weights of the group are
+ * widened once per pass into int16 pairs on the stack (one LDRD per tap instead of a load and
+ * two extensions), and a pixel whose window lies wholly inside the input runs the nine taps
+ * unrolled with no bounds checks; border pixels loop over their clipped window. A 10x4 filter
+ * (DS-CNN's first layer shape) has its own interior path: ten rows of four unrolled taps.
+ *
+ * Requantization is fused into the pass and gives exactly tb_fx_requantize's result. For a
+ * channel with a right shift e in [1, 31] and a multiplier m of 0 or in [2^30, 2^31) (all that
+ * the compiler's QuantizeMultiplier produces for a scale below 1) the two roundings of
+ * tb_fx_requantize - the doubling high multiply, (p + 2^30) >> 31 with p = acc * m, then the
+ * rounding divide by 2^e, ties away from zero - collapse into one 64-bit sum:
+ *     r = (p + 2^30 + 2^(30+e) - (acc < 0 ? 2^31 : 0)) >> (31 + e)
+ * which is one SMLAL onto a per-channel constant and one shift of the high word. (For acc >= 0,
+ * floor(floor(a / 2^31) / 2^e) = floor(a / 2^(31+e)) with the rounding terms moved inside; for
+ * acc < 0 the product is <= -2^30, the first rounding result is <= 0 and the divide rounds with
+ * 2^(e-1) - 1, i.e. 2^(30+e) - 2^31 inside.) Any other channel (a left shift, e = 0) takes
+ * tb_fx_requantize itself. tests/native/test_dsp_depthwise.py checks both against tflite-micro.
+ *
+ * Channels left over after the groups of four, and depth multipliers above 1, take a plain
+ * per-channel path.
+ */
+#include "tb_native_conv_util.h"
+#include "tb_native_kernels.h"
+#include "tb_native_simd.h"
+
+#define DW_LANES 4 /* channels per pass: one word of int8 */
+#define DW_TAPS_3X3 9
+
+/* The four channels of a pass: accumulator start (bias) and requantization constants. */
+typedef struct {
+    int32_t bias[DW_LANES];
+    int32_t multiplier[DW_LANES];
+    int32_t shift[DW_LANES];    /* fused: e - 1; exact: the plan's shift */
+    int64_t rounding[DW_LANES]; /* fused: 2^30 + 2^(30+e) */
+    int fused;                  /* all four lanes take the fused requantization */
+    int full_range;             /* the activation clamp is the int8 range: SSAT alone */
+} dw_quant_t;
+
+/* The widened weights of one 3x3 group: per tap, lanes 0/2 and lanes 1/3 as int16 pairs. */
+typedef struct {
+    uint32_t even[DW_TAPS_3X3];
+    uint32_t odd[DW_TAPS_3X3];
+} dw_weights3x3_t;
+
+static int dw_fusable(int32_t multiplier, int32_t shift)
+{
+    return shift <= -1 && shift >= -31 && (multiplier == 0 || multiplier >= (INT32_C(1) << 30));
+}
+
+static void dw_quant_setup(const tb_native_conv_t *p, int32_t c0, dw_quant_t *q)
+{
+    int32_t lane;
+    q->fused = 1;
+    q->full_range = p->act_min <= -128 && p->act_max >= 127;
+    for (lane = 0; lane < DW_LANES; ++lane) {
+        const int32_t c = c0 + lane;
+        q->bias[lane] = p->bias != 0 ? p->bias[c] : 0;
+        q->multiplier[lane] = p->multiplier[c];
+        q->fused = q->fused && dw_fusable(p->multiplier[c], p->shift[c]);
+    }
+    for (lane = 0; lane < DW_LANES; ++lane) {
+        const int32_t c = c0 + lane;
+        if (q->fused) {
+            const int32_t e = -p->shift[c];
+            q->shift[lane] = e - 1;
+            q->rounding[lane] = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e));
+        } else {
+            q->shift[lane] = p->shift[c];
+            q->rounding[lane] = 0;
+        }
+    }
+}
+
+/* tb_fx_requantize(acc, multiplier, -(shift + 1)) for a fusable channel (see the top). */
+static inline int32_t dw_requantize_fused(int32_t acc, int32_t multiplier, int64_t rounding,
+                                          int32_t shift)
+{
+    const int64_t negative = (int64_t)(acc >> 31) * ((int64_t)1 << 31); /* 0 or -2^31 */
+    const int64_t sum = (int64_t)acc * multiplier + rounding + negative;
+    return (int32_t)(sum >> 32) >> shift;
+}
+
+static inline void dw_store4(const tb_native_conv_t *p, const dw_quant_t *q, const int32_t *acc,
+                             int8_t *out)
+{
+    int32_t lane, v[DW_LANES];
+    if (q->fused) {
+        for (lane = 0; lane < DW_LANES; ++lane) {
+            v[lane] = dw_requantize_fused(acc[lane], q->multiplier[lane], q->rounding[lane],
+                                          q->shift[lane]) +
+                      p->output_offset;
+        }
+    } else {
+        for (lane = 0; lane < DW_LANES; ++lane) {
+            v[lane] =
+                tb_fx_requantize(acc[lane], q->multiplier[lane], q->shift[lane]) + p->output_offset;
+        }
+    }
+    if (q->full_range) {
+        for (lane = 0; lane < DW_LANES; ++lane) {
+            out[lane] = (int8_t)tb_ssat8(v[lane]);
+        }
+    } else {
+        for (lane = 0; lane < DW_LANES; ++lane) {
+            out[lane] = (int8_t)tb_conv_clamp(v[lane], p->act_min, p->act_max);
+        }
+    }
+}
+
+/* One tap of four lanes: x holds four int8 inputs, even/odd the widened weights. */
+static inline void dw_tap(uint32_t x, uint32_t even, uint32_t odd, uint32_t offsets, int32_t *acc)
+{
+    const uint32_t x_even = tb_sxtab16(offsets, x);
+    const uint32_t x_odd = tb_sxtab16_ror8(offsets, x);
+    acc[0] = tb_smlabb(x_even, even, acc[0]);
+    acc[2] = tb_smlatt(x_even, even, acc[2]);
+    acc[1] = tb_smlabb(x_odd, odd, acc[1]);
+    acc[3] = tb_smlatt(x_odd, odd, acc[3]);
+}
+
+static inline void dw_tap_int8(uint32_t x, const int8_t *w, uint32_t offsets, int32_t *acc)
+{
+    const uint32_t word = tb_simd_load4(w);
+    dw_tap(x, tb_sxtb16(word), tb_sxtb16_ror8(word), offsets, acc);
+}
+
+static void dw_acc_init(const dw_quant_t *q, int32_t *acc)
+{
+    acc[0] = q->bias[0];
+    acc[1] = q->bias[1];
+    acc[2] = q->bias[2];
+    acc[3] = q->bias[3];
+}
+
+/* x: the group's first input byte at the window's top-left; stride: bytes between pixels. */
+static inline void dw_3x3_interior(const int8_t *x, int32_t stride, int32_t row,
+                                   const dw_weights3x3_t *w, uint32_t offsets, int32_t *acc)
+{
+    const int8_t *x1 = x + row;
+    const int8_t *x2 = x1 + row;
+    dw_tap(tb_simd_load4(x), w->even[0], w->odd[0], offsets, acc);
+    dw_tap(tb_simd_load4(x + stride), w->even[1], w->odd[1], offsets, acc);
+    dw_tap(tb_simd_load4(x + 2 * stride), w->even[2], w->odd[2], offsets, acc);
+    dw_tap(tb_simd_load4(x1), w->even[3], w->odd[3], offsets, acc);
+    dw_tap(tb_simd_load4(x1 + stride), w->even[4], w->odd[4], offsets, acc);
+    dw_tap(tb_simd_load4(x1 + 2 * stride), w->even[5], w->odd[5], offsets, acc);
+    dw_tap(tb_simd_load4(x2), w->even[6], w->odd[6], offsets, acc);
+    dw_tap(tb_simd_load4(x2 + stride), w->even[7], w->odd[7], offsets, acc);
+    dw_tap(tb_simd_load4(x2 + 2 * stride), w->even[8], w->odd[8], offsets, acc);
+}
+
+/* A 10x4 window wholly inside the input; w: the group's weights of tap (0, 0). */
+static inline void dw_10x4_interior(const int8_t *x, int32_t stride, int32_t row, const int8_t *w,
+                                    int32_t w_stride, uint32_t offsets, int32_t *acc)
+{
+    int32_t ky;
+    for (ky = 0; ky < 10; ++ky) {
+        dw_tap_int8(tb_simd_load4(x), w, offsets, acc);
+        dw_tap_int8(tb_simd_load4(x + stride), w + w_stride, offsets, acc);
+        dw_tap_int8(tb_simd_load4(x + 2 * stride), w + 2 * w_stride, offsets, acc);
+        dw_tap_int8(tb_simd_load4(x + 3 * stride), w + 3 * w_stride, offsets, acc);
+        x += row;
+        w += 4 * w_stride;
+    }
+}
+
+/* The filter window as clipped to the input. */
+typedef struct {
+    int32_t ky_lo, ky_hi, kx_lo, kx_hi;
+} dw_window_t;
+
+/*
+ * Any window: the taps inside the input, weights from the plan (or widened, for 3x3). origin:
+ * the offset in in_batch of the window's top-left pixel, which may lie outside the input.
+ */
+static void dw_window_taps(const tb_native_conv_t *p, const int8_t *in_batch, int32_t origin,
+                           const dw_window_t *win, const dw_weights3x3_t *w3, const int8_t *w,
+                           uint32_t offsets, int32_t *acc)
+{
+    const int32_t stride = p->in_c;
+    const int32_t row = p->in_w * p->in_c;
+    int32_t ky, kx;
+    for (ky = win->ky_lo; ky < win->ky_hi; ++ky) {
+        for (kx = win->kx_lo; kx < win->kx_hi; ++kx) {
+            const uint32_t xw = tb_simd_load4(in_batch + origin + ky * row + kx * stride);
+            if (w3 != 0) {
+                const int32_t t = ky * 3 + kx;
+                dw_tap(xw, w3->even[t], w3->odd[t], offsets, acc);
+            } else {
+                dw_tap_int8(xw, w + (ky * p->k_w + kx) * p->out_c, offsets, acc);
+            }
+        }
+    }
+}
+
+/* First and one-past-last output column whose window lies inside the input horizontally. */
+static void dw_interior_columns(const tb_native_conv_t *p, int32_t *lo, int32_t *hi)
+{
+    const int32_t last = p->in_w - p->k_w + p->pad_w; /* ox * stride_w <= last */
+    *lo = (p->pad_w + p->stride_w - 1) / p->stride_w;
+    *hi = last < 0 ? 0 : last / p->stride_w + 1;
+    if (*hi > p->out_w) {
+        *hi = p->out_w;
+    }
+    if (*hi < *lo) {
+        *hi = *lo;
+    }
+}
+
+/* One pass of four channels c0..c0+3 over the whole output. */
+static void dw_group(const tb_native_conv_t *p, const int8_t *input, int8_t *output, int32_t c0)
+{
+    const int32_t stride = p->in_c;
+    const int32_t row = p->in_w * p->in_c;
+    const uint32_t offsets = tb_simd_pair(p->input_offset, p->input_offset);
+    const int is3x3 = p->k_h == 3 && p->k_w == 3;
+    const int is10x4 = p->k_h == 10 && p->k_w == 4;
+    const int8_t *w = p->weights + c0;
+    dw_quant_t q;
+    dw_weights3x3_t w3;
+    int32_t ox_lo, ox_hi, b, oy, ox, t;
+    int32_t acc[DW_LANES];
+    dw_quant_setup(p, c0, &q);
+    if (is3x3) {
+        for (t = 0; t < DW_TAPS_3X3; ++t) {
+            const uint32_t word = tb_simd_load4(w + t * p->out_c);
+            w3.even[t] = tb_sxtb16(word);
+            w3.odd[t] = tb_sxtb16_ror8(word);
+        }
+    }
+    dw_interior_columns(p, &ox_lo, &ox_hi);
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_batch = input + b * p->in_h * row + c0;
+        int8_t *out = output + b * p->out_h * p->out_w * p->out_c + c0;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            dw_window_t win;
+            const int32_t iy0 = oy * p->stride_h - p->pad_h;
+            int full_rows;
+            tb_conv_window(iy0, p->k_h, p->in_h, &win.ky_lo, &win.ky_hi);
+            full_rows = win.ky_lo == 0 && win.ky_hi == p->k_h && (is3x3 || is10x4);
+            for (ox = 0; ox < p->out_w; ++ox, out += p->out_c) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+                const int32_t origin = iy0 * row + ix0 * stride;
+                dw_acc_init(&q, acc);
+                if (full_rows && ox >= ox_lo && ox < ox_hi) {
+                    if (is3x3) {
+                        dw_3x3_interior(in_batch + origin, stride, row, &w3, offsets, acc);
+                    } else {
+                        dw_10x4_interior(in_batch + origin, stride, row, w, p->out_c, offsets, acc);
+                    }
+                } else {
+                    tb_conv_window(ix0, p->k_w, p->in_w, &win.kx_lo, &win.kx_hi);
+                    dw_window_taps(p, in_batch, origin, &win, is3x3 ? &w3 : 0, w, offsets, acc);
+                }
+                dw_store4(p, &q, acc, out);
+            }
+        }
+    }
+}
+
+/* One output channel oc (input channel oc / depth multiplier) over the whole output. */
+static void dw_channel(const tb_native_conv_t *p, const int8_t *input, int8_t *output, int32_t oc)
+{
+    const int32_t ic = oc / p->depth_multiplier;
+    int32_t b, oy, ox, ky, kx;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_batch = input + b * p->in_h * p->in_w * p->in_c + ic;
+        int8_t *out = output + b * p->out_h * p->out_w * p->out_c + oc;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_h;
+            int32_t ky_lo, ky_hi;
+            tb_conv_window(iy0, p->k_h, p->in_h, &ky_lo, &ky_hi);
+            for (ox = 0; ox < p->out_w; ++ox, out += p->out_c) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+                int32_t kx_lo, kx_hi, acc = 0;
+                tb_conv_window(ix0, p->k_w, p->in_w, &kx_lo, &kx_hi);
+                for (ky = ky_lo; ky < ky_hi; ++ky) {
+                    const int8_t *x = in_batch + (iy0 + ky) * p->in_w * p->in_c;
+                    const int8_t *w = p->weights + ky * p->k_w * p->out_c + oc;
+                    for (kx = kx_lo; kx < kx_hi; ++kx) {
+                        acc += (int32_t)w[kx * p->out_c] *
+                               ((int32_t)x[(ix0 + kx) * p->in_c] + p->input_offset);
+                    }
+                }
+                *out = tb_conv_finish(p, acc, oc);
+            }
+        }
+    }
+}
+
+uint32_t tb_native_depthwise_conv_scratch_bytes(const tb_native_conv_t *p)
+{
+    (void)p; /* the widened weights and the constants of a pass live on the stack */
+    return 0u;
+}
+
+int tb_native_depthwise_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *output,
+                                void *scratch)
+{
+    int32_t c = 0;
+    (void)scratch;
+    if (p->stride_h <= 0 || p->stride_w <= 0 || p->depth_multiplier <= 0 || p->weights == 0 ||
+        p->multiplier == 0 || p->shift == 0 || p->out_c != p->in_c * p->depth_multiplier) {
+        return -1;
+    }
+    if (p->depth_multiplier == 1) {
+        for (; c + DW_LANES <= p->out_c; c += DW_LANES) {
+            dw_group(p, input, output, c);
+        }
+    }
+    for (; c < p->out_c; ++c) {
+        dw_channel(p, input, output, c);
+    }
+    return 0;
+}
