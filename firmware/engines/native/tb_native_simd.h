@@ -187,4 +187,18 @@ static inline int32_t tb_smlatt(uint32_t x, uint32_t y, int32_t acc)
 #endif
 }
 
+/* SMLAL: acc + x * y, a signed 32 x 32 -> 64-bit multiply-accumulate (never wraps here). */
+static inline int64_t tb_smlal(int64_t acc, int32_t x, int32_t y)
+{
+#if TB_SIMD_NATIVE
+    /* As inline assembly: GCC turns a multiply by a 0/1 value into UMULL + MLA + ADDS + ADC. */
+    uint32_t lo = (uint32_t)acc;
+    uint32_t hi = (uint32_t)((uint64_t)acc >> 32);
+    __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(x), "r"(y));
+    return (int64_t)(((uint64_t)hi << 32) | lo);
+#else
+    return acc + (int64_t)x * y;
+#endif
+}
+
 #endif /* TB_NATIVE_SIMD_H */

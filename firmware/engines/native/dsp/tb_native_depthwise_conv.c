@@ -44,11 +44,18 @@ typedef struct {
     int full_range;             /* the activation clamp is the int8 range: SSAT alone */
 } dw_quant_t;
 
-/* The widened weights of one 3x3 group: per tap, lanes 0/2 and lanes 1/3 as int16 pairs. */
+/*
+ * The widened weights of one 3x3 group: per tap, lanes 0/2 then lanes 1/3 as int16 pairs
+ * (adjacent, so one LDRD fetches a tap's weights).
+ */
 typedef struct {
-    uint32_t even[DW_TAPS_3X3];
-    uint32_t odd[DW_TAPS_3X3];
+    uint32_t tap[DW_TAPS_3X3][2];
 } dw_weights3x3_t;
+
+/* The filter window as clipped to the input. */
+typedef struct {
+    int32_t ky_lo, ky_hi, kx_lo, kx_hi;
+} dw_window_t;
 
 static int dw_fusable(int32_t multiplier, int32_t shift)
 {
@@ -83,8 +90,9 @@ static void dw_quant_setup(const tb_native_conv_t *p, int32_t c0, dw_quant_t *q)
 static inline int32_t dw_requantize_fused(int32_t acc, int32_t multiplier, int64_t rounding,
                                           int32_t shift)
 {
-    const int64_t negative = (int64_t)(acc >> 31) * ((int64_t)1 << 31); /* 0 or -2^31 */
-    const int64_t sum = (int64_t)acc * multiplier + rounding + negative;
+    /* Two SMLALs: acc * m, then 1 * -2^31 when acc < 0 (0 * -2^31 otherwise). */
+    int64_t sum = tb_smlal(rounding, acc, multiplier);
+    sum = tb_smlal(sum, (int32_t)((uint32_t)acc >> 31), INT32_MIN);
     return (int32_t)(sum >> 32) >> shift;
 }
 
@@ -92,6 +100,18 @@ static inline void dw_store4(const tb_native_conv_t *p, const dw_quant_t *q, con
                              int8_t *out)
 {
     int32_t lane, v[DW_LANES];
+    if (q->fused && q->full_range) { /* every catalogue model's depthwise op */
+        const int32_t offset = p->output_offset;
+        out[0] = (int8_t)tb_ssat8(
+            dw_requantize_fused(acc[0], q->multiplier[0], q->rounding[0], q->shift[0]) + offset);
+        out[1] = (int8_t)tb_ssat8(
+            dw_requantize_fused(acc[1], q->multiplier[1], q->rounding[1], q->shift[1]) + offset);
+        out[2] = (int8_t)tb_ssat8(
+            dw_requantize_fused(acc[2], q->multiplier[2], q->rounding[2], q->shift[2]) + offset);
+        out[3] = (int8_t)tb_ssat8(
+            dw_requantize_fused(acc[3], q->multiplier[3], q->rounding[3], q->shift[3]) + offset);
+        return;
+    }
     if (q->fused) {
         for (lane = 0; lane < DW_LANES; ++lane) {
             v[lane] = dw_requantize_fused(acc[lane], q->multiplier[lane], q->rounding[lane],
@@ -140,21 +160,45 @@ static void dw_acc_init(const dw_quant_t *q, int32_t *acc)
     acc[3] = q->bias[3];
 }
 
+/* Three taps of one filter row; w: the row's first widened tap. */
+static inline void dw_3x3_row(const int8_t *x, int32_t stride, const uint32_t (*w)[2],
+                              uint32_t offsets, int32_t *acc)
+{
+    dw_tap(tb_simd_load4(x), w[0][0], w[0][1], offsets, acc);
+    dw_tap(tb_simd_load4(x + stride), w[1][0], w[1][1], offsets, acc);
+    dw_tap(tb_simd_load4(x + 2 * stride), w[2][0], w[2][1], offsets, acc);
+}
+
 /* x: the group's first input byte at the window's top-left; stride: bytes between pixels. */
 static inline void dw_3x3_interior(const int8_t *x, int32_t stride, int32_t row,
                                    const dw_weights3x3_t *w, uint32_t offsets, int32_t *acc)
 {
-    const int8_t *x1 = x + row;
-    const int8_t *x2 = x1 + row;
-    dw_tap(tb_simd_load4(x), w->even[0], w->odd[0], offsets, acc);
-    dw_tap(tb_simd_load4(x + stride), w->even[1], w->odd[1], offsets, acc);
-    dw_tap(tb_simd_load4(x + 2 * stride), w->even[2], w->odd[2], offsets, acc);
-    dw_tap(tb_simd_load4(x1), w->even[3], w->odd[3], offsets, acc);
-    dw_tap(tb_simd_load4(x1 + stride), w->even[4], w->odd[4], offsets, acc);
-    dw_tap(tb_simd_load4(x1 + 2 * stride), w->even[5], w->odd[5], offsets, acc);
-    dw_tap(tb_simd_load4(x2), w->even[6], w->odd[6], offsets, acc);
-    dw_tap(tb_simd_load4(x2 + stride), w->even[7], w->odd[7], offsets, acc);
-    dw_tap(tb_simd_load4(x2 + 2 * stride), w->even[8], w->odd[8], offsets, acc);
+    dw_3x3_row(x, stride, &w->tap[0], offsets, acc);
+    dw_3x3_row(x + row, stride, &w->tap[3], offsets, acc);
+    dw_3x3_row(x + 2 * row, stride, &w->tap[6], offsets, acc);
+}
+
+/*
+ * A 3x3 window clipped by the border: each row inside the input runs its 1-3 columns inside
+ * unrolled. x: the group's byte at the window's first inside pixel (row ky_lo, column kx_lo).
+ */
+static inline void dw_3x3_border(const int8_t *x, int32_t stride, int32_t row,
+                                 const dw_window_t *win, const dw_weights3x3_t *w, uint32_t offsets,
+                                 int32_t *acc)
+{
+    const int32_t columns = win->kx_hi - win->kx_lo;
+    int32_t ky;
+    for (ky = win->ky_lo; ky < win->ky_hi; ++ky, x += row) {
+        const uint32_t(*wr)[2] = &w->tap[ky * 3 + win->kx_lo];
+        if (columns == 3) {
+            dw_3x3_row(x, stride, wr, offsets, acc);
+        } else if (columns == 2) {
+            dw_tap(tb_simd_load4(x), wr[0][0], wr[0][1], offsets, acc);
+            dw_tap(tb_simd_load4(x + stride), wr[1][0], wr[1][1], offsets, acc);
+        } else if (columns == 1) {
+            dw_tap(tb_simd_load4(x), wr[0][0], wr[0][1], offsets, acc);
+        }
+    }
 }
 
 /* A 10x4 window wholly inside the input; w: the group's weights of tap (0, 0). */
@@ -172,18 +216,12 @@ static inline void dw_10x4_interior(const int8_t *x, int32_t stride, int32_t row
     }
 }
 
-/* The filter window as clipped to the input. */
-typedef struct {
-    int32_t ky_lo, ky_hi, kx_lo, kx_hi;
-} dw_window_t;
-
 /*
  * Any window: the taps inside the input, weights from the plan (or widened, for 3x3). origin:
  * the offset in in_batch of the window's top-left pixel, which may lie outside the input.
  */
 static void dw_window_taps(const tb_native_conv_t *p, const int8_t *in_batch, int32_t origin,
-                           const dw_window_t *win, const dw_weights3x3_t *w3, const int8_t *w,
-                           uint32_t offsets, int32_t *acc)
+                           const dw_window_t *win, const int8_t *w, uint32_t offsets, int32_t *acc)
 {
     const int32_t stride = p->in_c;
     const int32_t row = p->in_w * p->in_c;
@@ -191,12 +229,7 @@ static void dw_window_taps(const tb_native_conv_t *p, const int8_t *in_batch, in
     for (ky = win->ky_lo; ky < win->ky_hi; ++ky) {
         for (kx = win->kx_lo; kx < win->kx_hi; ++kx) {
             const uint32_t xw = tb_simd_load4(in_batch + origin + ky * row + kx * stride);
-            if (w3 != 0) {
-                const int32_t t = ky * 3 + kx;
-                dw_tap(xw, w3->even[t], w3->odd[t], offsets, acc);
-            } else {
-                dw_tap_int8(xw, w + (ky * p->k_w + kx) * p->out_c, offsets, acc);
-            }
+            dw_tap_int8(xw, w + (ky * p->k_w + kx) * p->out_c, offsets, acc);
         }
     }
 }
@@ -232,8 +265,8 @@ static void dw_group(const tb_native_conv_t *p, const int8_t *input, int8_t *out
     if (is3x3) {
         for (t = 0; t < DW_TAPS_3X3; ++t) {
             const uint32_t word = tb_simd_load4(w + t * p->out_c);
-            w3.even[t] = tb_sxtb16(word);
-            w3.odd[t] = tb_sxtb16_ror8(word);
+            w3.tap[t][0] = tb_sxtb16(word);
+            w3.tap[t][1] = tb_sxtb16_ror8(word);
         }
     }
     dw_interior_columns(p, &ox_lo, &ox_hi);
@@ -258,7 +291,12 @@ static void dw_group(const tb_native_conv_t *p, const int8_t *input, int8_t *out
                     }
                 } else {
                     tb_conv_window(ix0, p->k_w, p->in_w, &win.kx_lo, &win.kx_hi);
-                    dw_window_taps(p, in_batch, origin, &win, is3x3 ? &w3 : 0, w, offsets, acc);
+                    if (is3x3) {
+                        dw_3x3_border(in_batch + origin + win.ky_lo * row + win.kx_lo * stride,
+                                      stride, row, &win, &w3, offsets, acc);
+                    } else {
+                        dw_window_taps(p, in_batch, origin, &win, w, offsets, acc);
+                    }
                 }
                 dw_store4(p, &q, acc, out);
             }
