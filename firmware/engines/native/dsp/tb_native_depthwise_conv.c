@@ -34,14 +34,22 @@
 #define DW_LANES 4 /* channels per pass: one word of int8 */
 #define DW_TAPS_3X3 9
 
-/* The four channels of a pass: accumulator start (bias) and requantization constants. */
+/*
+ * One channel of a pass: its requantization constants, laid out so that two LDRDs fetch them,
+ * and its bias (the accumulator's start).
+ */
 typedef struct {
-    int32_t bias[DW_LANES];
-    int32_t multiplier[DW_LANES];
-    int32_t shift[DW_LANES];    /* fused: e - 1; exact: the plan's shift */
-    int64_t rounding[DW_LANES]; /* fused: 2^30 + 2^(30+e) + output_offset * 2^(31+e) */
-    int fused;                  /* all four lanes take the fused requantization */
-    int full_range;             /* the activation clamp is the int8 range: SSAT alone */
+    int64_t rounding;   /* fused: 2^30 + 2^(30+e) + output_offset * 2^(31+e) */
+    int32_t multiplier; /* the plan's */
+    int32_t shift;      /* fused: e - 1; exact: the plan's shift */
+    int32_t bias;
+} dw_lane_t;
+
+/* The four channels of a pass. */
+typedef struct {
+    dw_lane_t lane[DW_LANES];
+    int fused;      /* all four lanes take the fused requantization */
+    int full_range; /* the activation clamp is the int8 range: SSAT alone */
 } dw_quant_t;
 
 /* The filter window as clipped to the input. */
@@ -51,18 +59,18 @@ typedef struct {
 
 /*
  * Everything one pass (four channels over the whole output) reads: the requantization, the
- * widened 3x3 weights (lanes 0/2 then 1/3 per tap, adjacent so one LDRD fetches a tap), the
+ * widened 3x3 weights (both pairs of a tap in one 64-bit word, so one LDRD fetches a tap), the
  * group's int8 weights in the plan, and the strides in bytes.
  */
 typedef struct {
     const tb_native_conv_t *p;
     dw_quant_t q;
-    uint32_t w3[DW_TAPS_3X3][2];
-    const int8_t *w;  /* the plan's weights of the group's tap (0, 0) */
-    uint32_t offsets; /* the input offset in both halves */
-    int32_t stride;   /* bytes between horizontally adjacent input pixels: in_c */
-    int32_t row;      /* bytes between input rows */
-    int32_t in_step;  /* input bytes between horizontally adjacent windows */
+    uint64_t w3[DW_TAPS_3X3]; /* lanes 0/2 in the low word, 1/3 in the high word */
+    const int8_t *w;          /* the plan's weights of the group's tap (0, 0) */
+    uint32_t offsets;         /* the input offset in both halves */
+    int32_t stride;           /* bytes between horizontally adjacent input pixels: in_c */
+    int32_t row;              /* bytes between input rows */
+    int32_t in_step;          /* input bytes between horizontally adjacent windows */
     int is3x3, is10x4;
 } dw_pass_t;
 
@@ -82,44 +90,69 @@ static void dw_quant_setup(const tb_native_conv_t *p, int32_t c0, dw_quant_t *q)
     q->full_range = p->act_min <= -128 && p->act_max >= 127;
     for (lane = 0; lane < DW_LANES; ++lane) {
         const int32_t c = c0 + lane;
-        q->bias[lane] = p->bias != 0 ? p->bias[c] : 0;
-        q->multiplier[lane] = p->multiplier[c];
+        q->lane[lane].bias = p->bias != 0 ? p->bias[c] : 0;
+        q->lane[lane].multiplier = p->multiplier[c];
         q->fused = q->fused && dw_fusable(p->multiplier[c], p->shift[c]);
     }
     for (lane = 0; lane < DW_LANES; ++lane) {
         const int32_t c = c0 + lane;
+        dw_lane_t *l = &q->lane[lane];
         if (q->fused) {
             const int32_t e = -p->shift[c];
-            q->shift[lane] = e - 1;
-            q->rounding[lane] = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e)) +
-                                (int64_t)p->output_offset * ((int64_t)1 << (31 + e));
+            l->shift = e - 1;
+            l->rounding = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e)) +
+                          (int64_t)p->output_offset * ((int64_t)1 << (31 + e));
         } else {
-            q->shift[lane] = p->shift[c];
-            q->rounding[lane] = 0;
+            l->shift = p->shift[c];
+            l->rounding = 0;
         }
     }
 }
 
-/* tb_fx_requantize(acc, multiplier, -(shift + 1)) + output_offset, fused (see the top). */
-static inline int32_t dw_requantize_fused(int32_t acc, int32_t multiplier, int64_t rounding,
-                                          int32_t shift)
+/*
+ * tb_fx_requantize(acc, multiplier, -(shift + 1)) + output_offset, fused (see the top), for a
+ * lane with the full int8 clamp: SSAT to 8 bits.
+ */
+static inline int32_t dw_requantize_fused(int32_t acc, const dw_lane_t *l)
 {
     /* Two SMLALs: acc * m, then 1 * -2^31 when acc < 0 (0 * -2^31 otherwise). */
-    int64_t sum = tb_smlal(rounding, acc, multiplier);
+    int64_t sum = tb_smlal(l->rounding, acc, l->multiplier);
     sum = tb_smlal(sum, (int32_t)((uint32_t)acc >> 31), INT32_MIN);
-    return (int32_t)(sum >> 32) >> shift;
+    return (int32_t)(sum >> 32) >> l->shift;
 }
 
-static void dw_store4_general(const tb_native_conv_t *p, const dw_quant_t *q, const int32_t *acc,
-                              int8_t *out)
+static inline int8_t dw_requantize_ssat(int32_t acc, const dw_lane_t *l)
 {
+#if TB_SIMD_NATIVE
+    /* Eight instructions; written out because GCC spills around the 64-bit values. */
+    uint32_t lo, hi, m, sh, t;
+    __asm__("ldrd %[lo], %[hi], [%[l]]\n\t"
+            "ldrd %[m], %[sh], [%[l], #8]\n\t"
+            "smlal %[lo], %[hi], %[acc], %[m]\n\t"
+            "lsr %[t], %[acc], #31\n\t"
+            "mov %[m], #0x80000000\n\t"
+            "smlal %[lo], %[hi], %[t], %[m]\n\t"
+            "asr %[hi], %[hi], %[sh]\n\t"
+            "ssat %[hi], #8, %[hi]"
+            : [lo] "=&r"(lo), [hi] "=&r"(hi), [m] "=&r"(m), [sh] "=&r"(sh), [t] "=&r"(t)
+            : [acc] "r"(acc), [l] "r"(l), "m"(*l));
+    return (int8_t)hi;
+#else
+    return (int8_t)tb_ssat8(dw_requantize_fused(acc, l));
+#endif
+}
+
+/* Taking the accumulators by value keeps them in registers in the callers' loops. */
+static void dw_store4_general(const tb_native_conv_t *p, const dw_quant_t *q, int32_t acc0,
+                              int32_t acc1, int32_t acc2, int32_t acc3, int8_t *out)
+{
+    const int32_t acc[DW_LANES] = { acc0, acc1, acc2, acc3 };
     int32_t lane;
     for (lane = 0; lane < DW_LANES; ++lane) {
-        const int32_t v = q->fused
-                              ? dw_requantize_fused(acc[lane], q->multiplier[lane],
-                                                    q->rounding[lane], q->shift[lane])
-                              : tb_fx_requantize(acc[lane], q->multiplier[lane], q->shift[lane]) +
-                                    p->output_offset;
+        const dw_lane_t *l = &q->lane[lane];
+        const int32_t v =
+            q->fused ? dw_requantize_fused(acc[lane], l)
+                     : tb_fx_requantize(acc[lane], l->multiplier, l->shift) + p->output_offset;
         out[lane] = (int8_t)tb_conv_clamp(v, p->act_min, p->act_max);
     }
 }
@@ -128,55 +161,84 @@ static inline void dw_store4(const dw_pass_t *g, const int32_t *acc, int8_t *out
 {
     const dw_quant_t *q = &g->q;
     if (q->fused && q->full_range) { /* every catalogue model's depthwise op */
-        out[0] = (int8_t)tb_ssat8(
-            dw_requantize_fused(acc[0], q->multiplier[0], q->rounding[0], q->shift[0]));
-        out[1] = (int8_t)tb_ssat8(
-            dw_requantize_fused(acc[1], q->multiplier[1], q->rounding[1], q->shift[1]));
-        out[2] = (int8_t)tb_ssat8(
-            dw_requantize_fused(acc[2], q->multiplier[2], q->rounding[2], q->shift[2]));
-        out[3] = (int8_t)tb_ssat8(
-            dw_requantize_fused(acc[3], q->multiplier[3], q->rounding[3], q->shift[3]));
+        out[0] = dw_requantize_ssat(acc[0], &q->lane[0]);
+        out[1] = dw_requantize_ssat(acc[1], &q->lane[1]);
+        out[2] = dw_requantize_ssat(acc[2], &q->lane[2]);
+        out[3] = dw_requantize_ssat(acc[3], &q->lane[3]);
     } else {
-        dw_store4_general(g->p, q, acc, out);
+        dw_store4_general(g->p, q, acc[0], acc[1], acc[2], acc[3], out);
     }
 }
 
-/* One tap of four lanes: x holds four int8 inputs, w the lanes' widened weights. */
-static inline void dw_tap(uint32_t x, const uint32_t *w, uint32_t offsets, int32_t *acc)
+/* One tap of four lanes: x holds four int8 inputs, even/odd the lanes' widened weights. */
+static inline void dw_tap(uint32_t x, uint32_t even, uint32_t odd, uint32_t offsets, int32_t *acc)
 {
     const uint32_t x_even = tb_sxtab16(offsets, x);
     const uint32_t x_odd = tb_sxtab16_ror8(offsets, x);
-    acc[0] = tb_smlabb(x_even, w[0], acc[0]);
-    acc[2] = tb_smlatt(x_even, w[0], acc[2]);
-    acc[1] = tb_smlabb(x_odd, w[1], acc[1]);
-    acc[3] = tb_smlatt(x_odd, w[1], acc[3]);
+    acc[0] = tb_smlabb(x_even, even, acc[0]);
+    acc[2] = tb_smlatt(x_even, even, acc[2]);
+    acc[1] = tb_smlabb(x_odd, odd, acc[1]);
+    acc[3] = tb_smlatt(x_odd, odd, acc[3]);
+}
+
+static inline void dw_tap_wide(uint32_t x, uint64_t w, uint32_t offsets, int32_t *acc)
+{
+    dw_tap(x, (uint32_t)w, (uint32_t)(w >> 32), offsets, acc);
 }
 
 /* One tap with the int8 weights of the plan, widened here. */
 static inline void dw_tap_int8(uint32_t x, const int8_t *w, uint32_t offsets, int32_t *acc)
 {
     const uint32_t word = tb_simd_load4(w);
-    uint32_t wide[2];
-    wide[0] = tb_sxtb16(word);
-    wide[1] = tb_sxtb16_ror8(word);
-    dw_tap(x, wide, offsets, acc);
+    dw_tap(x, tb_sxtb16(word), tb_sxtb16_ror8(word), offsets, acc);
 }
 
 static inline void dw_acc_init(const dw_quant_t *q, int32_t *acc)
 {
-    acc[0] = q->bias[0];
-    acc[1] = q->bias[1];
-    acc[2] = q->bias[2];
-    acc[3] = q->bias[3];
+    acc[0] = q->lane[0].bias;
+    acc[1] = q->lane[1].bias;
+    acc[2] = q->lane[2].bias;
+    acc[3] = q->lane[3].bias;
 }
 
 /* Three taps of one filter row; w: the row's first widened tap. */
-static inline void dw_3x3_row(const int8_t *x, int32_t stride, const uint32_t (*w)[2],
-                              uint32_t offsets, int32_t *acc)
+static inline void dw_3x3_row(const int8_t *x, int32_t stride, const uint64_t *w, uint32_t offsets,
+                              int32_t *acc)
 {
-    dw_tap(tb_simd_load4(x), w[0], offsets, acc);
-    dw_tap(tb_simd_load4(x + stride), w[1], offsets, acc);
-    dw_tap(tb_simd_load4(x + 2 * stride), w[2], offsets, acc);
+#if TB_SIMD_NATIVE
+    /*
+     * Per tap: LDR of four inputs, LDRD of the widened weights, two SXTAB16, four SMLAxy (eight
+     * instructions for four MACs). Written out because GCC, short of registers with four
+     * accumulators live, reloads weights and spills accumulators. The input is not named as
+     * a memory operand: nothing writes it while the kernel runs (the output never overlaps it).
+     */
+    uint32_t t0, t1, t2, t3;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+#define DW_TAP_ASM(load, wofs)                                                                     \
+    load "\n\t"                                                                                    \
+         "ldrd %[t2], %[t3], [%[w], #" wofs "]\n\t"                                                \
+         "sxtab16 %[t1], %[off], %[t0], ror #8\n\t"                                                \
+         "sxtab16 %[t0], %[off], %[t0]\n\t"                                                        \
+         "smlabb %[a0], %[t0], %[t2], %[a0]\n\t"                                                   \
+         "smlatt %[a2], %[t0], %[t2], %[a2]\n\t"                                                   \
+         "smlabb %[a1], %[t1], %[t3], %[a1]\n\t"                                                   \
+         "smlatt %[a3], %[t1], %[t3], %[a3]\n\t"
+    __asm__(DW_TAP_ASM("ldr %[t0], [%[x]]", "0") DW_TAP_ASM("ldr %[t0], [%[x], %[s]]", "8")
+                DW_TAP_ASM("ldr %[t0], [%[x], %[s], lsl #1]", "16")
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t0] "=&r"(t0),
+              [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3)
+            : [x] "r"(x), [s] "r"(stride), [w] "r"(w), [off] "r"(offsets),
+              "m"(*(const uint64_t(*)[3])w));
+#undef DW_TAP_ASM
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+#else
+    dw_tap_wide(tb_simd_load4(x), w[0], offsets, acc);
+    dw_tap_wide(tb_simd_load4(x + stride), w[1], offsets, acc);
+    dw_tap_wide(tb_simd_load4(x + 2 * stride), w[2], offsets, acc);
+#endif
 }
 
 /*
@@ -220,40 +282,53 @@ static void dw_10x4_run(const dw_pass_t *g, const int8_t *x, int8_t *out, int32_
 }
 
 /*
- * One output pixel whose window the border clips (or of a filter with no specialised path):
- * the taps inside the input only. origin: the offset in in_batch of the window's top-left
- * pixel, which may lie outside the input; win: its rows, columns filled in here.
+ * count horizontally adjacent 3x3 windows that the border clips alike (rows ky_lo..ky_hi,
+ * columns kx_lo..kx_hi inside the input): each inside row runs its 1-3 inside columns
+ * unrolled. x: the group's input byte at the first window's first inside tap.
  */
-static void dw_pixel(const dw_pass_t *g, const int8_t *in_batch, int32_t origin, int32_t ix0,
-                     dw_window_t *win, int8_t *out)
+static void dw_3x3_clipped_run(const dw_pass_t *g, const int8_t *x, int8_t *out, int32_t count,
+                               const dw_window_t *win)
+{
+    const int32_t stride = g->stride;
+    const int32_t columns = win->kx_hi - win->kx_lo;
+    const int32_t rows = win->ky_hi - win->ky_lo;
+    const uint64_t *w0 = &g->w3[win->ky_lo * 3 + win->kx_lo];
+    int32_t acc[DW_LANES];
+    for (; count > 0; --count, x += g->in_step, out += g->p->out_c) {
+        const int8_t *xr = x;
+        const uint64_t *w = w0;
+        int32_t r;
+        dw_acc_init(&g->q, acc);
+        for (r = 0; r < rows; ++r, xr += g->row, w += 3) {
+            if (columns == 3) {
+                dw_3x3_row(xr, stride, w, g->offsets, acc);
+            } else if (columns == 2) {
+                dw_tap_wide(tb_simd_load4(xr), w[0], g->offsets, acc);
+                dw_tap_wide(tb_simd_load4(xr + stride), w[1], g->offsets, acc);
+            } else if (columns == 1) {
+                dw_tap_wide(tb_simd_load4(xr), w[0], g->offsets, acc);
+            }
+        }
+        dw_store4(g, acc, out);
+    }
+}
+
+/*
+ * One output pixel of a filter with no specialised path, or a 10x4 window the border clips:
+ * the taps inside the input only. origin: the offset in in_batch of the window's top-left
+ * pixel, which may lie outside the input.
+ */
+static void dw_pixel(const dw_pass_t *g, const int8_t *in_batch, int32_t origin,
+                     const dw_window_t *win, int8_t *out)
 {
     const tb_native_conv_t *p = g->p;
     int32_t acc[DW_LANES];
     int32_t ky, kx;
-    tb_conv_window(ix0, p->k_w, p->in_w, &win->kx_lo, &win->kx_hi);
     dw_acc_init(&g->q, acc);
-    if (g->is3x3) {
-        /* Each row inside the input runs its 1-3 inside columns unrolled. */
-        const int32_t columns = win->kx_hi - win->kx_lo;
-        const int8_t *x = in_batch + origin + win->ky_lo * g->row + win->kx_lo * g->stride;
-        for (ky = win->ky_lo; ky < win->ky_hi; ++ky, x += g->row) {
-            const uint32_t(*w)[2] = &g->w3[ky * 3 + win->kx_lo];
-            if (columns == 3) {
-                dw_3x3_row(x, g->stride, w, g->offsets, acc);
-            } else if (columns == 2) {
-                dw_tap(tb_simd_load4(x), w[0], g->offsets, acc);
-                dw_tap(tb_simd_load4(x + g->stride), w[1], g->offsets, acc);
-            } else if (columns == 1) {
-                dw_tap(tb_simd_load4(x), w[0], g->offsets, acc);
-            }
-        }
-    } else {
-        for (ky = win->ky_lo; ky < win->ky_hi; ++ky) {
-            for (kx = win->kx_lo; kx < win->kx_hi; ++kx) {
-                const int8_t *x = in_batch + origin + ky * g->row + kx * g->stride;
-                dw_tap_int8(tb_simd_load4(x), g->w + (ky * p->k_w + kx) * p->out_c, g->offsets,
-                            acc);
-            }
+    for (ky = win->ky_lo; ky < win->ky_hi; ++ky) {
+        for (kx = win->kx_lo; kx < win->kx_hi; ++kx) {
+            const int8_t *x = in_batch + origin + ky * g->row + kx * g->stride;
+            dw_tap_int8(tb_simd_load4(x), g->w + (ky * p->k_w + kx) * p->out_c, g->offsets, acc);
         }
     }
     dw_store4(g, acc, out);
@@ -287,8 +362,7 @@ static void dw_pass_setup(const tb_native_conv_t *p, int32_t c0, dw_pass_t *g)
     g->is10x4 = p->k_h == 10 && p->k_w == 4;
     for (t = 0; t < DW_TAPS_3X3; ++t) {
         const uint32_t word = g->is3x3 ? tb_simd_load4(g->w + t * p->out_c) : 0u;
-        g->w3[t][0] = tb_sxtb16(word);
-        g->w3[t][1] = tb_sxtb16_ror8(word);
+        g->w3[t] = (uint64_t)tb_sxtb16(word) | ((uint64_t)tb_sxtb16_ror8(word) << 32);
     }
 }
 
@@ -314,16 +388,26 @@ static void dw_group(const tb_native_conv_t *p, const int8_t *input, int8_t *out
             for (ox = 0; ox < p->out_w; ++ox) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_w;
                 const int32_t origin = iy0 * g.row + ix0 * g.stride;
+                int32_t count = 1;
+                tb_conv_window(ix0, p->k_w, p->in_w, &win.kx_lo, &win.kx_hi);
                 if (ox == lo && hi > lo) {
+                    count = hi - lo; /* windows wholly inside the input */
                     if (g.is3x3) {
-                        dw_3x3_run(&g, in_batch + origin, out + ox * p->out_c, hi - lo);
+                        dw_3x3_run(&g, in_batch + origin, out + ox * p->out_c, count);
                     } else {
-                        dw_10x4_run(&g, in_batch + origin, out + ox * p->out_c, hi - lo);
+                        dw_10x4_run(&g, in_batch + origin, out + ox * p->out_c, count);
                     }
-                    ox = hi - 1;
-                    continue;
+                } else if (g.is3x3) {
+                    if (ox == ox_lo && ox_hi > ox_lo) {
+                        count = ox_hi - ox_lo; /* clipped rows, inside columns */
+                    }
+                    dw_3x3_clipped_run(&g,
+                                       in_batch + origin + win.ky_lo * g.row + win.kx_lo * g.stride,
+                                       out + ox * p->out_c, count, &win);
+                } else {
+                    dw_pixel(&g, in_batch, origin, &win, out + ox * p->out_c);
                 }
-                dw_pixel(&g, in_batch, origin, ix0, &win, out + ox * p->out_c);
+                ox += count - 1;
             }
         }
     }
