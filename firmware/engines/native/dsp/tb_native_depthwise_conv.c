@@ -32,6 +32,13 @@
 #include "tb_native_simd.h"
 
 #define DW_LANES 4 /* channels per pass: one word of int8 */
+
+/* The pixel runs stay functions of their own: inlined into the pass, GCC spills their registers. */
+#if defined(__GNUC__) || defined(__clang__)
+#define DW_NOINLINE __attribute__((noinline))
+#else
+#define DW_NOINLINE
+#endif
 #define DW_TAPS_3X3 9
 
 /*
@@ -201,19 +208,13 @@ static inline void dw_acc_init(const dw_quant_t *q, int32_t *acc)
     acc[3] = q->lane[3].bias;
 }
 
-/* Three taps of one filter row; w: the row's first widened tap. */
-static inline void dw_3x3_row(const int8_t *x, int32_t stride, const uint64_t *w, uint32_t offsets,
-                              int32_t *acc)
-{
 #if TB_SIMD_NATIVE
-    /*
-     * Per tap: LDR of four inputs, LDRD of the widened weights, two SXTAB16, four SMLAxy (eight
-     * instructions for four MACs). Written out because GCC, short of registers with four
-     * accumulators live, reloads weights and spills accumulators. The input is not named as
-     * a memory operand: nothing writes it while the kernel runs (the output never overlaps it).
-     */
-    uint32_t t0, t1, t2, t3;
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+/*
+ * Per tap: LDR of four inputs, LDRD of the widened weights, two SXTAB16, four SMLAxy (eight
+ * instructions for four MACs). Written out because GCC, short of registers with four
+ * accumulators live, reloads weights and spills accumulators. The input is not named as a
+ * memory operand: nothing writes it while the kernel runs (the output never overlaps it).
+ */
 #define DW_TAP_ASM(load, wofs)                                                                     \
     load "\n\t"                                                                                    \
          "ldrd %[t2], %[t3], [%[w], #" wofs "]\n\t"                                                \
@@ -223,17 +224,53 @@ static inline void dw_3x3_row(const int8_t *x, int32_t stride, const uint64_t *w
          "smlatt %[a2], %[t0], %[t2], %[a2]\n\t"                                                   \
          "smlabb %[a1], %[t1], %[t3], %[a1]\n\t"                                                   \
          "smlatt %[a3], %[t1], %[t3], %[a3]\n\t"
-    __asm__(DW_TAP_ASM("ldr %[t0], [%[x]]", "0") DW_TAP_ASM("ldr %[t0], [%[x], %[s]]", "8")
-                DW_TAP_ASM("ldr %[t0], [%[x], %[s], lsl #1]", "16")
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t0] "=&r"(t0),
-              [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3)
-            : [x] "r"(x), [s] "r"(stride), [w] "r"(w), [off] "r"(offsets),
-              "m"(*(const uint64_t(*)[3])w));
-#undef DW_TAP_ASM
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+#define DW_TAP0 DW_TAP_ASM("ldr %[t0], [%[x]]", "0")
+#define DW_TAP1 DW_TAP_ASM("ldr %[t0], [%[x], %[s]]", "8")
+#define DW_TAP2 DW_TAP_ASM("ldr %[t0], [%[x], %[s], lsl #1]", "16")
+#define DW_TAPS_ASM(code, n)                                                                       \
+    do {                                                                                           \
+        uint32_t t0, t1, t2, t3;                                                                   \
+        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];                                \
+        __asm__(code                                                                               \
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t0] "=&r"(t0),      \
+                  [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3)                                   \
+                : [x] "r"(x), [s] "r"(stride), [w] "r"(w), [off] "r"(offsets),                     \
+                  "m"(*(const uint64_t(*)[n])w));                                                  \
+        acc[0] = a0;                                                                               \
+        acc[1] = a1;                                                                               \
+        acc[2] = a2;                                                                               \
+        acc[3] = a3;                                                                               \
+    } while (0)
+#endif
+
+/* The first n (1-3) taps of one filter row; w: the row's first widened tap. */
+static inline void dw_row1(const int8_t *x, int32_t stride, const uint64_t *w, uint32_t offsets,
+                           int32_t *acc)
+{
+#if TB_SIMD_NATIVE
+    DW_TAPS_ASM(DW_TAP0, 1);
+#else
+    (void)stride;
+    dw_tap_wide(tb_simd_load4(x), w[0], offsets, acc);
+#endif
+}
+
+static inline void dw_row2(const int8_t *x, int32_t stride, const uint64_t *w, uint32_t offsets,
+                           int32_t *acc)
+{
+#if TB_SIMD_NATIVE
+    DW_TAPS_ASM(DW_TAP0 DW_TAP1, 2);
+#else
+    dw_tap_wide(tb_simd_load4(x), w[0], offsets, acc);
+    dw_tap_wide(tb_simd_load4(x + stride), w[1], offsets, acc);
+#endif
+}
+
+static inline void dw_3x3_row(const int8_t *x, int32_t stride, const uint64_t *w, uint32_t offsets,
+                              int32_t *acc)
+{
+#if TB_SIMD_NATIVE
+    DW_TAPS_ASM(DW_TAP0 DW_TAP1 DW_TAP2, 3);
 #else
     dw_tap_wide(tb_simd_load4(x), w[0], offsets, acc);
     dw_tap_wide(tb_simd_load4(x + stride), w[1], offsets, acc);
@@ -245,7 +282,7 @@ static inline void dw_3x3_row(const int8_t *x, int32_t stride, const uint64_t *w
  * count horizontally adjacent 3x3 windows wholly inside the input: nine taps unrolled, no
  * bounds checks. x: the group's input byte at the first window's top-left pixel.
  */
-static void dw_3x3_run(const dw_pass_t *g, const int8_t *x, int8_t *out, int32_t count)
+static DW_NOINLINE void dw_3x3_run(const dw_pass_t *g, const int8_t *x, int8_t *out, int32_t count)
 {
     const int32_t stride = g->stride;
     const int32_t row = g->row;
@@ -261,7 +298,7 @@ static void dw_3x3_run(const dw_pass_t *g, const int8_t *x, int8_t *out, int32_t
 }
 
 /* count adjacent 10x4 windows inside the input: ten rows of four taps unrolled. */
-static void dw_10x4_run(const dw_pass_t *g, const int8_t *x, int8_t *out, int32_t count)
+static DW_NOINLINE void dw_10x4_run(const dw_pass_t *g, const int8_t *x, int8_t *out, int32_t count)
 {
     const int32_t stride = g->stride;
     const int32_t w_stride = g->p->out_c;
@@ -286,8 +323,8 @@ static void dw_10x4_run(const dw_pass_t *g, const int8_t *x, int8_t *out, int32_
  * columns kx_lo..kx_hi inside the input): each inside row runs its 1-3 inside columns
  * unrolled. x: the group's input byte at the first window's first inside tap.
  */
-static void dw_3x3_clipped_run(const dw_pass_t *g, const int8_t *x, int8_t *out, int32_t count,
-                               const dw_window_t *win)
+static DW_NOINLINE void dw_3x3_clipped_run(const dw_pass_t *g, const int8_t *x, int8_t *out,
+                                           int32_t count, const dw_window_t *win)
 {
     const int32_t stride = g->stride;
     const int32_t columns = win->kx_hi - win->kx_lo;
@@ -303,10 +340,9 @@ static void dw_3x3_clipped_run(const dw_pass_t *g, const int8_t *x, int8_t *out,
             if (columns == 3) {
                 dw_3x3_row(xr, stride, w, g->offsets, acc);
             } else if (columns == 2) {
-                dw_tap_wide(tb_simd_load4(xr), w[0], g->offsets, acc);
-                dw_tap_wide(tb_simd_load4(xr + stride), w[1], g->offsets, acc);
+                dw_row2(xr, stride, w, g->offsets, acc);
             } else if (columns == 1) {
-                dw_tap_wide(tb_simd_load4(xr), w[0], g->offsets, acc);
+                dw_row1(xr, stride, w, g->offsets, acc);
             }
         }
         dw_store4(g, acc, out);
@@ -318,8 +354,8 @@ static void dw_3x3_clipped_run(const dw_pass_t *g, const int8_t *x, int8_t *out,
  * the taps inside the input only. origin: the offset in in_batch of the window's top-left
  * pixel, which may lie outside the input.
  */
-static void dw_pixel(const dw_pass_t *g, const int8_t *in_batch, int32_t origin,
-                     const dw_window_t *win, int8_t *out)
+static DW_NOINLINE void dw_pixel(const dw_pass_t *g, const int8_t *in_batch, int32_t origin,
+                                 const dw_window_t *win, int8_t *out)
 {
     const tb_native_conv_t *p = g->p;
     int32_t acc[DW_LANES];
