@@ -279,73 +279,108 @@ static inline void dw_3x3_row(const int8_t *x, int32_t stride, const uint64_t *w
 }
 
 /*
- * count horizontally adjacent 3x3 windows wholly inside the input: nine taps unrolled, no
- * bounds checks. x: the group's input byte at the first window's top-left pixel.
+ * A rectangle of output pixels whose windows the border clips alike (or not at all): nx by ny
+ * pixels, the input and output advancing by in_dx / out_dx bytes along a row of the
+ * rectangle and by in_dy / out_dy from one row to the next.
  */
-static DW_NOINLINE void dw_3x3_run(const dw_pass_t *g, const int8_t *x, int8_t *out, int32_t count)
+typedef struct {
+    int32_t nx, ny;
+    int32_t in_dx, in_dy, out_dx, out_dy;
+} dw_rect_t;
+
+/*
+ * 3x3 windows wholly inside the input: nine taps unrolled, no bounds checks. x: the group's
+ * input byte at the first window's top-left pixel.
+ */
+static DW_NOINLINE void dw_3x3_run(const dw_pass_t *g, const int8_t *x, int8_t *out,
+                                   const dw_rect_t *r)
 {
     const int32_t stride = g->stride;
     const int32_t row = g->row;
     const uint32_t offsets = g->offsets;
     int32_t acc[DW_LANES];
-    for (; count > 0; --count, x += g->in_step, out += g->p->out_c) {
-        dw_acc_init(&g->q, acc);
-        dw_3x3_row(x, stride, &g->w3[0], offsets, acc);
-        dw_3x3_row(x + row, stride, &g->w3[3], offsets, acc);
-        dw_3x3_row(x + 2 * row, stride, &g->w3[6], offsets, acc);
-        dw_store4(g, acc, out);
+    int32_t j, i;
+    for (j = 0; j < r->ny; ++j, x += r->in_dy, out += r->out_dy) {
+        const int8_t *xi = x;
+        int8_t *oi = out;
+        for (i = r->nx; i > 0; --i, xi += r->in_dx, oi += r->out_dx) {
+            dw_acc_init(&g->q, acc);
+            dw_3x3_row(xi, stride, &g->w3[0], offsets, acc);
+            dw_3x3_row(xi + row, stride, &g->w3[3], offsets, acc);
+            dw_3x3_row(xi + 2 * row, stride, &g->w3[6], offsets, acc);
+            dw_store4(g, acc, oi);
+        }
     }
 }
 
-/* count adjacent 10x4 windows inside the input: ten rows of four taps unrolled. */
-static DW_NOINLINE void dw_10x4_run(const dw_pass_t *g, const int8_t *x, int8_t *out, int32_t count)
+/* 10x4 windows inside the input: ten rows of four taps unrolled. */
+static DW_NOINLINE void dw_10x4_run(const dw_pass_t *g, const int8_t *x, int8_t *out,
+                                    const dw_rect_t *r)
 {
     const int32_t stride = g->stride;
     const int32_t w_stride = g->p->out_c;
     int32_t acc[DW_LANES];
-    for (; count > 0; --count, x += g->in_step, out += g->p->out_c) {
-        const int8_t *xr = x;
-        const int8_t *w = g->w;
-        int32_t ky;
-        dw_acc_init(&g->q, acc);
-        for (ky = 0; ky < 10; ++ky, xr += g->row, w += 4 * w_stride) {
-            dw_tap_int8(tb_simd_load4(xr), w, g->offsets, acc);
-            dw_tap_int8(tb_simd_load4(xr + stride), w + w_stride, g->offsets, acc);
-            dw_tap_int8(tb_simd_load4(xr + 2 * stride), w + 2 * w_stride, g->offsets, acc);
-            dw_tap_int8(tb_simd_load4(xr + 3 * stride), w + 3 * w_stride, g->offsets, acc);
+    int32_t j, i;
+    for (j = 0; j < r->ny; ++j, x += r->in_dy, out += r->out_dy) {
+        const int8_t *xi = x;
+        int8_t *oi = out;
+        for (i = r->nx; i > 0; --i, xi += r->in_dx, oi += r->out_dx) {
+            const int8_t *xr = xi;
+            const int8_t *w = g->w;
+            int32_t ky;
+            dw_acc_init(&g->q, acc);
+            for (ky = 0; ky < 10; ++ky, xr += g->row, w += 4 * w_stride) {
+                dw_tap_int8(tb_simd_load4(xr), w, g->offsets, acc);
+                dw_tap_int8(tb_simd_load4(xr + stride), w + w_stride, g->offsets, acc);
+                dw_tap_int8(tb_simd_load4(xr + 2 * stride), w + 2 * w_stride, g->offsets, acc);
+                dw_tap_int8(tb_simd_load4(xr + 3 * stride), w + 3 * w_stride, g->offsets, acc);
+            }
+            dw_store4(g, acc, oi);
         }
-        dw_store4(g, acc, out);
     }
 }
 
 /*
- * count horizontally adjacent 3x3 windows that the border clips alike (rows ky_lo..ky_hi,
- * columns kx_lo..kx_hi inside the input): each inside row runs its 1-3 inside columns
- * unrolled. x: the group's input byte at the first window's first inside tap.
+ * 3x3 windows that the border clips alike (rows ky_lo..ky_hi, columns kx_lo..kx_hi inside the
+ * input): each inside row runs its 1-3 inside columns unrolled; the three-row, two-column
+ * window of a left or right border column is unrolled whole. x: the group's input byte at
+ * the first window's first inside tap.
  */
 static DW_NOINLINE void dw_3x3_clipped_run(const dw_pass_t *g, const int8_t *x, int8_t *out,
-                                           int32_t count, const dw_window_t *win)
+                                           const dw_rect_t *r, const dw_window_t *win)
 {
     const int32_t stride = g->stride;
+    const int32_t row = g->row;
     const int32_t columns = win->kx_hi - win->kx_lo;
     const int32_t rows = win->ky_hi - win->ky_lo;
     const uint64_t *w0 = &g->w3[win->ky_lo * 3 + win->kx_lo];
     int32_t acc[DW_LANES];
-    for (; count > 0; --count, x += g->in_step, out += g->p->out_c) {
-        const int8_t *xr = x;
-        const uint64_t *w = w0;
-        int32_t r;
-        dw_acc_init(&g->q, acc);
-        for (r = 0; r < rows; ++r, xr += g->row, w += 3) {
-            if (columns == 3) {
-                dw_3x3_row(xr, stride, w, g->offsets, acc);
-            } else if (columns == 2) {
-                dw_row2(xr, stride, w, g->offsets, acc);
-            } else if (columns == 1) {
-                dw_row1(xr, stride, w, g->offsets, acc);
+    int32_t j, i;
+    for (j = 0; j < r->ny; ++j, x += r->in_dy, out += r->out_dy) {
+        const int8_t *xi = x;
+        int8_t *oi = out;
+        for (i = r->nx; i > 0; --i, xi += r->in_dx, oi += r->out_dx) {
+            dw_acc_init(&g->q, acc);
+            if (rows == 3 && columns == 2) {
+                dw_row2(xi, stride, w0, g->offsets, acc);
+                dw_row2(xi + row, stride, w0 + 3, g->offsets, acc);
+                dw_row2(xi + 2 * row, stride, w0 + 6, g->offsets, acc);
+            } else {
+                const int8_t *xr = xi;
+                const uint64_t *w = w0;
+                int32_t k;
+                for (k = 0; k < rows; ++k, xr += row, w += 3) {
+                    if (columns == 3) {
+                        dw_3x3_row(xr, stride, w, g->offsets, acc);
+                    } else if (columns == 2) {
+                        dw_row2(xr, stride, w, g->offsets, acc);
+                    } else if (columns == 1) {
+                        dw_row1(xr, stride, w, g->offsets, acc);
+                    }
+                }
             }
+            dw_store4(g, acc, oi);
         }
-        dw_store4(g, acc, out);
     }
 }
 
@@ -370,14 +405,15 @@ static DW_NOINLINE void dw_pixel(const dw_pass_t *g, const int8_t *in_batch, int
     dw_store4(g, acc, out);
 }
 
-/* First and one-past-last output column whose window lies inside the input horizontally. */
-static void dw_interior_columns(const tb_native_conv_t *p, int32_t *lo, int32_t *hi)
+/* The outputs [*lo, *hi) along one axis whose windows lie wholly inside the input. */
+static void dw_interior(int32_t in, int32_t k, int32_t stride, int32_t pad, int32_t out,
+                        int32_t *lo, int32_t *hi)
 {
-    const int32_t last = p->in_w - p->k_w + p->pad_w; /* ox * stride_w <= last */
-    *lo = (p->pad_w + p->stride_w - 1) / p->stride_w;
-    *hi = last < 0 ? 0 : last / p->stride_w + 1;
-    if (*hi > p->out_w) {
-        *hi = p->out_w;
+    const int32_t last = in - k + pad; /* o * stride <= last */
+    *lo = (pad + stride - 1) / stride;
+    *hi = last < 0 ? 0 : last / stride + 1;
+    if (*hi > out) {
+        *hi = out;
     }
     if (*hi < *lo) {
         *hi = *lo;
@@ -402,48 +438,95 @@ static void dw_pass_setup(const tb_native_conv_t *p, int32_t c0, dw_pass_t *g)
     }
 }
 
-/* One pass of four channels c0..c0+3 over the whole output. */
+/* The window of output pixel (oy, ox) clipped to the input, and its top-left's offset. */
+static int32_t dw_window_at(const tb_native_conv_t *p, int32_t oy, int32_t ox, dw_window_t *win)
+{
+    const int32_t iy0 = oy * p->stride_h - p->pad_h;
+    const int32_t ix0 = ox * p->stride_w - p->pad_w;
+    tb_conv_window(iy0, p->k_h, p->in_h, &win->ky_lo, &win->ky_hi);
+    tb_conv_window(ix0, p->k_w, p->in_w, &win->kx_lo, &win->kx_hi);
+    return (iy0 * p->in_w + ix0) * p->in_c;
+}
+
+/*
+ * The pixels (oy, ox0..ox0+nx) x ny rows from oy, all with the window of their first: the
+ * specialised run for it, or the general pixel path one by one.
+ */
+static void dw_block(const dw_pass_t *g, const int8_t *in_batch, int8_t *out_batch, int32_t oy,
+                     int32_t ox0, int32_t nx, int32_t ny)
+{
+    const tb_native_conv_t *p = g->p;
+    dw_window_t win;
+    dw_rect_t r;
+    const int32_t origin = dw_window_at(p, oy, ox0, &win);
+    const int inside =
+        win.ky_lo == 0 && win.ky_hi == p->k_h && win.kx_lo == 0 && win.kx_hi == p->k_w;
+    int8_t *out = out_batch + (oy * p->out_w + ox0) * p->out_c;
+    int32_t j, i;
+    if (nx <= 0 || ny <= 0) {
+        return;
+    }
+    r.nx = nx;
+    r.ny = ny;
+    r.in_dx = g->in_step;
+    r.in_dy = p->stride_h * g->row;
+    r.out_dx = p->out_c;
+    r.out_dy = p->out_w * p->out_c;
+    if (g->is3x3 && inside) {
+        dw_3x3_run(g, in_batch + origin, out, &r);
+    } else if (g->is3x3) {
+        dw_3x3_clipped_run(g, in_batch + origin + win.ky_lo * g->row + win.kx_lo * g->stride, out,
+                           &r, &win);
+    } else if (g->is10x4 && inside) {
+        dw_10x4_run(g, in_batch + origin, out, &r);
+    } else {
+        for (j = 0; j < ny; ++j) {
+            for (i = 0; i < nx; ++i) {
+                const int32_t at = dw_window_at(p, oy + j, ox0 + i, &win);
+                dw_pixel(g, in_batch, at, &win, out + j * r.out_dy + i * r.out_dx);
+            }
+        }
+    }
+}
+
+/*
+ * One pass of four channels c0..c0+3 over the whole output: the interior rectangle (windows
+ * wholly inside the input) in one run, the border columns beside it each in one run of
+ * alike-clipped windows, and the border rows pixel by pixel except their inside columns.
+ */
 static void dw_group(const tb_native_conv_t *p, const int8_t *input, int8_t *output, int32_t c0)
 {
     dw_pass_t g;
-    int32_t ox_lo, ox_hi, b, oy, ox;
+    int32_t ox_lo, ox_hi, oy_lo, oy_hi, b, oy, ox;
     dw_pass_setup(p, c0, &g);
-    dw_interior_columns(p, &ox_lo, &ox_hi);
+    dw_interior(p->in_w, p->k_w, p->stride_w, p->pad_w, p->out_w, &ox_lo, &ox_hi);
+    dw_interior(p->in_h, p->k_h, p->stride_h, p->pad_h, p->out_h, &oy_lo, &oy_hi);
+    if (!g.is3x3 && !g.is10x4) {
+        ox_lo = ox_hi = oy_lo = oy_hi = 0; /* no run: every pixel takes the general path */
+    }
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_batch = input + b * p->in_h * g.row + c0;
-        int8_t *out = output + b * p->out_h * p->out_w * p->out_c + c0;
-        for (oy = 0; oy < p->out_h; ++oy, out += p->out_w * p->out_c) {
-            dw_window_t win;
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            int32_t lo = p->out_w, hi = p->out_w; /* the run of interior pixels, if any */
-            tb_conv_window(iy0, p->k_h, p->in_h, &win.ky_lo, &win.ky_hi);
-            if (win.ky_lo == 0 && win.ky_hi == p->k_h && (g.is3x3 || g.is10x4)) {
-                lo = ox_lo;
-                hi = ox_hi;
+        int8_t *out_batch = output + b * p->out_h * p->out_w * p->out_c + c0;
+        dw_block(&g, in_batch, out_batch, oy_lo, ox_lo, ox_hi - ox_lo, oy_hi - oy_lo);
+        for (ox = 0; ox < p->out_w; ++ox) {
+            if (ox == ox_lo && ox_hi > ox_lo) {
+                ox = ox_hi - 1;
+                continue;
+            }
+            dw_block(&g, in_batch, out_batch, oy_lo, ox, 1, oy_hi - oy_lo);
+        }
+        for (oy = 0; oy < p->out_h; ++oy) {
+            if (oy == oy_lo && oy_hi > oy_lo) {
+                oy = oy_hi - 1;
+                continue;
             }
             for (ox = 0; ox < p->out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_w;
-                const int32_t origin = iy0 * g.row + ix0 * g.stride;
-                int32_t count = 1;
-                tb_conv_window(ix0, p->k_w, p->in_w, &win.kx_lo, &win.kx_hi);
-                if (ox == lo && hi > lo) {
-                    count = hi - lo; /* windows wholly inside the input */
-                    if (g.is3x3) {
-                        dw_3x3_run(&g, in_batch + origin, out + ox * p->out_c, count);
-                    } else {
-                        dw_10x4_run(&g, in_batch + origin, out + ox * p->out_c, count);
-                    }
-                } else if (g.is3x3) {
-                    if (ox == ox_lo && ox_hi > ox_lo) {
-                        count = ox_hi - ox_lo; /* clipped rows, inside columns */
-                    }
-                    dw_3x3_clipped_run(&g,
-                                       in_batch + origin + win.ky_lo * g.row + win.kx_lo * g.stride,
-                                       out + ox * p->out_c, count, &win);
-                } else {
-                    dw_pixel(&g, in_batch, origin, &win, out + ox * p->out_c);
+                if (ox == ox_lo && ox_hi > ox_lo) {
+                    dw_block(&g, in_batch, out_batch, oy, ox, ox_hi - ox_lo, 1);
+                    ox = ox_hi - 1;
+                    continue;
                 }
-                ox += count - 1;
+                dw_block(&g, in_batch, out_batch, oy, ox, 1, 1);
             }
         }
     }
