@@ -27,6 +27,8 @@
  * Channels left over after the groups of four, and depth multipliers above 1, take a plain
  * per-channel path.
  */
+#include <stddef.h>
+
 #include "tb_native_conv_util.h"
 #include "tb_native_kernels.h"
 #include "tb_native_simd.h"
@@ -128,24 +130,44 @@ static inline int32_t dw_requantize_fused(int32_t acc, const dw_lane_t *l)
     return (int32_t)(sum >> 32) >> l->shift;
 }
 
-static inline int8_t dw_requantize_ssat(int32_t acc, const dw_lane_t *l)
+#if TB_SIMD_NATIVE
+/* The assembly below addresses the lanes as 24-byte records: rounding, multiplier, shift. */
+typedef char dw_lane_layout_check[sizeof(dw_lane_t) == 24 && offsetof(dw_lane_t, multiplier) == 8 &&
+                                          offsetof(dw_lane_t, shift) == 12
+                                      ? 1
+                                      : -1];
+
+/*
+ * One lane: two LDRDs, SMLAL, LSR, SMLAL, ASR, SSAT, STRB. Written out because GCC spills
+ * around the 64-bit values.
+ */
+#define DW_REQUANT_ASM(a, rec, w, i)                                                               \
+    "ldrd %[lo], %[hi], [%[l], #" rec "]\n\t"                                                      \
+    "ldrd %[m], %[sh], [%[l], #" w "]\n\t"                                                         \
+    "smlal %[lo], %[hi], %[" a "], %[m]\n\t"                                                       \
+    "lsr %[m], %[" a "], #31\n\t"                                                                  \
+    "smlal %[lo], %[hi], %[m], %[min]\n\t"                                                         \
+    "asr %[hi], %[hi], %[sh]\n\t"                                                                  \
+    "ssat %[hi], #8, %[hi]\n\t"                                                                    \
+    "strb %[hi], [%[out], #" i "]\n\t"
+#endif
+
+/* The four lanes' fused requantization with the full int8 clamp, stored to out[0..3]. */
+static inline void dw_store4_fused(const dw_quant_t *q, const int32_t *acc, int8_t *out)
 {
 #if TB_SIMD_NATIVE
-    /* Eight instructions; written out because GCC spills around the 64-bit values. */
-    uint32_t lo, hi, m, sh, t;
-    __asm__("ldrd %[lo], %[hi], [%[l]]\n\t"
-            "ldrd %[m], %[sh], [%[l], #8]\n\t"
-            "smlal %[lo], %[hi], %[acc], %[m]\n\t"
-            "lsr %[t], %[acc], #31\n\t"
-            "mov %[m], #0x80000000\n\t"
-            "smlal %[lo], %[hi], %[t], %[m]\n\t"
-            "asr %[hi], %[hi], %[sh]\n\t"
-            "ssat %[hi], #8, %[hi]"
-            : [lo] "=&r"(lo), [hi] "=&r"(hi), [m] "=&r"(m), [sh] "=&r"(sh), [t] "=&r"(t)
-            : [acc] "r"(acc), [l] "r"(l), "m"(*l));
-    return (int8_t)hi;
+    uint32_t lo, hi, m, sh;
+    __asm__(DW_REQUANT_ASM("a0", "0", "8", "0") DW_REQUANT_ASM("a1", "24", "32", "1")
+                DW_REQUANT_ASM("a2", "48", "56", "2") DW_REQUANT_ASM("a3", "72", "80", "3")
+            : [lo] "=&r"(lo), [hi] "=&r"(hi), [m] "=&r"(m), [sh] "=&r"(sh),
+              "=m"(*(int8_t(*)[DW_LANES])out)
+            : [a0] "r"(acc[0]), [a1] "r"(acc[1]), [a2] "r"(acc[2]), [a3] "r"(acc[3]),
+              [l] "r"(q->lane), [out] "r"(out), [min] "r"(INT32_MIN), "m"(q->lane));
 #else
-    return (int8_t)tb_ssat8(dw_requantize_fused(acc, l));
+    int32_t lane;
+    for (lane = 0; lane < DW_LANES; ++lane) {
+        out[lane] = (int8_t)tb_ssat8(dw_requantize_fused(acc[lane], &q->lane[lane]));
+    }
 #endif
 }
 
@@ -168,10 +190,7 @@ static inline void dw_store4(const dw_pass_t *g, const int32_t *acc, int8_t *out
 {
     const dw_quant_t *q = &g->q;
     if (q->fused && q->full_range) { /* every catalogue model's depthwise op */
-        out[0] = dw_requantize_ssat(acc[0], &q->lane[0]);
-        out[1] = dw_requantize_ssat(acc[1], &q->lane[1]);
-        out[2] = dw_requantize_ssat(acc[2], &q->lane[2]);
-        out[3] = dw_requantize_ssat(acc[3], &q->lane[3]);
+        dw_store4_fused(q, acc, out);
     } else {
         dw_store4_general(g->p, q, acc[0], acc[1], acc[2], acc[3], out);
     }
