@@ -81,6 +81,7 @@ typedef struct {
     int32_t row;              /* bytes between input rows */
     int32_t in_step;          /* input bytes between horizontally adjacent windows */
     int is3x3, is10x4;
+    int32_t ox_lo, ox_hi, oy_lo, oy_hi; /* the outputs whose windows lie inside the input */
 } dw_pass_t;
 
 /*
@@ -107,10 +108,17 @@ static void dw_quant_setup(const tb_native_conv_t *p, int32_t c0, dw_quant_t *q)
         const int32_t c = c0 + lane;
         dw_lane_t *l = &q->lane[lane];
         if (q->fused) {
+            /*
+             * 2^30 + 2^(30+e) + output_offset * 2^(31+e), assembled from 32-bit halves (a
+             * variable 64-bit shift is a library call on Cortex-M): output_offset * 2^(e-1)
+             * fits in 30 bits for e <= 23.
+             */
             const int32_t e = -p->shift[c];
+            const uint32_t lo = 0x40000000u | (e == 1 ? 0x80000000u : 0u);
+            const uint32_t hi =
+                (e >= 2 ? 1u << (e - 2) : 0u) + ((uint32_t)p->output_offset << (e - 1));
             l->shift = e - 1;
-            l->rounding = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e)) +
-                          (int64_t)p->output_offset * ((int64_t)1 << (31 + e));
+            l->rounding = (int64_t)(((uint64_t)hi << 32) | lo);
         } else {
             l->shift = p->shift[c];
             l->rounding = 0;
@@ -439,21 +447,35 @@ static void dw_interior(int32_t in, int32_t k, int32_t stride, int32_t pad, int3
     }
 }
 
-static void dw_pass_setup(const tb_native_conv_t *p, int32_t c0, dw_pass_t *g)
+/* What every pass of the op shares. */
+static void dw_op_setup(const tb_native_conv_t *p, dw_pass_t *g)
 {
-    int32_t t;
     g->p = p;
-    dw_quant_setup(p, c0, &g->q);
-    g->w = p->weights + c0;
     g->offsets = tb_simd_pair(p->input_offset, p->input_offset);
     g->stride = p->in_c;
     g->row = p->in_w * p->in_c;
     g->in_step = p->stride_w * p->in_c;
     g->is3x3 = p->k_h == 3 && p->k_w == 3;
     g->is10x4 = p->k_h == 10 && p->k_w == 4;
-    for (t = 0; t < DW_TAPS_3X3; ++t) {
-        const uint32_t word = g->is3x3 ? tb_simd_load4(g->w + t * p->out_c) : 0u;
-        g->w3[t] = (uint64_t)tb_sxtb16(word) | ((uint64_t)tb_sxtb16_ror8(word) << 32);
+    dw_interior(p->in_w, p->k_w, p->stride_w, p->pad_w, p->out_w, &g->ox_lo, &g->ox_hi);
+    dw_interior(p->in_h, p->k_h, p->stride_h, p->pad_h, p->out_h, &g->oy_lo, &g->oy_hi);
+    if (!g->is3x3 && !g->is10x4) {
+        g->ox_lo = g->ox_hi = g->oy_lo = g->oy_hi = 0; /* every pixel takes the general path */
+    }
+}
+
+/* The pass of channels c0..c0+3: their requantization and (3x3) widened weights. */
+static void dw_pass_setup(int32_t c0, dw_pass_t *g)
+{
+    const tb_native_conv_t *p = g->p;
+    int32_t t;
+    dw_quant_setup(p, c0, &g->q);
+    g->w = p->weights + c0;
+    if (g->is3x3) {
+        for (t = 0; t < DW_TAPS_3X3; ++t) {
+            const uint32_t word = tb_simd_load4(g->w + t * p->out_c);
+            g->w3[t] = (uint64_t)tb_sxtb16(word) | ((uint64_t)tb_sxtb16_ror8(word) << 32);
+        }
     }
 }
 
@@ -513,26 +535,23 @@ static void dw_block(const dw_pass_t *g, const int8_t *in_batch, int8_t *out_bat
  * wholly inside the input) in one run, the border columns beside it each in one run of
  * alike-clipped windows, and the border rows pixel by pixel except their inside columns.
  */
-static void dw_group(const tb_native_conv_t *p, const int8_t *input, int8_t *output, int32_t c0)
+static void dw_group(dw_pass_t *pass, const int8_t *input, int8_t *output, int32_t c0)
 {
-    dw_pass_t g;
-    int32_t ox_lo, ox_hi, oy_lo, oy_hi, b, oy, ox;
-    dw_pass_setup(p, c0, &g);
-    dw_interior(p->in_w, p->k_w, p->stride_w, p->pad_w, p->out_w, &ox_lo, &ox_hi);
-    dw_interior(p->in_h, p->k_h, p->stride_h, p->pad_h, p->out_h, &oy_lo, &oy_hi);
-    if (!g.is3x3 && !g.is10x4) {
-        ox_lo = ox_hi = oy_lo = oy_hi = 0; /* no run: every pixel takes the general path */
-    }
+    const dw_pass_t *g = pass;
+    const tb_native_conv_t *p = g->p;
+    const int32_t ox_lo = g->ox_lo, ox_hi = g->ox_hi, oy_lo = g->oy_lo, oy_hi = g->oy_hi;
+    int32_t b, oy, ox;
+    dw_pass_setup(c0, pass);
     for (b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + b * p->in_h * g.row + c0;
+        const int8_t *in_batch = input + b * p->in_h * g->row + c0;
         int8_t *out_batch = output + b * p->out_h * p->out_w * p->out_c + c0;
-        dw_block(&g, in_batch, out_batch, oy_lo, ox_lo, ox_hi - ox_lo, oy_hi - oy_lo);
+        dw_block(g, in_batch, out_batch, oy_lo, ox_lo, ox_hi - ox_lo, oy_hi - oy_lo);
         for (ox = 0; ox < p->out_w; ++ox) {
             if (ox == ox_lo && ox_hi > ox_lo) {
                 ox = ox_hi - 1;
                 continue;
             }
-            dw_block(&g, in_batch, out_batch, oy_lo, ox, 1, oy_hi - oy_lo);
+            dw_block(g, in_batch, out_batch, oy_lo, ox, 1, oy_hi - oy_lo);
         }
         for (oy = 0; oy < p->out_h; ++oy) {
             if (oy == oy_lo && oy_hi > oy_lo) {
@@ -541,11 +560,11 @@ static void dw_group(const tb_native_conv_t *p, const int8_t *input, int8_t *out
             }
             for (ox = 0; ox < p->out_w; ++ox) {
                 if (ox == ox_lo && ox_hi > ox_lo) {
-                    dw_block(&g, in_batch, out_batch, oy, ox, ox_hi - ox_lo, 1);
+                    dw_block(g, in_batch, out_batch, oy, ox, ox_hi - ox_lo, 1);
                     ox = ox_hi - 1;
                     continue;
                 }
-                dw_block(&g, in_batch, out_batch, oy, ox, 1, 1);
+                dw_block(g, in_batch, out_batch, oy, ox, 1, 1);
             }
         }
     }
@@ -596,9 +615,11 @@ int tb_native_depthwise_conv_s8(const tb_native_conv_t *p, const int8_t *input, 
         p->multiplier == 0 || p->shift == 0 || p->out_c != p->in_c * p->depth_multiplier) {
         return -1;
     }
-    if (p->depth_multiplier == 1) {
+    if (p->depth_multiplier == 1 && p->out_c >= DW_LANES) {
+        dw_pass_t g;
+        dw_op_setup(p, &g);
         for (; c + DW_LANES <= p->out_c; c += DW_LANES) {
-            dw_group(p, input, output, c);
+            dw_group(&g, input, output, c);
         }
     }
     for (; c < p->out_c; ++c) {
