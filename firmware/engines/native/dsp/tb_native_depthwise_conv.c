@@ -412,6 +412,43 @@ static DW_NOINLINE void dw_3x3_clipped_run(const dw_pass_t *g, const int8_t *x, 
 }
 
 /*
+ * A whole output row oy of 3x3 windows that the border clips vertically (a top or bottom row),
+ * each pixel with its own column clipping, in one call: small images have few pixels per
+ * group, so calls are counted too.
+ */
+static DW_NOINLINE void dw_3x3_border_row(const dw_pass_t *g, const int8_t *in_batch, int8_t *out,
+                                          int32_t oy)
+{
+    const tb_native_conv_t *p = g->p;
+    const int32_t stride = g->stride;
+    const int32_t row = g->row;
+    const int32_t iy0 = oy * p->stride_h - p->pad_h;
+    int32_t ky_lo, ky_hi, ox;
+    int32_t acc[DW_LANES];
+    tb_conv_window(iy0, 3, p->in_h, &ky_lo, &ky_hi);
+    for (ox = 0; ox < p->out_w; ++ox, out += p->out_c) {
+        const int32_t ix0 = ox * p->stride_w - p->pad_w;
+        int32_t kx_lo, kx_hi, k;
+        const int8_t *xr;
+        const uint64_t *w;
+        tb_conv_window(ix0, 3, p->in_w, &kx_lo, &kx_hi);
+        xr = in_batch + ((iy0 + ky_lo) * p->in_w + ix0 + kx_lo) * p->in_c;
+        w = &g->w3[ky_lo * 3 + kx_lo];
+        dw_acc_init(&g->q, acc);
+        for (k = ky_lo; k < ky_hi; ++k, xr += row, w += 3) {
+            if (kx_hi - kx_lo == 3) {
+                dw_3x3_row(xr, stride, w, g->offsets, acc);
+            } else if (kx_hi - kx_lo == 2) {
+                dw_row2(xr, stride, w, g->offsets, acc);
+            } else if (kx_hi - kx_lo == 1) {
+                dw_row1(xr, stride, w, g->offsets, acc);
+            }
+        }
+        dw_store4(g, acc, out);
+    }
+}
+
+/*
  * One output pixel of a filter with no specialised path, or a 10x4 window the border clips:
  * the taps inside the input only. origin: the offset in in_batch of the window's top-left
  * pixel, which may lie outside the input.
@@ -533,7 +570,8 @@ static void dw_block(const dw_pass_t *g, const int8_t *in_batch, int8_t *out_bat
 /*
  * One pass of four channels c0..c0+3 over the whole output: the interior rectangle (windows
  * wholly inside the input) in one run, the border columns beside it each in one run of
- * alike-clipped windows, and the border rows pixel by pixel except their inside columns.
+ * alike-clipped windows, and each border row in one call (3x3; other filters pixel by pixel
+ * except the inside columns of a 10x4 row).
  */
 static void dw_group(dw_pass_t *pass, const int8_t *input, int8_t *output, int32_t c0)
 {
@@ -556,6 +594,10 @@ static void dw_group(dw_pass_t *pass, const int8_t *input, int8_t *output, int32
         for (oy = 0; oy < p->out_h; ++oy) {
             if (oy == oy_lo && oy_hi > oy_lo) {
                 oy = oy_hi - 1;
+                continue;
+            }
+            if (g->is3x3) {
+                dw_3x3_border_row(g, in_batch, out_batch + oy * p->out_w * p->out_c, oy);
                 continue;
             }
             for (ox = 0; ox < p->out_w; ++ox) {
