@@ -412,9 +412,9 @@ static DW_NOINLINE void dw_3x3_clipped_run(const dw_pass_t *g, const int8_t *x, 
 }
 
 /*
- * A whole output row oy of 3x3 windows that the border clips vertically (a top or bottom row),
- * each pixel with its own column clipping, in one call: small images have few pixels per
- * group, so calls are counted too.
+ * A whole output row oy of 3x3 windows (a top or bottom row that the border clips vertically,
+ * or any row of a tiny output), each pixel with its own clipping, in one call: small images
+ * have few pixels per group, so calls are counted too.
  */
 static DW_NOINLINE void dw_3x3_border_row(const dw_pass_t *g, const int8_t *in_batch, int8_t *out,
                                           int32_t oy)
@@ -583,6 +583,12 @@ static void dw_group(dw_pass_t *pass, const int8_t *input, int8_t *output, int32
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_batch = input + b * p->in_h * g->row + c0;
         int8_t *out_batch = output + b * p->out_h * p->out_w * p->out_c + c0;
+        if (g->is3x3 && oy_hi - oy_lo <= 1) { /* tiny outputs: fewer calls row by row */
+            for (oy = 0; oy < p->out_h; ++oy) {
+                dw_3x3_border_row(g, in_batch, out_batch + oy * p->out_w * p->out_c, oy);
+            }
+            continue;
+        }
         dw_block(g, in_batch, out_batch, oy_lo, ox_lo, ox_hi - ox_lo, oy_hi - oy_lo);
         for (ox = 0; ox < p->out_w; ++ox) {
             if (ox == ox_lo && ox_hi > ox_lo) {
