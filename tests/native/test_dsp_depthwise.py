@@ -28,6 +28,7 @@ from native_modelgen import (
     out_size,
     random_conv,
 )
+from test_native_cross import ARM_CC, CPU_FLAGS, WARNINGS
 
 from tinybench.compiler import analyze_model, compile_model
 from tinybench.compiler.hostlib import HostEngine, build_engine_objects, build_host_engine
@@ -257,3 +258,46 @@ def test_catalogue_depthwise_ops_match_on_random_inputs(
             assert got == want, f"{model_id} depthwise op {depthwise[i].index} differs"
     for kernels in KERNELS:
         runs[kernels].set_op_hook(None)
+
+
+@pytest.mark.parametrize("model_id", ["kws01", "vww01", "ic01", "ad01"])
+def test_the_dsp_sets_scratch_query_agrees_with_the_plan(
+    model_id: str, shared_dir: Path, engines: DspFactory
+) -> None:
+    """The dsp depthwise kernel keeps its widened weights on the stack: its C query answers 0,
+    as the planner's mirror does, and every op's C query equals what the plan reserved."""
+    from tinybench.compiler.scratch import scratch_query
+
+    tflite = (shared_dir / "models" / f"{model_id}.tflite").read_bytes()
+    ops = engines(tflite, "dsp").op_scratch()
+    lowered = analyze_model(tflite, "dsp").ops
+    mirror = scratch_query("dsp")
+    assert len(ops) == len(lowered)
+    for op, low in zip(ops, lowered, strict=True):
+        assert op.queried == mirror(low) == op.planned, (model_id, low.index, low.name)
+        if low.name == "DEPTHWISE_CONV_2D":
+            assert op.queried == 0
+
+
+@pytest.mark.parametrize("cpu", sorted(CPU_FLAGS))
+def test_the_dsp_depthwise_kernel_compiles_for_every_cortex_m_core(
+    cpu: str, tmp_path: Path
+) -> None:
+    """Strict warnings on every core of boards/*.toml: the assembly paths where the core has
+    the DSP extension (M4, M7, M33, M55), the portable C on M0/M0+."""
+    import shutil
+    import subprocess
+
+    from tinybench.compiler.hostlib import engine_dir, include_dir, kernel_set_dir
+
+    if shutil.which(ARM_CC) is None:
+        pytest.skip(f"{ARM_CC} is not installed (apt-get install gcc-arm-none-eabi)")
+    source = kernel_set_dir("dsp") / "tb_native_depthwise_conv.c"
+    extra = ["-Wshadow", "-Wmissing-prototypes", "-Wstrict-prototypes"]
+    cmd = [ARM_CC, *CPU_FLAGS[cpu], *WARNINGS, *extra, "-O2", "-I", str(include_dir()), "-I",
+           str(engine_dir()), "-c", str(source), "-o", str(tmp_path / "dw.o")]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    symbols = subprocess.run(["arm-none-eabi-nm", str(tmp_path / "dw.o")], capture_output=True,
+                             text=True, check=True).stdout  # fmt: skip
+    assert " T tb_native_depthwise_conv_s8" in symbols
