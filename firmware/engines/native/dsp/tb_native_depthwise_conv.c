@@ -38,8 +38,10 @@
 /* The pixel runs stay functions of their own: inlined into the pass, GCC spills their registers. */
 #if defined(__GNUC__) || defined(__clang__)
 #define DW_NOINLINE __attribute__((noinline))
+#define DW_INLINE inline __attribute__((always_inline))
 #else
 #define DW_NOINLINE
+#define DW_INLINE inline
 #endif
 #define DW_TAPS_3X3 9
 
@@ -317,10 +319,11 @@ typedef struct {
 
 /*
  * 3x3 windows wholly inside the input: nine taps unrolled, no bounds checks. x: the group's
- * input byte at the first window's top-left pixel.
+ * input byte at the first window's top-left pixel. fast: fused requantization with the full
+ * int8 clamp (a constant where it is inlined, so each loop is compiled without the test).
  */
-static DW_NOINLINE void dw_3x3_run(const dw_pass_t *g, const int8_t *x, int8_t *out,
-                                   const dw_rect_t *r)
+static DW_INLINE void dw_3x3_run_loop(const dw_pass_t *g, const int8_t *x, int8_t *out,
+                                      const dw_rect_t *r, const int fast)
 {
     const int32_t stride = g->stride;
     const int32_t row = g->row;
@@ -335,8 +338,22 @@ static DW_NOINLINE void dw_3x3_run(const dw_pass_t *g, const int8_t *x, int8_t *
             dw_3x3_row(xi, stride, &g->w3[0], offsets, acc);
             dw_3x3_row(xi + row, stride, &g->w3[3], offsets, acc);
             dw_3x3_row(xi + 2 * row, stride, &g->w3[6], offsets, acc);
-            dw_store4(g, acc, oi);
+            if (fast) {
+                dw_store4_fused(&g->q, acc, oi);
+            } else {
+                dw_store4_general(g->p, &g->q, acc[0], acc[1], acc[2], acc[3], oi);
+            }
         }
+    }
+}
+
+static DW_NOINLINE void dw_3x3_run(const dw_pass_t *g, const int8_t *x, int8_t *out,
+                                   const dw_rect_t *r)
+{
+    if (g->q.fused && g->q.full_range) {
+        dw_3x3_run_loop(g, x, out, r, 1);
+    } else {
+        dw_3x3_run_loop(g, x, out, r, 0);
     }
 }
 
