@@ -390,8 +390,9 @@ static DW_NOINLINE void dw_10x4_run(const dw_pass_t *g, const int8_t *x, int8_t 
  * window of a left or right border column is unrolled whole. x: the group's input byte at
  * the first window's first inside tap.
  */
-static DW_NOINLINE void dw_3x3_clipped_run(const dw_pass_t *g, const int8_t *x, int8_t *out,
-                                           const dw_rect_t *r, const dw_window_t *win)
+static DW_INLINE void dw_3x3_clipped_loop(const dw_pass_t *g, const int8_t *x, int8_t *out,
+                                          const dw_rect_t *r, const dw_window_t *win,
+                                          const int fast)
 {
     const int32_t stride = g->stride;
     const int32_t row = g->row;
@@ -423,8 +424,22 @@ static DW_NOINLINE void dw_3x3_clipped_run(const dw_pass_t *g, const int8_t *x, 
                     }
                 }
             }
-            dw_store4(g, acc, oi);
+            if (fast) {
+                dw_store4_fused(&g->q, acc, oi);
+            } else {
+                dw_store4_general(g->p, &g->q, acc[0], acc[1], acc[2], acc[3], oi);
+            }
         }
+    }
+}
+
+static DW_NOINLINE void dw_3x3_clipped_run(const dw_pass_t *g, const int8_t *x, int8_t *out,
+                                           const dw_rect_t *r, const dw_window_t *win)
+{
+    if (g->q.fused && g->q.full_range) {
+        dw_3x3_clipped_loop(g, x, out, r, win, 1);
+    } else {
+        dw_3x3_clipped_loop(g, x, out, r, win, 0);
     }
 }
 
