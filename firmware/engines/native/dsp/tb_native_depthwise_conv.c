@@ -448,8 +448,8 @@ static DW_NOINLINE void dw_3x3_clipped_run(const dw_pass_t *g, const int8_t *x, 
  * or any row of a tiny output), each pixel with its own clipping, in one call: small images
  * have few pixels per group, so calls are counted too.
  */
-static DW_NOINLINE void dw_3x3_border_row(const dw_pass_t *g, const int8_t *in_batch, int8_t *out,
-                                          int32_t oy)
+static DW_INLINE void dw_3x3_border_row_loop(const dw_pass_t *g, const int8_t *in_batch,
+                                             int8_t *out, int32_t oy, const int fast)
 {
     const tb_native_conv_t *p = g->p;
     const int32_t stride = g->stride;
@@ -476,7 +476,21 @@ static DW_NOINLINE void dw_3x3_border_row(const dw_pass_t *g, const int8_t *in_b
                 dw_row1(xr, stride, w, g->offsets, acc);
             }
         }
-        dw_store4(g, acc, out);
+        if (fast) {
+            dw_store4_fused(&g->q, acc, out);
+        } else {
+            dw_store4_general(p, &g->q, acc[0], acc[1], acc[2], acc[3], out);
+        }
+    }
+}
+
+static DW_NOINLINE void dw_3x3_border_row(const dw_pass_t *g, const int8_t *in_batch, int8_t *out,
+                                          int32_t oy)
+{
+    if (g->q.fused && g->q.full_range) {
+        dw_3x3_border_row_loop(g, in_batch, out, oy, 1);
+    } else {
+        dw_3x3_border_row_loop(g, in_batch, out, oy, 0);
     }
 }
 
