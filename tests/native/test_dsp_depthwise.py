@@ -301,3 +301,24 @@ def test_the_dsp_depthwise_kernel_compiles_for_every_cortex_m_core(
     symbols = subprocess.run(["arm-none-eabi-nm", str(tmp_path / "dw.o")], capture_output=True,
                              text=True, check=True).stdout  # fmt: skip
     assert " T tb_native_depthwise_conv_s8" in symbols
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-Og", "-Os", "-O2"])
+def test_the_assembly_fits_the_registers_at_every_optimisation_level(
+    opt: str, tmp_path: Path
+) -> None:
+    """The assembly blocks need 12 registers, which unoptimised hard-float GCC (r7 the frame
+    pointer) cannot give: the kernel must still build there (taking its C path) and at every
+    other level (taking the assembly)."""
+    import shutil
+    import subprocess
+
+    from tinybench.compiler.hostlib import engine_dir, include_dir, kernel_set_dir
+
+    if shutil.which(ARM_CC) is None:
+        pytest.skip(f"{ARM_CC} is not installed (apt-get install gcc-arm-none-eabi)")
+    source = kernel_set_dir("dsp") / "tb_native_depthwise_conv.c"
+    cmd = [ARM_CC, *CPU_FLAGS["cortex-m4"], *WARNINGS, opt, "-I", str(include_dir()), "-I",
+           str(engine_dir()), "-c", str(source), "-o", str(tmp_path / "dw.o")]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr

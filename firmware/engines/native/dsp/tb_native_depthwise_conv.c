@@ -35,6 +35,17 @@
 
 #define DW_LANES 4 /* channels per pass: one word of int8 */
 
+/*
+ * The hot loops' assembly blocks: on a core with the DSP extension, when optimising. Unoptimised
+ * GCC keeps r7 as the frame pointer and (hard-float) cannot give a block its 12 registers; the
+ * portable C beside each block is the same arithmetic (the host tests run it).
+ */
+#if TB_SIMD_NATIVE && defined(__OPTIMIZE__)
+#define DW_ASM 1
+#else
+#define DW_ASM 0
+#endif
+
 /* The pixel runs stay functions of their own: inlined into the pass, GCC spills their registers. */
 #if defined(__GNUC__) || defined(__clang__)
 #define DW_NOINLINE __attribute__((noinline))
@@ -140,7 +151,7 @@ static inline int32_t dw_requantize_fused(int32_t acc, const dw_lane_t *l)
     return (int32_t)(sum >> 32) >> l->shift;
 }
 
-#if TB_SIMD_NATIVE
+#if DW_ASM
 /* The assembly below addresses the lanes as 24-byte records: rounding, multiplier, shift. */
 typedef char dw_lane_layout_check[sizeof(dw_lane_t) == 24 && offsetof(dw_lane_t, multiplier) == 8 &&
                                           offsetof(dw_lane_t, shift) == 12
@@ -165,14 +176,15 @@ typedef char dw_lane_layout_check[sizeof(dw_lane_t) == 24 && offsetof(dw_lane_t,
 /* The four lanes' fused requantization with the full int8 clamp, stored to out[0..3]. */
 static inline void dw_store4_fused(const dw_quant_t *q, const int32_t *acc, int8_t *out)
 {
-#if TB_SIMD_NATIVE
+#if DW_ASM
     uint32_t lo, hi, m, sh;
-    __asm__(DW_REQUANT_ASM("a0", "0", "8", "0") DW_REQUANT_ASM("a1", "24", "32", "1")
-                DW_REQUANT_ASM("a2", "48", "56", "2") DW_REQUANT_ASM("a3", "72", "80", "3")
-            : [lo] "=&r"(lo), [hi] "=&r"(hi), [m] "=&r"(m), [sh] "=&r"(sh),
-              "=m"(*(int8_t(*)[DW_LANES])out)
-            : [a0] "r"(acc[0]), [a1] "r"(acc[1]), [a2] "r"(acc[2]), [a3] "r"(acc[3]),
-              [l] "r"(q->lane), [out] "r"(out), [min] "r"(INT32_MIN), "m"(q->lane));
+    __asm__ __volatile__(DW_REQUANT_ASM("a0", "0", "8", "0") DW_REQUANT_ASM("a1", "24", "32", "1")
+                             DW_REQUANT_ASM("a2", "48", "56", "2")
+                                 DW_REQUANT_ASM("a3", "72", "80", "3")
+                         : [lo] "=&r"(lo), [hi] "=&r"(hi), [m] "=&r"(m), [sh] "=&r"(sh)
+                         : [a0] "r"(acc[0]), [a1] "r"(acc[1]), [a2] "r"(acc[2]), [a3] "r"(acc[3]),
+                           [l] "r"(q->lane), [out] "r"(out), [min] "r"(INT32_MIN)
+                         : "memory"); /* not memory operands: each would take a register */
 #else
     int32_t lane;
     for (lane = 0; lane < DW_LANES; ++lane) {
@@ -237,12 +249,12 @@ static inline void dw_acc_init(const dw_quant_t *q, int32_t *acc)
     acc[3] = q->lane[3].bias;
 }
 
-#if TB_SIMD_NATIVE
+#if DW_ASM
 /*
  * Per tap: LDR of four inputs, LDRD of the widened weights, two SXTAB16, four SMLAxy (eight
  * instructions for four MACs). Written out because GCC, short of registers with four
- * accumulators live, reloads weights and spills accumulators. The input is not named as a
- * memory operand: nothing writes it while the kernel runs (the output never overlaps it).
+ * accumulators live, reloads weights and spills accumulators. The memory read is declared
+ * by a "memory" clobber, not memory operands (each would take a register for its address).
  */
 #define DW_TAP_ASM(load, wofs)                                                                     \
     load "\n\t"                                                                                    \
@@ -256,15 +268,15 @@ static inline void dw_acc_init(const dw_quant_t *q, int32_t *acc)
 #define DW_TAP0 DW_TAP_ASM("ldr %[t0], [%[x]]", "0")
 #define DW_TAP1 DW_TAP_ASM("ldr %[t0], [%[x], %[s]]", "8")
 #define DW_TAP2 DW_TAP_ASM("ldr %[t0], [%[x], %[s], lsl #1]", "16")
-#define DW_TAPS_ASM(code, n)                                                                       \
+#define DW_TAPS_ASM(code)                                                                          \
     do {                                                                                           \
         uint32_t t0, t1, t2, t3;                                                                   \
         int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];                                \
         __asm__(code                                                                               \
                 : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t0] "=&r"(t0),      \
                   [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3)                                   \
-                : [x] "r"(x), [s] "r"(stride), [w] "r"(w), [off] "r"(offsets),                     \
-                  "m"(*(const uint64_t(*)[n])w));                                                  \
+                : [x] "r"(x), [s] "r"(stride), [w] "r"(w), [off] "r"(offsets)                      \
+                : "memory");                                                                       \
         acc[0] = a0;                                                                               \
         acc[1] = a1;                                                                               \
         acc[2] = a2;                                                                               \
@@ -276,8 +288,8 @@ static inline void dw_acc_init(const dw_quant_t *q, int32_t *acc)
 static inline void dw_row1(const int8_t *x, int32_t stride, const uint64_t *w, uint32_t offsets,
                            int32_t *acc)
 {
-#if TB_SIMD_NATIVE
-    DW_TAPS_ASM(DW_TAP0, 1);
+#if DW_ASM
+    DW_TAPS_ASM(DW_TAP0);
 #else
     (void)stride;
     dw_tap_wide(tb_simd_load4(x), w[0], offsets, acc);
@@ -287,8 +299,8 @@ static inline void dw_row1(const int8_t *x, int32_t stride, const uint64_t *w, u
 static inline void dw_row2(const int8_t *x, int32_t stride, const uint64_t *w, uint32_t offsets,
                            int32_t *acc)
 {
-#if TB_SIMD_NATIVE
-    DW_TAPS_ASM(DW_TAP0 DW_TAP1, 2);
+#if DW_ASM
+    DW_TAPS_ASM(DW_TAP0 DW_TAP1);
 #else
     dw_tap_wide(tb_simd_load4(x), w[0], offsets, acc);
     dw_tap_wide(tb_simd_load4(x + stride), w[1], offsets, acc);
@@ -298,8 +310,8 @@ static inline void dw_row2(const int8_t *x, int32_t stride, const uint64_t *w, u
 static inline void dw_3x3_row(const int8_t *x, int32_t stride, const uint64_t *w, uint32_t offsets,
                               int32_t *acc)
 {
-#if TB_SIMD_NATIVE
-    DW_TAPS_ASM(DW_TAP0 DW_TAP1 DW_TAP2, 3);
+#if DW_ASM
+    DW_TAPS_ASM(DW_TAP0 DW_TAP1 DW_TAP2);
 #else
     dw_tap_wide(tb_simd_load4(x), w[0], offsets, acc);
     dw_tap_wide(tb_simd_load4(x + stride), w[1], offsets, acc);
