@@ -404,7 +404,7 @@ static DW_NOINLINE void dw_10x4_run(const dw_pass_t *g, const int8_t *x, int8_t 
  */
 static DW_INLINE void dw_3x3_clipped_loop(const dw_pass_t *g, const int8_t *x, int8_t *out,
                                           const dw_rect_t *r, const dw_window_t *win,
-                                          const int fast)
+                                          const int fast, const int three_by_two)
 {
     const int32_t stride = g->stride;
     const int32_t row = g->row;
@@ -418,7 +418,7 @@ static DW_INLINE void dw_3x3_clipped_loop(const dw_pass_t *g, const int8_t *x, i
         int8_t *oi = out;
         for (i = r->nx; i > 0; --i, xi += r->in_dx, oi += r->out_dx) {
             dw_acc_init(&g->q, acc);
-            if (rows == 3 && columns == 2) {
+            if (three_by_two) {
                 dw_row2(xi, stride, w0, g->offsets, acc);
                 dw_row2(xi + row, stride, w0 + 3, g->offsets, acc);
                 dw_row2(xi + 2 * row, stride, w0 + 6, g->offsets, acc);
@@ -448,10 +448,17 @@ static DW_INLINE void dw_3x3_clipped_loop(const dw_pass_t *g, const int8_t *x, i
 static DW_NOINLINE void dw_3x3_clipped_run(const dw_pass_t *g, const int8_t *x, int8_t *out,
                                            const dw_rect_t *r, const dw_window_t *win)
 {
-    if (g->q.fused && g->q.full_range) {
-        dw_3x3_clipped_loop(g, x, out, r, win, 1);
+    /* Each combination its own loop: no per-pixel test of the window's shape or the store. */
+    const int fast = g->q.fused && g->q.full_range;
+    const int three_by_two = win->ky_hi - win->ky_lo == 3 && win->kx_hi - win->kx_lo == 2;
+    if (fast && three_by_two) {
+        dw_3x3_clipped_loop(g, x, out, r, win, 1, 1);
+    } else if (fast) {
+        dw_3x3_clipped_loop(g, x, out, r, win, 1, 0);
+    } else if (three_by_two) {
+        dw_3x3_clipped_loop(g, x, out, r, win, 0, 1);
     } else {
-        dw_3x3_clipped_loop(g, x, out, r, win, 0);
+        dw_3x3_clipped_loop(g, x, out, r, win, 0, 0);
     }
 }
 
