@@ -75,7 +75,10 @@ static inline uint32_t tb_sxtb16(uint32_t x)
 static inline uint32_t tb_sxtb16_ror8(uint32_t x)
 {
 #if TB_SIMD_NATIVE
-    return __sxtb16(__ror(x, 8));
+    /* GCC 12's <arm_acle.h> has no __ror: the rotation is the instruction's own operand. */
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
 #else
     return tb_simd_pair((int8_t)((x >> 8) & 0xffu), (int8_t)((x >> 24) & 0xffu));
 #endif
@@ -96,7 +99,9 @@ static inline uint32_t tb_sxtab16(uint32_t a, uint32_t x)
 static inline uint32_t tb_sxtab16_ror8(uint32_t a, uint32_t x)
 {
 #if TB_SIMD_NATIVE
-    return __sxtab16(a, __ror(x, 8));
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
 #else
     return tb_simd_pair(tb_simd_bottom(a) + (int8_t)((x >> 8) & 0xffu),
                         tb_simd_top(a) + (int8_t)((x >> 24) & 0xffu));
@@ -167,6 +172,32 @@ static inline int32_t tb_ssat8(int32_t x)
     return __ssat(x, 8);
 #else
     return x < -128 ? -128 : (x > 127 ? 127 : x);
+#endif
+}
+
+/* ---- c14dw (dsp DEPTHWISE_CONV_2D) ---- */
+
+/* SMLATT: acc + top(x) * top(y). */
+static inline int32_t tb_smlatt(uint32_t x, uint32_t y, int32_t acc)
+{
+#if TB_SIMD_NATIVE
+    return __smlatt(x, y, acc);
+#else
+    return (int32_t)((uint32_t)acc + (uint32_t)(tb_simd_top(x) * tb_simd_top(y)));
+#endif
+}
+
+/* SMLAL: acc + x * y, a signed 32 x 32 -> 64-bit multiply-accumulate (never wraps here). */
+static inline int64_t tb_smlal(int64_t acc, int32_t x, int32_t y)
+{
+#if TB_SIMD_NATIVE
+    /* As inline assembly: GCC turns a multiply by a 0/1 value into UMULL + MLA + ADDS + ADC. */
+    uint32_t lo = (uint32_t)acc;
+    uint32_t hi = (uint32_t)((uint64_t)acc >> 32);
+    __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(x), "r"(y));
+    return (int64_t)(((uint64_t)hi << 32) | lo);
+#else
+    return acc + (int64_t)x * y;
 #endif
 }
 
