@@ -28,12 +28,14 @@ def _reference(op: LoweredOp) -> int:
 
 # --- mve (c14mve) -----------------------------------------------------------------------------
 def _mve_conv(op: LoweredOp) -> int:
-    """mve/tb_native_conv.c: a 1x1 filter without padding reads its column in place; any other
-    filter copies one pixel's column (k_h * k_w * in_c bytes, rounded up to 16) into scratch."""
+    """mve/tb_native_conv.c: a 1x1 filter without padding reads its columns in place; any other
+    filter copies a tile of pixels' columns (k_h * k_w * in_c bytes each, rounded up to 16)
+    into scratch, as many as fit in about 1 KiB, 1 to 8 (tile_pixels)."""
     s = dict(op.scalars)
     if s["k_h"] == 1 and s["k_w"] == 1 and s["pad_h"] == 0 and s["pad_w"] == 0:
         return 0
-    return (s["k_h"] * s["k_w"] * s["in_c"] + 15) // 16 * 16
+    column = (s["k_h"] * s["k_w"] * s["in_c"] + 15) // 16 * 16
+    return min(8, max(1, 1024 // column)) * column
 
 
 _MVE_QUERIES: dict[str, ScratchQuery] = {"CONV_2D": _mve_conv}

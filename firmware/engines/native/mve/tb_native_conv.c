@@ -9,10 +9,33 @@
  * without padding reads it in place; any other filter copies it into the scratch, with the
  * padding filled by the input zero point, so that (x + input_offset) is 0 there and
  * sum w * (x + offset) == sum w * x + offset * sum w holds for every pixel (exact in int32).
+ *
+ * Pixels go in tiles: for each group of four output channels (its filters' addresses and its
+ * requantization constants set up once) every pixel of the tile is one dot product of its
+ * column with the four filters. The tile is longer where columns are short, where that set-up
+ * would otherwise cost as much as the MACs; tile_pixels() and scratch.py's _mve_conv agree.
  */
+#define CONV_TILE_MAX 16
+
 static int conv_is_pointwise(const tb_native_conv_t *p)
 {
     return p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0;
+}
+
+static int32_t column_bytes(const tb_native_conv_t *p)
+{
+    return (p->k_h * p->k_w * p->in_c + 15) & ~15;
+}
+
+/* Pixels per tile: in place 16; copied columns as many as fit in about 1 KiB, 1 to 8. */
+static int32_t tile_pixels(const tb_native_conv_t *p)
+{
+    int32_t tile;
+    if (conv_is_pointwise(p)) {
+        return CONV_TILE_MAX;
+    }
+    tile = 1024 / column_bytes(p);
+    return tile < 1 ? 1 : (tile > 8 ? 8 : tile);
 }
 
 uint32_t tb_native_conv_scratch_bytes(const tb_native_conv_t *p)
@@ -20,7 +43,7 @@ uint32_t tb_native_conv_scratch_bytes(const tb_native_conv_t *p)
     if (conv_is_pointwise(p)) {
         return 0u;
     }
-    return ((uint32_t)(p->k_h * p->k_w * p->in_c) + 15u) & ~15u;
+    return (uint32_t)(tile_pixels(p) * column_bytes(p));
 }
 
 static void fill_bytes(int8_t *dst, int8_t value, int32_t n)
@@ -66,58 +89,80 @@ static void fill_column(const tb_native_conv_t *p, const int8_t *in_batch, int32
     }
 }
 
-/* The four filters' weight sums from oc (the plan's, else summed here). */
-static int32x4_t filter_sums(const tb_native_conv_t *p, int32_t oc, int32_t left, int32_t n,
-                             mve_pred16_t lanes)
-{
-    int32_t part[4] = { 0, 0, 0, 0 };
-    int32_t j;
-    if (p->weight_sums != 0) {
-        return vldrwq_z_s32(p->weight_sums + oc, lanes);
-    }
-    for (j = 0; j < left && j < 4; ++j) {
-        part[j] = tb_mve_sum(p->weights + (oc + j) * n, n);
-    }
-    return vld1q_s32(part);
-}
-
 /*
- * All output channels of one pixel from its column of n = k_h * k_w * in_c bytes. The plan's
- * fields are read into locals first: every int8 store could alias them otherwise, and GCC
- * would reload them after each.
+ * Output channels [oc, oc + 4) of the tile's pixels: cols[i] is pixel i's column (n bytes),
+ * out + i * out_c its output. The plan's fields are read into locals: every int8 store could
+ * alias them otherwise, and GCC would reload them after each.
  */
-static void conv_column(const tb_native_conv_t *p, const int8_t *col, int32_t n, int8_t *out)
+static void conv_tile_group(const tb_native_conv_t *p, const int8_t *const *cols, int32_t pixels,
+                            int32_t n, int32_t oc, int8_t *out)
 {
     const int32_t out_c = p->out_c;
-    const int32_t input_offset = p->input_offset;
+    const int8_t *w = p->weights + oc * n;
+    const int32x4_t shift = vld1q_s32(p->shift + oc);
+    const int32x4_t lo = vdupq_n_s32(p->act_min);
+    const int32x4_t hi = vdupq_n_s32(p->act_max);
     const int32_t output_offset = p->output_offset;
-    const int32_t act_min = p->act_min;
-    const int32_t act_max = p->act_max;
-    const int8_t *weights = p->weights;
-    const int32_t *bias = p->bias;
-    const int32_t *multiplier = p->multiplier;
-    const int32_t *shift = p->shift;
-    int32_t oc;
-    for (oc = 0; oc < out_c; oc += 4) {
-        const int32_t left = out_c - oc;
-        const mve_pred16_t lanes = tb_mve_lanes4(left);
-        const tb_mve_quant_t q = tb_mve_quant_load(multiplier + oc, shift + oc, lanes);
-        int32x4_t acc;
-        if (left >= 4) {
-            acc = tb_mve_dot4(col, n, weights + oc * n, n);
-        } else {
-            int32_t part[4] = { 0, 0, 0, 0 };
-            int32_t j;
-            for (j = 0; j < left; ++j) {
-                part[j] = tb_mve_dot1(col, n, weights + (oc + j) * n);
-            }
-            acc = vld1q_s32(part);
+    int32x4_t base = p->bias != 0 ? vld1q_s32(p->bias + oc) : vdupq_n_s32(0);
+    tb_mve_quant_t q;
+    int32_t i;
+    q.multiplier = vld1q_s32(p->multiplier + oc);
+    q.left = vmaxq_s32(shift, vdupq_n_s32(0));
+    q.right = vminq_s32(shift, vdupq_n_s32(0));
+    if (p->weight_sums != 0) {
+        base = vmlaq_n_s32(base, vld1q_s32(p->weight_sums + oc), p->input_offset);
+    } else {
+        int32_t part[4];
+        for (i = 0; i < 4; ++i) {
+            part[i] = p->input_offset * tb_mve_sum(w + i * n, n);
         }
-        acc = vmlaq_n_s32(acc, filter_sums(p, oc, left, n, lanes), input_offset);
-        if (bias != 0) {
-            acc = vaddq_s32(acc, vldrwq_z_s32(bias + oc, lanes));
+        base = vaddq_s32(base, vld1q_s32(part));
+    }
+    for (i = 0; i < pixels; ++i) {
+        int32_t acc[4];
+        int32x4_t v;
+        tb_mve_dot4(cols[i], n, w, n, acc);
+        v = vaddq_s32(vld1q_s32(acc), base);
+        v = vaddq_n_s32(tb_mve_requantize(v, &q), output_offset);
+        vstrbq_s32(out + i * out_c + oc, vminq_s32(vmaxq_s32(v, lo), hi));
+    }
+}
+
+/* The last out_c % 4 channels of one pixel: one filter at a time, predicated lanes. */
+static void conv_pixel_tail(const tb_native_conv_t *p, const int8_t *col, int32_t n, int32_t oc,
+                            int8_t *out)
+{
+    const int32_t left = p->out_c - oc;
+    const mve_pred16_t lanes = tb_mve_lanes4(left);
+    int32_t acc[4] = { 0, 0, 0, 0 };
+    int32_t j;
+    for (j = 0; j < left; ++j) {
+        const int8_t *w = p->weights + (oc + j) * n;
+        const int32_t sum = p->weight_sums != 0 ? p->weight_sums[oc + j] : tb_mve_sum(w, n);
+        acc[j] = tb_mve_dot1(col, n, w) + p->input_offset * sum;
+    }
+    {
+        const tb_mve_quant_t q = tb_mve_quant_load(p->multiplier + oc, p->shift + oc, lanes);
+        int32x4_t v = vld1q_s32(acc);
+        if (p->bias != 0) {
+            v = vaddq_s32(v, vldrwq_z_s32(p->bias + oc, lanes));
         }
-        tb_mve_store4(out + oc, acc, &q, output_offset, act_min, act_max, lanes);
+        tb_mve_store4(out + oc, v, &q, p->output_offset, p->act_min, p->act_max, lanes);
+    }
+}
+
+/* The tile's pixels are consecutive in the output, from `out`. */
+static void conv_tile(const tb_native_conv_t *p, const int8_t *const *cols, int32_t pixels,
+                      int32_t n, int8_t *out)
+{
+    int32_t oc, i;
+    for (oc = 0; oc + 4 <= p->out_c; oc += 4) {
+        conv_tile_group(p, cols, pixels, n, oc, out);
+    }
+    if (oc < p->out_c) {
+        for (i = 0; i < pixels; ++i) {
+            conv_pixel_tail(p, cols[i], n, oc, out + i * p->out_c);
+        }
     }
 }
 
@@ -125,28 +170,34 @@ int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *ou
 {
     const int32_t n = p->k_h * p->k_w * p->in_c;
     const int pointwise = conv_is_pointwise(p);
-    int32_t b, oy, ox;
+    const int32_t tile = tile_pixels(p);
+    const int32_t pixels = p->out_h * p->out_w;
+    const int8_t *cols[CONV_TILE_MAX];
+    int32_t b, first, i;
     if (p->stride_h <= 0 || p->stride_w <= 0 || p->weights == 0 || p->multiplier == 0 ||
         p->shift == 0 || (!pointwise && scratch == 0)) {
         return -1;
     }
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_batch = input + (int32_t)(b * p->in_h * p->in_w * p->in_c);
-        for (oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            for (ox = 0; ox < p->out_w; ++ox) {
+        for (first = 0; first < pixels; first += tile) {
+            const int32_t count = pixels - first < tile ? pixels - first : tile;
+            for (i = 0; i < count; ++i) {
+                const int32_t oy = (first + i) / p->out_w;
+                const int32_t ox = (first + i) - oy * p->out_w;
+                const int32_t iy0 = oy * p->stride_h - p->pad_h;
                 const int32_t ix0 = ox * p->stride_w - p->pad_w;
-                const int8_t *col;
                 if (pointwise) {
-                    col = in_batch + (iy0 * p->in_w + ix0) * p->in_c;
+                    cols[i] = in_batch + (iy0 * p->in_w + ix0) * p->in_c;
                 } else {
-                    fill_column(p, in_batch, iy0, ix0, (int8_t *)scratch);
-                    col = (const int8_t *)scratch;
+                    int8_t *col = (int8_t *)scratch + i * column_bytes(p);
+                    fill_column(p, in_batch, iy0, ix0, col);
+                    cols[i] = col;
                 }
-                conv_column(p, col, n, output);
-                output += p->out_c;
             }
+            conv_tile(p, cols, count, n, output + first * p->out_c);
         }
+        output += pixels * p->out_c;
     }
     return 0;
 }

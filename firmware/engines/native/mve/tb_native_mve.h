@@ -64,12 +64,13 @@ static inline void tb_mve_store4(int8_t *out, int32x4_t acc, const tb_mve_quant_
 }
 
 /*
- * sum_k x[k] * w_j[k] for the four filters w_j = w + j * w_stride, k < n. The loop counts
+ * out[j] = sum_k x[k] * w_j[k] for the four filters w_j = w + j * w_stride, k < n. The loop counts
  * whole vectors down to 0 so that GCC uses post-incremented loads and a low-overhead loop
  * (10 instructions per 64 MACs); the tail loads with predication (inactive lanes are 0 and
  * nothing past the end is read).
  */
-static inline int32x4_t tb_mve_dot4(const int8_t *x, int32_t n, const int8_t *w, int32_t w_stride)
+static inline void tb_mve_dot4(const int8_t *x, int32_t n, const int8_t *w, int32_t w_stride,
+                               int32_t *out)
 {
     const int8_t *w0 = w;
     const int8_t *w1 = w0 + w_stride;
@@ -78,7 +79,6 @@ static inline int32x4_t tb_mve_dot4(const int8_t *x, int32_t n, const int8_t *w,
     const int32_t rest = n & 15;
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
     int32_t k;
-    int32x4_t acc;
     for (k = n >> 4; k > 0; --k) {
         const int8x16_t v = vld1q_s8(x);
         a0 = vmladavaq_s8(a0, v, vld1q_s8(w0));
@@ -99,11 +99,10 @@ static inline int32x4_t tb_mve_dot4(const int8_t *x, int32_t n, const int8_t *w,
         a2 = vmladavaq_s8(a2, v, vldrbq_z_s8(w2, tail));
         a3 = vmladavaq_s8(a3, v, vldrbq_z_s8(w3, tail));
     }
-    acc = vdupq_n_s32(a0);
-    acc = vsetq_lane_s32(a1, acc, 1);
-    acc = vsetq_lane_s32(a2, acc, 2);
-    acc = vsetq_lane_s32(a3, acc, 3);
-    return acc;
+    out[0] = a0;
+    out[1] = a1;
+    out[2] = a2;
+    out[3] = a3;
 }
 
 /* sum_k x[k] * w[k], k < n. */
@@ -122,6 +121,34 @@ static inline int32_t tb_mve_dot1(const int8_t *x, int32_t n, const int8_t *w)
         a = vmladavaq_s8(a, vldrbq_z_s8(x, tail), vldrbq_z_s8(w, tail));
     }
     return a;
+}
+
+/*
+ * out[j] = clamp(requantize(acc[j] + offset * sums[j] + bias[j]) + output_offset) for j < n,
+ * four lanes per pass; sums and bias may be NULL (nothing to add).
+ */
+static inline void tb_mve_requantize_block(const int32_t *acc, int32_t n, const int32_t *sums,
+                                           int32_t offset, const int32_t *bias,
+                                           const int32_t *multiplier, const int32_t *shift,
+                                           int32_t output_offset, int32_t act_min, int32_t act_max,
+                                           int8_t *out)
+{
+    const int32x4_t lo = vdupq_n_s32(act_min);
+    const int32x4_t hi = vdupq_n_s32(act_max);
+    int32_t j;
+    for (j = 0; j < n; j += 4) {
+        const mve_pred16_t lanes = vctp32q((uint32_t)(n - j));
+        const tb_mve_quant_t q = tb_mve_quant_load(multiplier + j, shift + j, lanes);
+        int32x4_t v = vldrwq_z_s32(acc + j, lanes);
+        if (sums != 0) {
+            v = vmlaq_n_s32(v, vldrwq_z_s32(sums + j, lanes), offset);
+        }
+        if (bias != 0) {
+            v = vaddq_s32(v, vldrwq_z_s32(bias + j, lanes));
+        }
+        v = vaddq_n_s32(tb_mve_requantize(v, &q), output_offset);
+        vstrbq_p_s32(out + j, vminq_s32(vmaxq_s32(v, lo), hi), lanes);
+    }
 }
 
 /* sum_k w[k], k < n (a filter's weight sum when the plan has none). */
