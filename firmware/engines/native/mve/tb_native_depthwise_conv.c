@@ -1,6 +1,7 @@
 /* tb_native_depthwise_conv.c - int8 DEPTHWISE_CONV_2D with Helium: depth multiplier 1 in
- * blocks of eight channels (int16 inputs, int32 products), the block's requantization constants and weight sums
- * loaded once for all pixels; other multipliers take a scalar loop. */
+ * blocks of eight channels (int16 inputs, int32 products), the block's requantization
+ * constants and weight sums set up once for all pixels; other multipliers take a scalar loop.
+ */
 #include "tb_native_conv_util.h"
 #include "tb_native_kernels.h"
 #include "tb_native_mve.h"
@@ -125,6 +126,116 @@ static inline __attribute__((always_inline)) void depthwise_block(const tb_nativ
     }
 }
 
+/* Taps of the fast path's filters (3x3: 9, 5x5: 25); larger filters take depthwise_block. */
+#define DW_MAX_TAPS 32
+
+/*
+ * The fast path: depth multiplier 1, a full block of eight channels from c, filters of at most
+ * DW_MAX_TAPS taps. The block's weights are first packed tap by tap (8 bytes each) so that the
+ * tap loop walks them with post-incremented loads, and the taps' input offsets go in a table,
+ * so a pixel inside the input is one flat loop of 8 instructions per tap (8 MACs) from the
+ * base value bias + offset * (the block's weight sums). A pixel whose window is clipped adds
+ * (x + offset) * w over the taps inside, from the bias. Requantization as in depthwise_block.
+ */
+static void depthwise_block8(const tb_native_conv_t *p, const int8_t *in_batch, int8_t *out_batch,
+                             int32_t c)
+{
+    const int32_t in_c = p->in_c;
+    const int32_t out_c = p->out_c;
+    const int32_t in_row = p->in_w * in_c;
+    const int32_t k_h = p->k_h, k_w = p->k_w, taps = k_h * k_w;
+    const int32_t out_h = p->out_h, out_w = p->out_w;
+    const int32_t stride_h = p->stride_h, stride_w = p->stride_w;
+    const int32_t pad_h = p->pad_h, pad_w = p->pad_w;
+    const int32_t in_h = p->in_h, in_w = p->in_w;
+    const int32_t output_offset = p->output_offset;
+    const int32x4_t lo = vdupq_n_s32(p->act_min);
+    const int32x4_t hi = vdupq_n_s32(p->act_max);
+    const uint32x4_t pairs = vmulq_n_u32(vidupq_n_u32(0u, 1), 2u); /* 0, 2, 4, 6 */
+    const uint32x4_t pairs_odd = vaddq_n_u32(pairs, 1u);
+    int8_t wblk[DW_MAX_TAPS * 8];
+    int32_t offs[DW_MAX_TAPS];
+    tb_mve_quant_t q_even, q_odd;
+    const int16_t input_offset = (int16_t)p->input_offset;
+    int32x4_t base_even, base_odd, bias_even, bias_odd;
+    int32x4_t sums_even = vdupq_n_s32(0), sums_odd = vdupq_n_s32(0);
+    int32_t oy, ox, t, ky, kx;
+    {
+        const int32x4_t shift_even = vldrwq_gather_shifted_offset_s32(p->shift + c, pairs);
+        const int32x4_t shift_odd = vldrwq_gather_shifted_offset_s32(p->shift + c, pairs_odd);
+        q_even.multiplier = vldrwq_gather_shifted_offset_s32(p->multiplier + c, pairs);
+        q_odd.multiplier = vldrwq_gather_shifted_offset_s32(p->multiplier + c, pairs_odd);
+        q_even.left = vmaxq_s32(shift_even, vdupq_n_s32(0));
+        q_even.right = vminq_s32(shift_even, vdupq_n_s32(0));
+        q_odd.left = vmaxq_s32(shift_odd, vdupq_n_s32(0));
+        q_odd.right = vminq_s32(shift_odd, vdupq_n_s32(0));
+    }
+    for (ky = 0; ky < k_h; ++ky) {
+        for (kx = 0; kx < k_w; ++kx) {
+            const int32_t tap = ky * k_w + kx;
+            int8_t *dst = wblk + tap * 8;
+            vstrbq_s16(dst, vldrbq_s16(p->weights + tap * out_c + c));
+            offs[tap] = ky * in_row + kx * in_c;
+            sums_even = vaddq_s32(sums_even, vldrbq_gather_offset_s32(dst, pairs));
+            sums_odd = vaddq_s32(sums_odd, vldrbq_gather_offset_s32(dst, pairs_odd));
+        }
+    }
+    if (p->bias != 0) {
+        bias_even = vldrwq_gather_shifted_offset_s32(p->bias + c, pairs);
+        bias_odd = vldrwq_gather_shifted_offset_s32(p->bias + c, pairs_odd);
+    } else {
+        bias_even = vdupq_n_s32(0);
+        bias_odd = vdupq_n_s32(0);
+    }
+    base_even = vmlaq_n_s32(bias_even, sums_even, p->input_offset);
+    base_odd = vmlaq_n_s32(bias_odd, sums_odd, p->input_offset);
+    for (oy = 0; oy < out_h; ++oy) {
+        const int32_t iy0 = oy * stride_h - pad_h;
+        const int rows_inside = iy0 >= 0 && iy0 + k_h <= in_h;
+        for (ox = 0; ox < out_w; ++ox) {
+            const int32_t ix0 = ox * stride_w - pad_w;
+            const int8_t *w = wblk;
+            int32x4_t acc_even = base_even;
+            int32x4_t acc_odd = base_odd;
+            int16x8_t packed;
+            if (rows_inside && ix0 >= 0 && ix0 + k_w <= in_w) {
+                const int8_t *x0 = in_batch + iy0 * in_row + ix0 * in_c + c;
+                for (t = 0; t < taps; ++t) {
+                    const int16x8_t xv = vldrbq_s16(x0 + offs[t]);
+                    const int16x8_t wv = vldrbq_s16(w);
+                    acc_even = vaddq_s32(acc_even, vmullbq_int_s16(xv, wv));
+                    acc_odd = vaddq_s32(acc_odd, vmulltq_int_s16(xv, wv));
+                    w += 8;
+                }
+            } else {
+                int32_t ky_lo, ky_hi, kx_lo, kx_hi;
+                tb_conv_window(iy0, k_h, in_h, &ky_lo, &ky_hi);
+                tb_conv_window(ix0, k_w, in_w, &kx_lo, &kx_hi);
+                acc_even = bias_even;
+                acc_odd = bias_odd;
+                for (ky = ky_lo; ky < ky_hi; ++ky) {
+                    const int8_t *x = in_batch + ((iy0 + ky) * in_row + (ix0 + kx_lo) * in_c + c);
+                    w = wblk + (ky * k_w + kx_lo) * 8;
+                    for (kx = kx_lo; kx < kx_hi; ++kx) {
+                        /* |x + offset| <= 255: exact in int16 */
+                        const int16x8_t xv = vaddq_n_s16(vldrbq_s16(x), input_offset);
+                        const int16x8_t wv = vldrbq_s16(w);
+                        acc_even = vaddq_s32(acc_even, vmullbq_int_s16(xv, wv));
+                        acc_odd = vaddq_s32(acc_odd, vmulltq_int_s16(xv, wv));
+                        x += in_c;
+                        w += 8;
+                    }
+                }
+            }
+            acc_even = vaddq_n_s32(tb_mve_requantize(acc_even, &q_even), output_offset);
+            acc_odd = vaddq_n_s32(tb_mve_requantize(acc_odd, &q_odd), output_offset);
+            packed = vmovnbq_s32(vdupq_n_s16(0), vminq_s32(vmaxq_s32(acc_even, lo), hi));
+            packed = vmovntq_s32(packed, vminq_s32(vmaxq_s32(acc_odd, lo), hi));
+            vstrbq_s16(out_batch + (oy * out_w + ox) * out_c + c, packed);
+        }
+    }
+}
+
 /* Any depth multiplier, one output at a time (the reference loop). */
 static void depthwise_general(const tb_native_conv_t *p, const int8_t *in_batch, int8_t *output)
 {
@@ -174,7 +285,11 @@ int tb_native_depthwise_conv_s8(const tb_native_conv_t *p, const int8_t *input, 
             continue;
         }
         for (c = 0; c + 8 <= p->out_c; c += 8) {
-            depthwise_block(p, in_batch, out_batch, c, 8, 0);
+            if (p->k_h * p->k_w <= DW_MAX_TAPS) {
+                depthwise_block8(p, in_batch, out_batch, c);
+            } else {
+                depthwise_block(p, in_batch, out_batch, c, 8, 0);
+            }
         }
         if (c < p->out_c) {
             depthwise_block(p, in_batch, out_batch, c, p->out_c - c, 1);
