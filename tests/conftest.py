@@ -25,6 +25,7 @@ SLOW_S = 20.0
 # Modules whose tests boot QEMU (or, for mixed modules, most of them do).
 _MODULE_MARKERS: dict[str, frozenset[str]] = {
     "firmware/test_fw_qemu.py": frozenset({"qemu"}),
+    "firmware/test_mve_qemu.py": frozenset({"qemu"}),  # the mve kernel set on qemu-m55
     "session/test_conformance.py": frozenset({"qemu"}),
     "session/test_malformed_qemu.py": frozenset({"qemu"}),
     "session/test_run.py": frozenset({"qemu"}),
