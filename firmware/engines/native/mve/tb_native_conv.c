@@ -49,19 +49,27 @@ uint32_t tb_native_conv_scratch_bytes(const tb_native_conv_t *p)
 static void fill_bytes(int8_t *dst, int8_t value, int32_t n)
 {
     const int8x16_t v = vdupq_n_s8(value);
-    for (; n > 0; n -= 16) {
-        vstrbq_p_s8(dst, v, vctp8q((uint32_t)n));
+    int32_t k;
+    for (k = n >> 4; k > 0; --k) {
+        vst1q_s8(dst, v);
         dst += 16;
+    }
+    if ((n & 15) != 0) {
+        vstrbq_p_s8(dst, v, vctp8q((uint32_t)(n & 15)));
     }
 }
 
 static void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
 {
-    for (; n > 0; n -= 16) {
-        const mve_pred16_t lanes = vctp8q((uint32_t)n);
-        vstrbq_p_s8(dst, vldrbq_z_s8(src, lanes), lanes);
+    int32_t k;
+    for (k = n >> 4; k > 0; --k) {
+        vst1q_s8(dst, vld1q_s8(src));
         dst += 16;
         src += 16;
+    }
+    if ((n & 15) != 0) {
+        const mve_pred16_t lanes = vctp8q((uint32_t)(n & 15));
+        vstrbq_p_s8(dst, vldrbq_z_s8(src, lanes), lanes);
     }
 }
 
@@ -89,15 +97,25 @@ static void fill_column(const tb_native_conv_t *p, const int8_t *in_batch, int32
     }
 }
 
+/* A tile's pixels: col[i] is pixel i's column of n bytes (in place for a 1x1 filter, else
+ * copied into the scratch). */
+typedef struct {
+    const int8_t *col[CONV_TILE_MAX];
+    int32_t count;
+    int32_t n;
+} conv_tile_t;
+
 /*
- * Output channels [oc, oc + 4) of the tile's pixels: cols[i] is pixel i's column (n bytes),
- * out + i * out_c its output. The plan's fields are read into locals: every int8 store could
- * alias them otherwise, and GCC would reload them after each.
+ * Output channels [oc, oc + 4) of the tile's pixels, out + i * out_c for pixel i. The plan's
+ * fields are read into locals: every int8 store could alias them otherwise, and GCC would
+ * reload them after each. A column of at most 16 bytes is one vector: the four filters are
+ * loaded once for the whole tile.
  */
-static void conv_tile_group(const tb_native_conv_t *p, const int8_t *const *cols, int32_t pixels,
-                            int32_t n, int32_t oc, int8_t *out)
+static void conv_tile_group(const tb_native_conv_t *p, const conv_tile_t *t, int32_t oc,
+                            int8_t *out)
 {
     const int32_t out_c = p->out_c;
+    const int32_t n = t->n;
     const int8_t *w = p->weights + oc * n;
     const int32x4_t shift = vld1q_s32(p->shift + oc);
     const int32x4_t lo = vdupq_n_s32(p->act_min);
@@ -118,20 +136,38 @@ static void conv_tile_group(const tb_native_conv_t *p, const int8_t *const *cols
         }
         base = vaddq_s32(base, vld1q_s32(part));
     }
-    for (i = 0; i < pixels; ++i) {
+    if (n <= 16) {
+        const mve_pred16_t lanes = vctp8q((uint32_t)n);
+        const int8x16_t w0 = vldrbq_z_s8(w, lanes);
+        const int8x16_t w1 = vldrbq_z_s8(w + n, lanes);
+        const int8x16_t w2 = vldrbq_z_s8(w + 2 * n, lanes);
+        const int8x16_t w3 = vldrbq_z_s8(w + 3 * n, lanes);
+        for (i = 0; i < t->count; ++i) {
+            const int8x16_t x = vldrbq_z_s8(t->col[i], lanes);
+            int32x4_t v = vdupq_n_s32(vmladavq_s8(x, w0));
+            v = vsetq_lane_s32(vmladavq_s8(x, w1), v, 1);
+            v = vsetq_lane_s32(vmladavq_s8(x, w2), v, 2);
+            v = vsetq_lane_s32(vmladavq_s8(x, w3), v, 3);
+            v = vaddq_n_s32(tb_mve_requantize(vaddq_s32(v, base), &q), output_offset);
+            vstrbq_s32(out + i * out_c + oc, vminq_s32(vmaxq_s32(v, lo), hi));
+        }
+        return;
+    }
+    for (i = 0; i < t->count; ++i) {
         int32_t acc[4];
         int32x4_t v;
-        tb_mve_dot4(cols[i], n, w, n, acc);
+        tb_mve_dot4(t->col[i], n, w, n, acc);
         v = vaddq_s32(vld1q_s32(acc), base);
         v = vaddq_n_s32(tb_mve_requantize(v, &q), output_offset);
         vstrbq_s32(out + i * out_c + oc, vminq_s32(vmaxq_s32(v, lo), hi));
     }
 }
 
-/* The last out_c % 4 channels of one pixel: one filter at a time, predicated lanes. */
-static void conv_pixel_tail(const tb_native_conv_t *p, const int8_t *col, int32_t n, int32_t oc,
+/* The last out_c % 4 channels of pixel i: one filter at a time, predicated lanes. */
+static void conv_pixel_tail(const tb_native_conv_t *p, const conv_tile_t *t, int32_t i, int32_t oc,
                             int8_t *out)
 {
+    const int32_t n = t->n;
     const int32_t left = p->out_c - oc;
     const mve_pred16_t lanes = tb_mve_lanes4(left);
     int32_t acc[4] = { 0, 0, 0, 0 };
@@ -139,7 +175,7 @@ static void conv_pixel_tail(const tb_native_conv_t *p, const int8_t *col, int32_
     for (j = 0; j < left; ++j) {
         const int8_t *w = p->weights + (oc + j) * n;
         const int32_t sum = p->weight_sums != 0 ? p->weight_sums[oc + j] : tb_mve_sum(w, n);
-        acc[j] = tb_mve_dot1(col, n, w) + p->input_offset * sum;
+        acc[j] = tb_mve_dot1(t->col[i], n, w) + p->input_offset * sum;
     }
     {
         const tb_mve_quant_t q = tb_mve_quant_load(p->multiplier + oc, p->shift + oc, lanes);
@@ -152,50 +188,49 @@ static void conv_pixel_tail(const tb_native_conv_t *p, const int8_t *col, int32_
 }
 
 /* The tile's pixels are consecutive in the output, from `out`. */
-static void conv_tile(const tb_native_conv_t *p, const int8_t *const *cols, int32_t pixels,
-                      int32_t n, int8_t *out)
+static void conv_tile(const tb_native_conv_t *p, const conv_tile_t *t, int8_t *out)
 {
     int32_t oc, i;
     for (oc = 0; oc + 4 <= p->out_c; oc += 4) {
-        conv_tile_group(p, cols, pixels, n, oc, out);
+        conv_tile_group(p, t, oc, out);
     }
     if (oc < p->out_c) {
-        for (i = 0; i < pixels; ++i) {
-            conv_pixel_tail(p, cols[i], n, oc, out + i * p->out_c);
+        for (i = 0; i < t->count; ++i) {
+            conv_pixel_tail(p, t, i, oc, out + i * p->out_c);
         }
     }
 }
 
 int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *output, void *scratch)
 {
-    const int32_t n = p->k_h * p->k_w * p->in_c;
     const int pointwise = conv_is_pointwise(p);
-    const int32_t tile = tile_pixels(p);
+    const int32_t tile_max = tile_pixels(p);
     const int32_t pixels = p->out_h * p->out_w;
-    const int8_t *cols[CONV_TILE_MAX];
+    conv_tile_t tile;
     int32_t b, first, i;
     if (p->stride_h <= 0 || p->stride_w <= 0 || p->weights == 0 || p->multiplier == 0 ||
         p->shift == 0 || (!pointwise && scratch == 0)) {
         return -1;
     }
+    tile.n = p->k_h * p->k_w * p->in_c;
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_batch = input + (int32_t)(b * p->in_h * p->in_w * p->in_c);
-        for (first = 0; first < pixels; first += tile) {
-            const int32_t count = pixels - first < tile ? pixels - first : tile;
-            for (i = 0; i < count; ++i) {
+        for (first = 0; first < pixels; first += tile_max) {
+            tile.count = pixels - first < tile_max ? pixels - first : tile_max;
+            for (i = 0; i < tile.count; ++i) {
                 const int32_t oy = (first + i) / p->out_w;
                 const int32_t ox = (first + i) - oy * p->out_w;
                 const int32_t iy0 = oy * p->stride_h - p->pad_h;
                 const int32_t ix0 = ox * p->stride_w - p->pad_w;
                 if (pointwise) {
-                    cols[i] = in_batch + (iy0 * p->in_w + ix0) * p->in_c;
+                    tile.col[i] = in_batch + (iy0 * p->in_w + ix0) * p->in_c;
                 } else {
                     int8_t *col = (int8_t *)scratch + i * column_bytes(p);
                     fill_column(p, in_batch, iy0, ix0, col);
-                    cols[i] = col;
+                    tile.col[i] = col;
                 }
             }
-            conv_tile(p, cols, count, n, output + first * p->out_c);
+            conv_tile(p, &tile, output + first * p->out_c);
         }
         output += pixels * p->out_c;
     }
