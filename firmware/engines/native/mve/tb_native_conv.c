@@ -59,7 +59,7 @@ static void fill_bytes(int8_t *dst, int8_t value, int32_t n)
     }
 }
 
-static void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
+static inline void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
 {
     int32_t k;
     for (k = n >> 4; k > 0; --k) {
@@ -80,6 +80,26 @@ static void fill_column(const tb_native_conv_t *p, const int8_t *in_batch, int32
     const int32_t row_len = p->k_w * p->in_c;
     int32_t kx_lo, kx_hi, ky;
     tb_conv_window(ix0, p->k_w, p->in_w, &kx_lo, &kx_hi);
+    if (iy0 >= 0 && iy0 + p->k_h <= p->in_h && kx_lo == 0 && kx_hi == p->k_w) {
+        /* The window lies inside the input: k_h rows, copied as they are. */
+        const int32_t in_row = p->in_w * p->in_c;
+        const int8_t *src = in_batch + (iy0 * p->in_w + ix0) * p->in_c;
+        if (row_len <= 16) {
+            const mve_pred16_t lanes = vctp8q((uint32_t)row_len);
+            for (ky = p->k_h; ky > 0; --ky) {
+                vstrbq_p_s8(col, vldrbq_z_s8(src, lanes), lanes);
+                col += row_len;
+                src += in_row;
+            }
+            return;
+        }
+        for (ky = p->k_h; ky > 0; --ky) {
+            copy_bytes(col, src, row_len);
+            col += row_len;
+            src += in_row;
+        }
+        return;
+    }
     if (kx_hi < kx_lo) {
         kx_hi = kx_lo;
     }
