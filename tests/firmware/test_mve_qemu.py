@@ -33,6 +33,7 @@ from native.native_modelgen import (
     depthwise_options,
     fc_options,
     out_size,
+    pool_options,
 )
 from tinybench.cli import cli
 from tinybench.compiler import compile_model
@@ -134,6 +135,20 @@ def add_model(seed: int, shape: tuple[int, int, int, int], act: str) -> bytes:
     return mb.finish([a], [y])
 
 
+def pool_model(
+    kind: str, in_shape: tuple[int, int, int, int], k: tuple[int, int], stride: tuple[int, int],
+    padding: str, act: str,
+) -> bytes:  # fmt: skip
+    mb = ModelBuilder()
+    scale = float(np.float32(0.03))
+    x = mb.activation(in_shape, scale, 7)
+    oh = out_size(padding, in_shape[1], k[0], stride[0])
+    ow = out_size(padding, in_shape[2], k[1], stride[1])
+    y = mb.activation((in_shape[0], oh, ow, in_shape[3]), scale, 7)
+    mb.op(kind, [x], [y], "Pool2DOptions", pool_options(k, stride, padding, act))
+    return mb.finish([x], [y])
+
+
 # name -> (model, what it covers)
 EDGE_MODELS: dict[str, Callable[[], bytes]] = {
     # CONV_2D: copied columns (padding, tiles), channel tails, in place 1x1 with vector tails
@@ -170,6 +185,16 @@ EDGE_MODELS: dict[str, Callable[[], bytes]] = {
     "fc-b2-130-to-70": lambda: fc_model(13, 2, 130, 70),
     "add-3x5x7": lambda: add_model(14, (1, 3, 5, 7), "NONE"),
     "add-2x4x4x3-relu": lambda: add_model(15, (2, 4, 4, 3), "RELU"),
+    # Pools: channel tails, windows clipped by SAME padding (counts that differ per pixel)
+    "avgpool3x3-s2-same-c17": lambda: pool_model(
+        "AVERAGE_POOL_2D", (1, 7, 6, 17), (3, 3), (2, 2), "SAME", "NONE"
+    ),
+    "avgpool-global-c70": lambda: pool_model(
+        "AVERAGE_POOL_2D", (1, 5, 4, 70), (5, 4), (1, 1), "VALID", "RELU"
+    ),
+    "maxpool2x2-s1-same-c19-relu6": lambda: pool_model(
+        "MAX_POOL_2D", (2, 5, 5, 19), (2, 2), (1, 1), "SAME", "RELU6"
+    ),
 }
 
 
