@@ -142,6 +142,7 @@ static void conv_tile_group(const tb_native_conv_t *p, const conv_tile_t *t, int
     const int32x4_t hi = vdupq_n_s32(p->act_max);
     const int32_t output_offset = p->output_offset;
     int32x4_t base = p->bias != 0 ? vld1q_s32(p->bias + oc) : vdupq_n_s32(0);
+    int32_t acc[CONV_TILE_MAX][4];
     tb_mve_quant_t q;
     int32_t i;
     q.multiplier = vld1q_s32(p->multiplier + oc);
@@ -156,6 +157,8 @@ static void conv_tile_group(const tb_native_conv_t *p, const conv_tile_t *t, int
         }
         base = vaddq_s32(base, vld1q_s32(part));
     }
+    /* The dot products of every pixel first, then the requantization of every pixel: two
+     * loops whose registers hold everything they use (one loop would spill the constants). */
     if (n <= 16) {
         const mve_pred16_t lanes = vctp8q((uint32_t)n);
         const int8x16_t w0 = vldrbq_z_s8(w, lanes);
@@ -164,20 +167,18 @@ static void conv_tile_group(const tb_native_conv_t *p, const conv_tile_t *t, int
         const int8x16_t w3 = vldrbq_z_s8(w + 3 * n, lanes);
         for (i = 0; i < t->count; ++i) {
             const int8x16_t x = vldrbq_z_s8(t->col[i], lanes);
-            int32x4_t v = vdupq_n_s32(vmladavq_s8(x, w0));
-            v = vsetq_lane_s32(vmladavq_s8(x, w1), v, 1);
-            v = vsetq_lane_s32(vmladavq_s8(x, w2), v, 2);
-            v = vsetq_lane_s32(vmladavq_s8(x, w3), v, 3);
-            v = vaddq_n_s32(tb_mve_requantize(vaddq_s32(v, base), &q), output_offset);
-            vstrbq_s32(out + i * out_c + oc, vminq_s32(vmaxq_s32(v, lo), hi));
+            acc[i][0] = vmladavq_s8(x, w0);
+            acc[i][1] = vmladavq_s8(x, w1);
+            acc[i][2] = vmladavq_s8(x, w2);
+            acc[i][3] = vmladavq_s8(x, w3);
         }
-        return;
+    } else {
+        for (i = 0; i < t->count; ++i) {
+            tb_mve_dot4(t->col[i], n, w, n, acc[i]);
+        }
     }
     for (i = 0; i < t->count; ++i) {
-        int32_t acc[4];
-        int32x4_t v;
-        tb_mve_dot4(t->col[i], n, w, n, acc);
-        v = vaddq_s32(vld1q_s32(acc), base);
+        int32x4_t v = vaddq_s32(vld1q_s32(acc[i]), base);
         v = vaddq_n_s32(tb_mve_requantize(v, &q), output_offset);
         vstrbq_s32(out + i * out_c + oc, vminq_s32(vmaxq_s32(v, lo), hi));
     }
