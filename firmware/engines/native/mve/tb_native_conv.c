@@ -172,6 +172,20 @@ static void conv_tile_group(const tb_native_conv_t *p, const conv_tile_t *t, int
             acc[i][2] = vmladavq_s8(x, w2);
             acc[i][3] = vmladavq_s8(x, w3);
         }
+    } else if (n <= 32) {
+        /* Two vectors, the second predicated: no loop, no branch per pixel. */
+        const mve_pred16_t lanes = vctp8q((uint32_t)(n - 16));
+        for (i = 0; i < t->count; ++i) {
+            const int8x16_t xa = vld1q_s8(t->col[i]);
+            const int8x16_t xb = vldrbq_z_s8(t->col[i] + 16, lanes);
+            acc[i][0] = vmladavaq_s8(vmladavq_s8(xa, vld1q_s8(w)), xb, vldrbq_z_s8(w + 16, lanes));
+            acc[i][1] =
+                vmladavaq_s8(vmladavq_s8(xa, vld1q_s8(w + n)), xb, vldrbq_z_s8(w + n + 16, lanes));
+            acc[i][2] = vmladavaq_s8(vmladavq_s8(xa, vld1q_s8(w + 2 * n)), xb,
+                                     vldrbq_z_s8(w + 2 * n + 16, lanes));
+            acc[i][3] = vmladavaq_s8(vmladavq_s8(xa, vld1q_s8(w + 3 * n)), xb,
+                                     vldrbq_z_s8(w + 3 * n + 16, lanes));
+        }
     } else {
         for (i = 0; i < t->count; ++i) {
             tb_mve_dot4(t->col[i], n, w, n, acc[i]);
