@@ -73,8 +73,14 @@ def conv_model(
     act: str = "NONE",
     depthwise: bool = False,
     mult: int = 1,
+    tie_log2: int | None = None,
 ) -> bytes:
-    """One CONV_2D or DEPTHWISE_CONV_2D with per-channel scales, a bias and random zero points."""
+    """One CONV_2D or DEPTHWISE_CONV_2D with per-channel scales, a bias and random zero points.
+
+    tie_log2: every scale a power of two, so that the effective scale is 2^tie_log2 exactly
+    (multiplier 2^30): the requantization's roundings then meet exact ties often, which is
+    where the rounding of negative values is tested.
+    """
     rng = np.random.default_rng(seed)
     mb = ModelBuilder()
     batches, in_h, in_w, in_c = in_shape
@@ -83,6 +89,9 @@ def conv_model(
     w_scales = _scales(rng, out_c)
     typical = in_scale * float(np.median(w_scales)) * 74.0 * 74.0
     out_scale = float(np.float32(typical * np.sqrt(kernel[0] * kernel[1] * in_c) / 30.0))
+    if tie_log2 is not None:
+        in_scale, out_scale = 0.5, 1.0
+        w_scales = [2.0 ** (tie_log2 + 1)] * out_c
     x = mb.activation(in_shape, in_scale, int(rng.integers(-128, 128)))
     shape = (1, *kernel, out_c) if depthwise else (out_c, *kernel, in_c)
     w = rng.integers(-128, 128, size=shape).astype(np.int8)
@@ -102,17 +111,23 @@ def conv_model(
     return mb.finish([x], [y])
 
 
-def fc_model(seed: int, batches: int, in_depth: int, out_depth: int) -> bytes:
+def fc_model(
+    seed: int, batches: int, in_depth: int, out_depth: int, tie_log2: int | None = None
+) -> bytes:
     rng = np.random.default_rng(seed)
     mb = ModelBuilder()
     in_scale = float(np.float32(0.03))
     w_scale = [float(np.float32(0.004))]
+    if tie_log2 is not None:  # as conv_model's
+        in_scale, w_scale = 0.5, [2.0 ** (tie_log2 + 1)]
     x = mb.activation((batches, in_depth), in_scale, int(rng.integers(-128, 128)))
     w = rng.integers(-128, 128, size=(out_depth, in_depth)).astype(np.int8)
     wt = mb.constant(w, INT8, w_scale, [0], 0)
     bias = rng.integers(-3000, 3000, size=out_depth).astype(np.int32)
     b = mb.constant(bias, INT32, [in_scale * w_scale[0]], [0], 0)
     out_scale = float(np.float32(in_scale * w_scale[0] * 74.0 * 74.0 * np.sqrt(in_depth) / 30.0))
+    if tie_log2 is not None:
+        out_scale = 1.0
     y = mb.activation((batches, out_depth), out_scale, int(rng.integers(-128, 128)))
     mb.op("FULLY_CONNECTED", [x, wt, b], [y], "FullyConnectedOptions", fc_options("NONE"))
     return mb.finish([x], [y])
@@ -185,6 +200,17 @@ EDGE_MODELS: dict[str, Callable[[], bytes]] = {
     "fc-b2-130-to-70": lambda: fc_model(13, 2, 130, 70),
     "add-3x5x7": lambda: add_model(14, (1, 3, 5, 7), "NONE"),
     "add-2x4x4x3-relu": lambda: add_model(15, (2, 4, 4, 3), "RELU"),
+    # Power-of-two scales: exact ties in the requantization's roundings (negative ones too)
+    "ties-conv1x1-c17-o8": lambda: conv_model(
+        16, (1, 6, 5, 17), 8, (1, 1), (1, 1), "VALID", tie_log2=-9
+    ),
+    "ties-conv3x3-c4-o4": lambda: conv_model(
+        17, (1, 6, 6, 4), 4, (3, 3), (1, 1), "SAME", tie_log2=-9
+    ),
+    "ties-dw3x3-c24": lambda: conv_model(
+        18, (1, 5, 5, 24), 0, (3, 3), (1, 1), "SAME", depthwise=True, tie_log2=-8
+    ),
+    "ties-fc-40-to-12": lambda: fc_model(19, 1, 40, 12, tie_log2=-10),
     # Pools: channel tails, windows clipped by SAME padding (counts that differ per pixel)
     "avgpool3x3-s2-same-c17": lambda: pool_model(
         "AVERAGE_POOL_2D", (1, 7, 6, 17), (3, 3), (2, 2), "SAME", "NONE"
