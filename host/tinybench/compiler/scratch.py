@@ -26,12 +26,35 @@ def _reference(op: LoweredOp) -> int:
     return 0
 
 
+# --- mve (c14mve) -----------------------------------------------------------------------------
+def _mve_conv(op: LoweredOp) -> int:
+    """mve/tb_native_conv.c: a 1x1 filter without padding reads its columns in place; any other
+    filter copies a tile of pixels' columns (k_h * k_w * in_c bytes each, rounded up to 16)
+    into scratch, as many as fit in about 1 KiB, 1 to 8 (tile_pixels)."""
+    s = dict(op.scalars)
+    if s["k_h"] == 1 and s["k_w"] == 1 and s["pad_h"] == 0 and s["pad_w"] == 0:
+        return 0
+    column = (s["k_h"] * s["k_w"] * s["in_c"] + 15) // 16 * 16
+    return min(8, max(1, 1024 // column)) * column
+
+
+_MVE_QUERIES: dict[str, ScratchQuery] = {"CONV_2D": _mve_conv}
+
+
+def _mve(op: LoweredOp) -> int:
+    """The mve set's query: per op kind, reference's where it needs no scratch."""
+    return _MVE_QUERIES.get(op.name, _reference)(op)
+
+
+# --- end mve ---------------------------------------------------------------------------------
+
+
 # Kernel set name -> its scratch query. A new set adds its directory and one entry here.
 # dsp and mve ask what reference asks until a kernel of theirs needs scratch.
 SCRATCH_QUERIES: dict[str, ScratchQuery] = {
     "reference": _reference,
     "dsp": _reference,
-    "mve": _reference,
+    "mve": _mve,
 }
 KERNEL_SETS = tuple(sorted(SCRATCH_QUERIES))
 
