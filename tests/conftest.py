@@ -25,8 +25,7 @@ SLOW_S = 20.0
 # Modules whose tests boot QEMU (or, for mixed modules, most of them do).
 _MODULE_MARKERS: dict[str, frozenset[str]] = {
     "firmware/test_fw_qemu.py": frozenset({"qemu"}),
-    "firmware/test_input_binding_qemu.py": frozenset({"qemu"}),  # c14plan: input hand-off
-
+    "firmware/test_input_binding_qemu.py": frozenset({"qemu"}),  # the input hand-off
     "firmware/test_mve_qemu.py": frozenset({"qemu"}),  # the mve kernel set on qemu-m55
     "session/test_conformance.py": frozenset({"qemu"}),
     "session/test_malformed_qemu.py": frozenset({"qemu"}),
