@@ -3,6 +3,7 @@ set, and clear errors for a set the engine does not have (from the CLI and from 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,18 @@ def test_a_resumed_run_keeps_its_kernel_set(
         record["kernels"] = saved
     (tmp_path / RUN_FILE).write_text(json.dumps(record))
     assert load_resume_request(tmp_path, None, 1).kernels == resumed
+
+
+@pytest.mark.parametrize(
+    ("board", "kernels", "message"),
+    [
+        ("qemu-nrf51", "dsp", "the native kernel set 'dsp' needs a cortex-m4 / "),
+        ("qemu-m4", "mve", "the native kernel set 'mve' needs a cortex-m55 core; qemu-m4 is a"),
+        ("host", "mve", "host is a host (use --kernels reference)"),
+    ],
+)
+def test_a_kernel_set_on_a_core_without_its_instructions_is_refused_before_building(
+    board: str, kernels: str, message: str
+) -> None:
+    with pytest.raises(TinybenchError, match=re.escape(message)):
+        build_firmware(Project(locate()), board, "native", "kws01", kernels)

@@ -85,6 +85,26 @@ def kernel_sets(engine: str) -> tuple[str, ...]:
     return TFLM_KERNEL_SETS
 
 
+# The cores each native kernel set is written for. The host runs dsp in portable C (the host
+# tests compare it with reference bit for bit); mve needs Helium, which no host has.
+NATIVE_SET_CORES = {
+    "dsp": ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "host"),
+    "mve": ("cortex-m55",),
+}
+
+
+def check_kernels_fit_core(board: BoardManifest, engine: str, kernels: str) -> None:
+    """Refuses a native kernel set on a core without the instructions it is written in (the
+    dsp set on a Cortex-M0 would build in portable C and measure nothing of the DSP extension;
+    mve would not compile)."""
+    cores = NATIVE_SET_CORES.get(kernels) if engine == "native" else None
+    if cores is not None and board.core not in cores:
+        raise TinybenchError(
+            f"the native kernel set {kernels!r} needs a {' / '.join(cores)} core; "
+            f"{board.board_id} is a {board.core} (use --kernels reference)"
+        )
+
+
 def resolve_kernels(engine: str, kernels: str | None) -> str:
     """The kernel set to build: `kernels`, or the engine's default when None or empty."""
     if engine not in ENGINES:
@@ -194,6 +214,7 @@ def build_firmware(
     manifest = project.model(model) if isinstance(model, str) else model
     model_id = manifest.model_id
     kernel_set = resolve_kernels(engine, kernels)
+    check_kernels_fit_core(board, engine, kernel_set)
     root = project.locations.project_root
     env_name = f"{board.board_id}-{engine}"
     available = environments(project)
