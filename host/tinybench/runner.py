@@ -24,7 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from tinybench import __version__
-from tinybench.build.firmware import FirmwareBuild, build_firmware, toolchain_version
+from tinybench.build.firmware import (
+    FirmwareBuild,
+    build_firmware,
+    resolve_kernels,
+    toolchain_version,
+)
 from tinybench.datasets import Dataset, open_dataset
 from tinybench.dut.discovery import PortAccess, find_board_port
 from tinybench.dut.session import DutSession, StackUsage, Timeouts
@@ -162,13 +167,11 @@ def load_resume_request(run_dir: Path, serial_port: str | None, jobs: int) -> Ru
     )
 
 
-def _record_request(
-    run_dir: Path, request: RunRequest, dataset_root: Path, build: FirmwareBuild, rules: RuleSet
-) -> None:
-    """Writes run.json, or checks that a resumed run is still the same run."""
-    firmware = sha256_file(build.image)
+def _request_record(
+    request: RunRequest, dataset_root: Path, rules: RuleSet, kernels: str | None
+) -> dict[str, Any]:
     model = request.model_id
-    wanted = {
+    return {
         "model": str(Path(model).resolve()) if is_model_path(model) else model,
         "board": request.board_id,
         "engine": request.engine,
@@ -176,28 +179,47 @@ def _record_request(
         "dataset": str(dataset_root.resolve()),
         "limit": request.limit,
         "min_window_s": request.min_window_s,
-        "kernels": build.kernels,  # the set the firmware was built with
+        "kernels": kernels,  # the set the firmware was built with
         "rules_file": str(request.rules_file.resolve()) if request.rules_file else None,
         "model_options": asdict(request.model_options),
         "rules_sha256": rules.sha256,
-        "firmware_sha256": firmware,
+        "firmware_sha256": None,  # filled in once the firmware is built
         "tinybench_version": __version__,
     }
+
+
+def _start_record(run_dir: Path, request: RunRequest, dataset_root: Path, rules: RuleSet) -> None:
+    """Writes run.json before anything else happens (atomically), so that a run killed at any
+    point, even during its build, can be resumed: the firmware's hash comes after the build."""
+    kernels = resolve_kernels(request.engine, request.kernels)
+    record = _request_record(request, dataset_root, rules, kernels)
+    write_atomic(run_dir / RUN_FILE, json.dumps(record, indent=2) + "\n")
+
+
+def _record_request(
+    run_dir: Path, request: RunRequest, dataset_root: Path, build: FirmwareBuild, rules: RuleSet
+) -> None:
+    """Completes run.json with the firmware's hash, or checks that a resumed run is still the
+    same run."""
+    firmware = sha256_file(build.image)
     path = run_dir / RUN_FILE
-    if path.exists():
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        if saved.get("firmware_sha256") != firmware:
-            raise TinybenchError(
-                f"cannot resume {run_dir}: the firmware changed since the run started "
-                f"({saved.get('firmware_sha256', '?')[:12]} -> {firmware[:12]}); start a new run"
-            )
-        if saved.get("rules_sha256", rules.sha256) != rules.sha256:
-            raise TinybenchError(
-                f"cannot resume {run_dir}: the run rules {rules.path} changed since the run "
-                "started; start a new run"
-            )
+    saved = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if saved.get("firmware_sha256") not in (None, firmware):
+        raise TinybenchError(
+            f"cannot resume {run_dir}: the firmware changed since the run started "
+            f"({saved['firmware_sha256'][:12]} -> {firmware[:12]}); start a new run"
+        )
+    if saved.get("rules_sha256", rules.sha256) != rules.sha256:
+        raise TinybenchError(
+            f"cannot resume {run_dir}: the run rules {rules.path} changed since the run "
+            "started; start a new run"
+        )
+    if saved.get("firmware_sha256") == firmware:
         return
-    write_atomic(path, json.dumps(wanted, indent=2) + "\n")
+    record = {**_request_record(request, dataset_root, rules, build.kernels), **saved}
+    record["firmware_sha256"] = firmware
+    record["kernels"] = build.kernels
+    write_atomic(path, json.dumps(record, indent=2) + "\n")
 
 
 def _window_reference_check(
@@ -401,6 +423,8 @@ def run_benchmark(
             f"{run_dir} is not empty; choose another --out, or --resume an interrupted run"
         )
     run_dir.mkdir(parents=True, exist_ok=True)
+    if not resuming:
+        _start_record(run_dir, request, root, rules)
 
     timings: dict[str, float] = {}
     mark = time.monotonic()

@@ -137,3 +137,35 @@ def test_sharded_run_equals_the_single_job_run(
         "transcript-0.txt",
         "transcript-1.txt",
     ]
+
+
+def test_a_run_killed_before_its_first_sample_resumes_from_its_run_json(tmp_path: Path) -> None:
+    """run.json is written first (atomically), before the build: a run killed at once still
+    resumes, and gives the results of an uninterrupted run."""
+    args = ["run", "kws01", "--board", "host", "--limit", "8"]
+    run_dir = tmp_path / "killed"
+    process = _start([*args, "--out", str(run_dir)])
+    deadline = time.monotonic() + 60
+    while not (run_dir / "run.json").exists():
+        assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+        time.sleep(0.001)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    saved = json.loads((run_dir / "run.json").read_text())
+    assert saved["model"] == "kws01" and saved["limit"] == 8
+    assert not (run_dir / "results.json").exists()
+    resumed = _start(["run", "kws01", "--resume", str(run_dir)])
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err.decode()
+    fresh = _start([*args, "--out", str(tmp_path / "fresh")])
+    fresh.communicate(timeout=300)
+    assert fresh.returncode == 0
+    _check_journal(run_dir, 8)
+    documents = [
+        json.loads((d / "results.json").read_text()) for d in (run_dir, tmp_path / "fresh")
+    ]
+    first, second = (_comparable(d) for d in documents)
+    for document in (first, second):  # the host port's clock is the host's: timing differs
+        document.pop("performance")
+    assert first == second
+    assert json.loads((run_dir / "run.json").read_text())["firmware_sha256"] is not None
