@@ -26,11 +26,32 @@ def _reference(op: LoweredOp) -> int:
     return 0
 
 
+# --- dsp: CONV_2D (c14conv) ---------------------------------------------------------------
+
+
+def _dsp_conv(op: LoweredOp) -> int:
+    """dsp/tb_native_conv.c: two output pixels' patches (k_h * k_w * in_c taps) as int16."""
+    s = dict(op.scalars)
+    return 2 * s["k_h"] * s["k_w"] * s["in_c"] * 2
+
+
+# --- dsp: the set's query, by op --------------------------------------------------------------
+
+_DSP_QUERIES: dict[str, ScratchQuery] = {
+    "CONV_2D": _dsp_conv,
+}
+
+
+def _dsp(op: LoweredOp) -> int:
+    """The dsp set's kernels that need scratch, by op; every other op asks what reference asks."""
+    return _DSP_QUERIES.get(op.name, _reference)(op)
+
+
 # Kernel set name -> its scratch query. A new set adds its directory and one entry here.
-# dsp and mve ask what reference asks until a kernel of theirs needs scratch.
+# mve asks what reference asks until a kernel of its needs scratch.
 SCRATCH_QUERIES: dict[str, ScratchQuery] = {
     "reference": _reference,
-    "dsp": _reference,
+    "dsp": _dsp,
     "mve": _reference,
 }
 KERNEL_SETS = tuple(sorted(SCRATCH_QUERIES))
