@@ -24,22 +24,32 @@
 #include "tb_native_kernels.h"
 #include "tb_native_simd.h"
 
-/* Two pixels' patches, each L int16. */
-uint32_t tb_native_conv_scratch_bytes(const tb_native_conv_t *p)
+/*
+ * Patch layout. Both pixels' patches share one buffer, group by group: group g (taps 4g..4g+3)
+ * is 8 int16 at 8g, pixel 0's (t0, t2, t1, t3) then pixel 1's, so one pointer walks both. The
+ * last group of a tap count that is not a multiple of 4 holds its taps in order.
+ */
+static int32_t group_count(const tb_native_conv_t *p)
 {
-    return (uint32_t)(2 * p->k_h * p->k_w * p->in_c) * (uint32_t)sizeof(int16_t);
+    return (p->k_h * p->k_w * p->in_c + 3) >> 2;
 }
 
-/* Where tap t lives in the patch: inside a group of four, taps 1 and 2 trade places. */
+uint32_t tb_native_conv_scratch_bytes(const tb_native_conv_t *p)
+{
+    return (uint32_t)group_count(p) * 8u * (uint32_t)sizeof(int16_t);
+}
+
+/* Where tap t of a pixel's patch lives (relative to the pixel's first group). */
 static int32_t patch_slot(int32_t t, int32_t grouped)
 {
     const int32_t lane = t & 3;
-    return (t < grouped && (lane == 1 || lane == 2)) ? (t ^ 3) : t;
+    const int32_t swapped = (t < grouped && (lane == 1 || lane == 2)) ? (lane ^ 3) : lane;
+    return (t >> 2) * 8 + swapped;
 }
 
 /*
- * n consecutive input bytes, plus the offset, into taps t, t+1, ... of a patch whose first
- * `grouped` taps are grouped by four.
+ * n consecutive input bytes, plus the offset, into taps t, t+1, ... of the pixel patch at
+ * `patch`, whose first `grouped` taps are grouped by four.
  */
 static void expand_run(int16_t *patch, int32_t t, int32_t grouped, const int8_t *src, int32_t n,
                        int32_t offset)
@@ -51,8 +61,9 @@ static void expand_run(int16_t *patch, int32_t t, int32_t grouped, const int8_t 
     /* t is a multiple of 4 here, so a whole group fits below `grouped` when 4 taps remain. */
     for (; n >= 4; n -= 4) {
         const uint32_t word = tb_simd_load4(src);
-        tb_simd_store2x16(patch + t, tb_sxtab16(offsets, word));
-        tb_simd_store2x16(patch + t + 2, tb_sxtab16_ror8(offsets, word));
+        int16_t *group = patch + (t >> 2) * 8;
+        tb_simd_store2x16(group, tb_sxtab16(offsets, word));
+        tb_simd_store2x16(group + 2, tb_sxtab16_ror8(offsets, word));
         src += 4;
         t += 4;
     }
@@ -61,120 +72,28 @@ static void expand_run(int16_t *patch, int32_t t, int32_t grouped, const int8_t 
     }
 }
 
-/* The patch of output pixel (oy, ox): the window clipped to the input, zeros outside it. */
+/* Whether output pixel (oy, ox)'s window lies wholly inside the input. */
+static int window_inside(const tb_native_conv_t *p, int32_t oy, int32_t ox)
+{
+    const int32_t iy0 = oy * p->stride_h - p->pad_h;
+    const int32_t ix0 = ox * p->stride_w - p->pad_w;
+    return iy0 >= 0 && ix0 >= 0 && iy0 + p->k_h <= p->in_h && ix0 + p->k_w <= p->in_w;
+}
+
+/* The patch of output pixel (oy, ox): its window clipped to the input (the rest stays 0). */
 static void fill_patch(const tb_native_conv_t *p, const int8_t *in_batch, int32_t oy, int32_t ox,
                        int16_t *patch)
 {
-    const int32_t taps = p->k_h * p->k_w * p->in_c;
-    const int32_t grouped = taps & ~3;
+    const int32_t grouped = (p->k_h * p->k_w * p->in_c) & ~3;
     const int32_t iy0 = oy * p->stride_h - p->pad_h;
     const int32_t ix0 = ox * p->stride_w - p->pad_w;
     int32_t ky_lo, ky_hi, kx_lo, kx_hi, ky, run;
     tb_conv_window(iy0, p->k_h, p->in_h, &ky_lo, &ky_hi);
     tb_conv_window(ix0, p->k_w, p->in_w, &kx_lo, &kx_hi);
-    if (ky_lo != 0 || ky_hi != p->k_h || kx_lo != 0 || kx_hi != p->k_w) {
-        memset(patch, 0, (size_t)taps * sizeof(int16_t));
-    }
     run = (kx_hi - kx_lo) * p->in_c; /* NHWC: the window's part of one input row is contiguous */
     for (ky = ky_lo; ky < ky_hi; ++ky) {
         expand_run(patch, (ky * p->k_w + kx_lo) * p->in_c, grouped,
                    in_batch + ((iy0 + ky) * p->in_w + ix0 + kx_lo) * p->in_c, run, p->input_offset);
-    }
-}
-
-/*
- * Dot products of two patches (x0, x1) with two filters (w0, w1) of `taps` taps:
- * acc[0] = x0.w0, acc[1] = x0.w1, acc[2] = x1.w0, acc[3] = x1.w1.
- */
-static void dot_2x2(const int16_t *x0, const int16_t *x1, const int8_t *w0, const int8_t *w1,
-                    int32_t taps, int32_t acc[4])
-{
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-    int32_t groups = taps >> 2;
-    int32_t t;
-    for (; groups > 0; --groups) {
-        const uint32_t raw0 = tb_simd_load4(w0);
-        const uint32_t raw1 = tb_simd_load4(w1);
-        const uint32_t w0_even = tb_sxtb16(raw0), w0_odd = tb_sxtb16_ror8(raw0);
-        const uint32_t w1_even = tb_sxtb16(raw1), w1_odd = tb_sxtb16_ror8(raw1);
-        uint32_t even = tb_simd_load2x16(x0);
-        uint32_t odd = tb_simd_load2x16(x0 + 2);
-        a00 = tb_smlad(even, w0_even, a00);
-        a01 = tb_smlad(even, w1_even, a01);
-        a00 = tb_smlad(odd, w0_odd, a00);
-        a01 = tb_smlad(odd, w1_odd, a01);
-        even = tb_simd_load2x16(x1);
-        odd = tb_simd_load2x16(x1 + 2);
-        a10 = tb_smlad(even, w0_even, a10);
-        a11 = tb_smlad(even, w1_even, a11);
-        a10 = tb_smlad(odd, w0_odd, a10);
-        a11 = tb_smlad(odd, w1_odd, a11);
-        w0 += 4;
-        w1 += 4;
-        x0 += 4;
-        x1 += 4;
-    }
-    for (t = 0; t < (taps & 3); ++t) {
-        a00 += (int32_t)x0[t] * w0[t];
-        a01 += (int32_t)x0[t] * w1[t];
-        a10 += (int32_t)x1[t] * w0[t];
-        a11 += (int32_t)x1[t] * w1[t];
-    }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
-}
-
-/*
- * tb_conv_finish's result for one accumulator, with the channel's parameters already loaded:
- * tb_fx_mul_high's (product + nudge) / 2^31, truncated, equals floor((product + 2^30) / 2^31)
- * for either sign of the product (for a negative one, truncation is the ceiling of
- * (product + 1 - 2^30) / 2^31), which is one arithmetic shift.
- */
-static int8_t finish(const tb_native_conv_t *p, int32_t acc, int32_t bias, int32_t multiplier,
-                     int32_t shift)
-{
-    const int32_t left = shift > 0 ? shift : 0;
-    const int32_t right = shift > 0 ? 0 : -shift;
-    const int32_t x = (int32_t)((uint32_t)(acc + bias) << left);
-    int32_t high;
-    if (x == INT32_MIN && multiplier == INT32_MIN) {
-        high = INT32_MAX;
-    } else {
-        high = (int32_t)(((int64_t)x * multiplier + ((int64_t)1 << 30)) >> 31);
-    }
-    high = tb_fx_div_pot(high, right) + p->output_offset;
-    return (int8_t)tb_conv_clamp(high, p->act_min, p->act_max);
-}
-
-/*
- * All output channels of two pixels whose patches are x0 and x1 (out1 == NULL: one pixel;
- * x1 then repeats x0). An odd last channel runs as a pair with itself.
- */
-static void conv_pixels(const tb_native_conv_t *p, const int16_t *x0, const int16_t *x1,
-                        int8_t *out0, int8_t *out1)
-{
-    const int32_t taps = p->k_h * p->k_w * p->in_c;
-    int32_t oc;
-    int32_t acc[4];
-    for (oc = 0; oc < p->out_c; oc += 2) {
-        const int32_t oc1 = oc + 1 < p->out_c ? oc + 1 : oc;
-        const int32_t bias0 = p->bias != 0 ? p->bias[oc] : 0;
-        const int32_t bias1 = p->bias != 0 ? p->bias[oc1] : 0;
-        const int32_t mult0 = p->multiplier[oc], mult1 = p->multiplier[oc1];
-        const int32_t shift0 = p->shift[oc], shift1 = p->shift[oc1];
-        dot_2x2(x0, x1, p->weights + oc * taps, p->weights + oc1 * taps, taps, acc);
-        out0[oc] = finish(p, acc[0], bias0, mult0, shift0);
-        if (oc1 != oc) {
-            out0[oc1] = finish(p, acc[1], bias1, mult1, shift1);
-        }
-        if (out1 != 0) {
-            out1[oc] = finish(p, acc[2], bias0, mult0, shift0);
-            if (oc1 != oc) {
-                out1[oc1] = finish(p, acc[3], bias1, mult1, shift1);
-            }
-        }
     }
 }
 
@@ -186,39 +105,215 @@ static void fill_pixel(const tb_native_conv_t *p, const int8_t *in_batch, int32_
     expand_run(patch, 0, p->in_c & ~3, src, p->in_c, p->input_offset);
 }
 
-int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *output, void *scratch)
+/*
+ * Dot products of the two pixels' patches with two filters of `taps` taps, w0 and w1 = w0 +
+ * w1_offset: acc[0] = x0.w0, acc[1] = x0.w1, acc[2] = x1.w0, acc[3] = x1.w1.
+ */
+static inline void dot_2x2(const int16_t *x, const int8_t *w0, int32_t w1_offset, int32_t taps,
+                           int32_t acc[4])
+{
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    int32_t groups = taps >> 2;
+    int32_t t;
+#if TB_SIMD_NATIVE
+    /*
+     * The same loop as the C below, in 18 instructions per 16 MACs: the C version needs 23
+     * (GCC loads each patch word alone and keeps w1_offset on the stack; with 14 values live
+     * there is no register to spare). LDRD needs the patch 4-byte aligned, which the arena's
+     * alignment and the planner's 16-byte offsets give; the caller checks.
+     */
+    if (groups > 0) {
+        uint32_t raw0, raw1, even0, even1, xa, xb;
+        const int8_t *w = w0;
+        __asm__("1:\n\t"
+                "ldr %[raw1], [%[w], %[off]]\n\t"
+                "ldr %[raw0], [%[w]], #4\n\t"
+                "ldrd %[xa], %[xb], [%[x]], #8\n\t"
+                "sxtb16 %[even0], %[raw0]\n\t"
+                "sxtb16 %[raw0], %[raw0], ror #8\n\t"
+                "smlad %[a00], %[xa], %[even0], %[a00]\n\t"
+                "smlad %[a00], %[xb], %[raw0], %[a00]\n\t"
+                "sxtb16 %[even1], %[raw1]\n\t"
+                "sxtb16 %[raw1], %[raw1], ror #8\n\t"
+                "smlad %[a01], %[xa], %[even1], %[a01]\n\t"
+                "smlad %[a01], %[xb], %[raw1], %[a01]\n\t"
+                "ldrd %[xa], %[xb], [%[x]], #8\n\t"
+                "smlad %[a10], %[xa], %[even0], %[a10]\n\t"
+                "smlad %[a10], %[xb], %[raw0], %[a10]\n\t"
+                "smlad %[a11], %[xa], %[even1], %[a11]\n\t"
+                "smlad %[a11], %[xb], %[raw1], %[a11]\n\t"
+                "subs %[n], %[n], #1\n\t"
+                "bne 1b"
+                : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x] "+r"(x),
+                  [w] "+r"(w), [n] "+r"(groups), [raw0] "=&r"(raw0), [raw1] "=&r"(raw1),
+                  [even0] "=&r"(even0), [even1] "=&r"(even1), [xa] "=&r"(xa), [xb] "=&r"(xb)
+                : [off] "r"(w1_offset)
+                : "cc", "memory");
+        w0 = w;
+    }
+#endif
+    for (; groups > 0; --groups) {
+        const uint32_t raw0 = tb_simd_load4(w0);
+        const uint32_t raw1 = tb_simd_load4(w0 + w1_offset);
+        const uint32_t w0_even = tb_sxtb16(raw0), w0_odd = tb_sxtb16_ror8(raw0);
+        const uint32_t w1_even = tb_sxtb16(raw1), w1_odd = tb_sxtb16_ror8(raw1);
+        uint32_t even = tb_simd_load2x16(x);
+        uint32_t odd = tb_simd_load2x16(x + 2);
+        a00 = tb_smlad(even, w0_even, a00);
+        a00 = tb_smlad(odd, w0_odd, a00);
+        a01 = tb_smlad(even, w1_even, a01);
+        a01 = tb_smlad(odd, w1_odd, a01);
+        even = tb_simd_load2x16(x + 4);
+        odd = tb_simd_load2x16(x + 6);
+        a10 = tb_smlad(even, w0_even, a10);
+        a10 = tb_smlad(odd, w0_odd, a10);
+        a11 = tb_smlad(even, w1_even, a11);
+        a11 = tb_smlad(odd, w1_odd, a11);
+        w0 += 4;
+        x += 8;
+    }
+    for (t = 0; t < (taps & 3); ++t) {
+        const int32_t v0 = w0[t], v1 = w0[w1_offset + t];
+        a00 += (int32_t)x[t] * v0;
+        a01 += (int32_t)x[t] * v1;
+        a10 += (int32_t)x[4 + t] * v0;
+        a11 += (int32_t)x[4 + t] * v1;
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+/*
+ * One channel's requantization, loaded once per pass and applied to both pixels: what
+ * tb_conv_finish computes, in fewer instructions. tb_fx_mul_high's (product + nudge) / 2^31,
+ * truncated, equals floor((product + 2^30) / 2^31) for either sign of the product (for a
+ * negative one, truncation is the ceiling of (product + 1 - 2^30) / 2^31), which is one
+ * arithmetic shift; its saturation needs a multiplier of INT32_MIN, which QuantizeMultiplier
+ * never gives (tb_native_conv_s8 sends such a plan to tb_conv_finish). The rounding shift is
+ * tb_fx_div_pot with its mask and half mask computed once.
+ */
+typedef struct {
+    int32_t bias, multiplier, left, right, mask, half;
+} requant_t;
+
+/* The output's zero point and activation clamp, held in locals: every int8 store may alias *p. */
+typedef struct {
+    int32_t offset, lo, hi;
+} out_range_t;
+
+static inline void requant_load(const tb_native_conv_t *p, int32_t c, requant_t *q)
+{
+    const int32_t shift = p->shift[c];
+    q->bias = p->bias != 0 ? p->bias[c] : 0;
+    q->multiplier = p->multiplier[c];
+    q->left = shift > 0 ? shift : 0;
+    q->right = shift > 0 ? 0 : -shift;
+    q->mask = (int32_t)((1u << q->right) - 1u);
+    q->half = q->mask >> 1;
+}
+
+static inline int8_t requant_apply(const requant_t *q, out_range_t r, int32_t acc)
+{
+    const int32_t x = (int32_t)((uint32_t)(acc + q->bias) << q->left);
+    const int32_t high = (int32_t)(((int64_t)x * q->multiplier + ((int64_t)1 << 30)) >> 31);
+    const int32_t threshold = q->half + (int32_t)((uint32_t)high >> 31);
+    const int32_t out = (high >> q->right) + ((high & q->mask) > threshold ? 1 : 0);
+    return (int8_t)tb_conv_clamp(out + r.offset, r.lo, r.hi);
+}
+
+/*
+ * All output channels of the two pixels whose patches the buffer holds, into out0 and out1
+ * (for a lone last pixel both patches are its own and out1 == out0: pixel 1's stores come
+ * first, so pixel 0's stand). Channels go in pairs; an odd last channel runs as a pair with
+ * itself (offset 0) and keeps half the results.
+ */
+static void conv_pixels(const tb_native_conv_t *p, const int16_t *patches, int8_t *out0,
+                        int8_t *out1)
 {
     const int32_t taps = p->k_h * p->k_w * p->in_c;
+    const int32_t out_c = p->out_c;
+    const out_range_t range = { p->output_offset, p->act_min, p->act_max };
+    const int8_t *w = p->weights;
+    int32_t oc;
+    int32_t acc[4];
+    requant_t q0, q1;
+    for (oc = 0; oc + 2 <= out_c; oc += 2) {
+        dot_2x2(patches, w, taps, taps, acc);
+        requant_load(p, oc, &q0);
+        requant_load(p, oc + 1, &q1);
+        out1[oc] = requant_apply(&q0, range, acc[2]);
+        out1[oc + 1] = requant_apply(&q1, range, acc[3]);
+        out0[oc] = requant_apply(&q0, range, acc[0]);
+        out0[oc + 1] = requant_apply(&q1, range, acc[1]);
+        w += 2 * taps;
+    }
+    if (oc < out_c) {
+        dot_2x2(patches, w, 0, taps, acc);
+        requant_load(p, oc, &q0);
+        out1[oc] = requant_apply(&q0, range, acc[2]);
+        out0[oc] = requant_apply(&q0, range, acc[0]);
+    }
+}
+
+/* The same for a plan with a multiplier of INT32_MIN: tb_conv_finish itself. */
+static void conv_pixels_exact(const tb_native_conv_t *p, const int16_t *patches, int8_t *out0,
+                              int8_t *out1)
+{
+    const int32_t taps = p->k_h * p->k_w * p->in_c;
+    int32_t oc;
+    int32_t acc[4];
+    for (oc = 0; oc < p->out_c; ++oc) {
+        dot_2x2(patches, p->weights + oc * taps, 0, taps, acc);
+        out1[oc] = tb_conv_finish(p, acc[2], oc);
+        out0[oc] = tb_conv_finish(p, acc[0], oc);
+    }
+}
+
+static int multipliers_in_range(const tb_native_conv_t *p)
+{
+    int32_t oc;
+    for (oc = 0; oc < p->out_c; ++oc) {
+        if (p->multiplier[oc] == INT32_MIN) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *output, void *scratch)
+{
     const int32_t pixels = p->out_h * p->out_w;
     const int pointwise = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0;
-    int16_t *patch0 = (int16_t *)scratch;
-    int16_t *patch1 = patch0 + taps;
-    int32_t b, pix;
+    int16_t *patches = (int16_t *)scratch;
+    int32_t b, pix, k, in_range;
     if (p->stride_h <= 0 || p->stride_w <= 0 || p->weights == 0 || p->multiplier == 0 ||
-        p->shift == 0 || scratch == 0 || taps <= 0) {
+        p->shift == 0 || scratch == 0 || ((uintptr_t)scratch & 3u) != 0u || group_count(p) <= 0) {
         return -1;
     }
+    in_range = multipliers_in_range(p);
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_batch = input + (int32_t)(b * p->in_h * p->in_w * p->in_c);
         int8_t *out_batch = output + (int32_t)(b * pixels * p->out_c);
         for (pix = 0; pix < pixels; pix += 2) {
-            const int two = pix + 1 < pixels;
-            const int32_t oy0 = pix / p->out_w, ox0 = pix % p->out_w;
-            const int32_t oy1 = (pix + 1) / p->out_w, ox1 = (pix + 1) % p->out_w;
+            const int32_t second = pix + 1 < pixels ? pix + 1 : pix; /* a lone last pixel twice */
+            const int32_t at[2] = { pix, second };
             if (pointwise) {
-                fill_pixel(p, in_batch, oy0, ox0, patch0);
+                for (k = 0; k < 2; ++k) {
+                    fill_pixel(p, in_batch, at[k] / p->out_w, at[k] % p->out_w, patches + 4 * k);
+                }
             } else {
-                fill_patch(p, in_batch, oy0, ox0, patch0);
-            }
-            if (two) {
-                if (pointwise) {
-                    fill_pixel(p, in_batch, oy1, ox1, patch1);
-                } else {
-                    fill_patch(p, in_batch, oy1, ox1, patch1);
+                if (!window_inside(p, pix / p->out_w, pix % p->out_w) ||
+                    !window_inside(p, second / p->out_w, second % p->out_w)) {
+                    memset(patches, 0, tb_native_conv_scratch_bytes(p)); /* padding taps: 0 */
+                }
+                for (k = 0; k < 2; ++k) {
+                    fill_patch(p, in_batch, at[k] / p->out_w, at[k] % p->out_w, patches + 4 * k);
                 }
             }
-            conv_pixels(p, patch0, two ? patch1 : patch0, out_batch + pix * p->out_c,
-                        two ? out_batch + (pix + 1) * p->out_c : 0);
+            (in_range ? conv_pixels : conv_pixels_exact)(p, patches, out_batch + pix * p->out_c,
+                                                         out_batch + second * p->out_c);
         }
     }
     return 0;
