@@ -151,7 +151,7 @@ static inline void dot_2x2(const int16_t *x, const int8_t *w0, int32_t w1_offset
                 : "cc", "memory");
         w0 = w;
     }
-#endif
+#else
     for (; groups > 0; --groups) {
         const uint32_t raw0 = tb_simd_load4(w0);
         const uint32_t raw1 = tb_simd_load4(w0 + w1_offset);
@@ -172,6 +172,7 @@ static inline void dot_2x2(const int16_t *x, const int8_t *w0, int32_t w1_offset
         w0 += 4;
         x += 8;
     }
+#endif
     for (t = 0; t < (taps & 3); ++t) {
         const int32_t v0 = w0[t], v1 = w0[w1_offset + t];
         a00 += (int32_t)x[t] * v0;
@@ -219,8 +220,11 @@ static inline int8_t requant_apply(const requant_t *q, out_range_t r, int32_t ac
     const int32_t x = (int32_t)((uint32_t)(acc + q->bias) << q->left);
     const int32_t high = (int32_t)(((int64_t)x * q->multiplier + ((int64_t)1 << 30)) >> 31);
     const int32_t threshold = q->half + (int32_t)((uint32_t)high >> 31);
-    const int32_t out = (high >> q->right) + ((high & q->mask) > threshold ? 1 : 0);
-    return (int8_t)tb_conv_clamp(out + r.offset, r.lo, r.hi);
+    int32_t out = (high >> q->right) + ((high & q->mask) > threshold ? 1 : 0) + r.offset;
+    /* tb_conv_clamp, as two conditional moves rather than branches */
+    out = out < r.lo ? r.lo : out;
+    out = out > r.hi ? r.hi : out;
+    return (int8_t)out;
 }
 
 /*
