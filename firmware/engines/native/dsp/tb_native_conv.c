@@ -24,6 +24,13 @@
 #include "tb_native_kernels.h"
 #include "tb_native_simd.h"
 
+/* conv_pixels is specialised per requantization by inlining it into one wrapper each. */
+#if defined(__GNUC__)
+#define TB_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define TB_ALWAYS_INLINE inline
+#endif
+
 /*
  * Patch layout. Both pixels' patches share one buffer, group by group: group g (taps 4g..4g+3)
  * is 8 int16 at 8g, pixel 0's (t0, t2, t1, t3) then pixel 1's, so one pointer walks both. The
@@ -51,8 +58,8 @@ static int32_t patch_slot(int32_t t, int32_t grouped)
  * n consecutive input bytes, plus the offset, into taps t, t+1, ... of the pixel patch at
  * `patch`, whose first `grouped` taps are grouped by four.
  */
-static void expand_run(int16_t *patch, int32_t t, int32_t grouped, const int8_t *src, int32_t n,
-                       int32_t offset)
+static inline void expand_run(int16_t *patch, int32_t t, int32_t grouped, const int8_t *src,
+                              int32_t n, int32_t offset)
 {
     const uint32_t offsets = tb_simd_pair(offset, offset);
     for (; n > 0 && (t & 3) != 0; --n) {
@@ -209,18 +216,25 @@ static inline void requant_load(const tb_native_conv_t *p, int32_t c, requant_t 
     const int32_t shift = p->shift[c];
     q->bias = p->bias != 0 ? p->bias[c] : 0;
     q->multiplier = p->multiplier[c];
-    q->left = shift > 0 ? shift : 0;
-    q->right = shift > 0 ? 0 : -shift;
+    q->left = (int32_t)((uint32_t)shift & ~(uint32_t)(shift >> 31)); /* shift > 0 ? shift : 0 */
+    q->right = q->left - shift;
     q->mask = (int32_t)((1u << q->right) - 1u);
     q->half = q->mask >> 1;
 }
 
-static inline int8_t requant_apply(const requant_t *q, out_range_t r, int32_t acc)
+/*
+ * `plain`: every shift <= 0 (no left shift) and the activation clamps to [-128, 127], which
+ * is then one SSAT; the four models' convolutions are all plain.
+ */
+static inline int8_t requant_apply(const requant_t *q, out_range_t r, int32_t acc, int plain)
 {
-    const int32_t x = (int32_t)((uint32_t)(acc + q->bias) << q->left);
+    const int32_t x = plain ? acc + q->bias : (int32_t)((uint32_t)(acc + q->bias) << q->left);
     const int32_t high = (int32_t)(((int64_t)x * q->multiplier + ((int64_t)1 << 30)) >> 31);
     const int32_t threshold = q->half + (int32_t)((uint32_t)high >> 31);
     int32_t out = (high >> q->right) + ((high & q->mask) > threshold ? 1 : 0) + r.offset;
+    if (plain) {
+        return (int8_t)tb_ssat8(out);
+    }
     /* tb_conv_clamp, as two conditional moves rather than branches */
     out = out < r.lo ? r.lo : out;
     out = out > r.hi ? r.hi : out;
@@ -233,8 +247,8 @@ static inline int8_t requant_apply(const requant_t *q, out_range_t r, int32_t ac
  * first, so pixel 0's stand). Channels go in pairs; an odd last channel runs as a pair with
  * itself (offset 0) and keeps half the results.
  */
-static void conv_pixels(const tb_native_conv_t *p, const int16_t *patches, int8_t *out0,
-                        int8_t *out1)
+static TB_ALWAYS_INLINE void conv_pixels(const tb_native_conv_t *p, const int16_t *patches,
+                                         int8_t *out0, int8_t *out1, int plain)
 {
     const int32_t taps = p->k_h * p->k_w * p->in_c;
     const int32_t out_c = p->out_c;
@@ -247,18 +261,30 @@ static void conv_pixels(const tb_native_conv_t *p, const int16_t *patches, int8_
         dot_2x2(patches, w, taps, taps, acc);
         requant_load(p, oc, &q0);
         requant_load(p, oc + 1, &q1);
-        out1[oc] = requant_apply(&q0, range, acc[2]);
-        out1[oc + 1] = requant_apply(&q1, range, acc[3]);
-        out0[oc] = requant_apply(&q0, range, acc[0]);
-        out0[oc + 1] = requant_apply(&q1, range, acc[1]);
+        out1[oc] = requant_apply(&q0, range, acc[2], plain);
+        out1[oc + 1] = requant_apply(&q1, range, acc[3], plain);
+        out0[oc] = requant_apply(&q0, range, acc[0], plain);
+        out0[oc + 1] = requant_apply(&q1, range, acc[1], plain);
         w += 2 * taps;
     }
     if (oc < out_c) {
         dot_2x2(patches, w, 0, taps, acc);
         requant_load(p, oc, &q0);
-        out1[oc] = requant_apply(&q0, range, acc[2]);
-        out0[oc] = requant_apply(&q0, range, acc[0]);
+        out1[oc] = requant_apply(&q0, range, acc[2], plain);
+        out0[oc] = requant_apply(&q0, range, acc[0], plain);
     }
+}
+
+static void conv_pixels_plain(const tb_native_conv_t *p, const int16_t *patches, int8_t *out0,
+                              int8_t *out1)
+{
+    conv_pixels(p, patches, out0, out1, 1);
+}
+
+static void conv_pixels_general(const tb_native_conv_t *p, const int16_t *patches, int8_t *out0,
+                                int8_t *out1)
+{
+    conv_pixels(p, patches, out0, out1, 0);
 }
 
 /* The same for a plan with a multiplier of INT32_MIN: tb_conv_finish itself. */
@@ -275,15 +301,20 @@ static void conv_pixels_exact(const tb_native_conv_t *p, const int16_t *patches,
     }
 }
 
-static int multipliers_in_range(const tb_native_conv_t *p)
+typedef void (*conv_pixels_fn)(const tb_native_conv_t *, const int16_t *, int8_t *, int8_t *);
+
+/* The fastest requantization whose results equal tb_conv_finish's for this op's parameters. */
+static conv_pixels_fn pick_requantization(const tb_native_conv_t *p)
 {
+    int plain = p->act_min == -128 && p->act_max == 127;
     int32_t oc;
     for (oc = 0; oc < p->out_c; ++oc) {
         if (p->multiplier[oc] == INT32_MIN) {
-            return 0;
+            return conv_pixels_exact;
         }
+        plain &= p->shift[oc] <= 0;
     }
-    return 1;
+    return plain ? conv_pixels_plain : conv_pixels_general;
 }
 
 int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *output, void *scratch)
@@ -291,12 +322,13 @@ int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *ou
     const int32_t pixels = p->out_h * p->out_w;
     const int pointwise = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0;
     int16_t *patches = (int16_t *)scratch;
-    int32_t b, pix, k, in_range;
+    conv_pixels_fn run_pixels;
+    int32_t b, pix, k;
     if (p->stride_h <= 0 || p->stride_w <= 0 || p->weights == 0 || p->multiplier == 0 ||
         p->shift == 0 || scratch == 0 || ((uintptr_t)scratch & 3u) != 0u || group_count(p) <= 0) {
         return -1;
     }
-    in_range = multipliers_in_range(p);
+    run_pixels = pick_requantization(p);
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_batch = input + (int32_t)(b * p->in_h * p->in_w * p->in_c);
         int8_t *out_batch = output + (int32_t)(b * pixels * p->out_c);
@@ -316,8 +348,7 @@ int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *ou
                     fill_patch(p, in_batch, at[k] / p->out_w, at[k] % p->out_w, patches + 4 * k);
                 }
             }
-            (in_range ? conv_pixels : conv_pixels_exact)(p, patches, out_batch + pix * p->out_c,
-                                                         out_batch + second * p->out_c);
+            run_pixels(p, patches, out_batch + pix * p->out_c, out_batch + second * p->out_c);
         }
     }
     return 0;
