@@ -62,24 +62,33 @@ class Conv:
     per_channel: bool = True
     batches: int = 1
     bias: bool = True
+    huge_bias: bool = False  # channel 0's bias near 2^30: the wide requantization path
+    scale_above_one: bool = False  # effective scales >= 1: multipliers with a left shift
 
     def tflite(self, seed: int) -> bytes:
         rng = np.random.default_rng(seed)
         mb = ModelBuilder()
         (in_h, in_w, in_c), (k_h, k_w) = self.in_hwc, self.kernel
         in_scale = float(np.float32(10.0 ** rng.uniform(-2.0, -0.5)))
-        n_scales = self.out_c if self.per_channel else 1
+        n_scales = self.out_c if self.per_channel and not self.scale_above_one else 1
         w_scales = [float(np.float32(s)) for s in 10.0 ** rng.uniform(-3.0, -1.5, size=n_scales)]
         spread = in_scale * float(np.median(w_scales)) * 74.0 * 74.0 * np.sqrt(k_h * k_w * in_c)
         out_scale = float(np.float32(spread / 30.0))
+        if self.scale_above_one:  # 1.5 and small weights: some outputs stay inside int8
+            out_scale = float(np.float32(in_scale * w_scales[0] / 1.5))
         if self.act == "RELU6":
             out_scale = min(out_scale, float(np.float32(6.0 / 100.0)))
         out_zp = int(rng.integers(-128, 128)) if self.act == "NONE" else -100
         x = mb.activation((self.batches, in_h, in_w, in_c), in_scale, self.in_zp)
-        w = rng.integers(-127, 128, size=(self.out_c, k_h, k_w, in_c)).astype(np.int8)
+        w_max = 3 if self.scale_above_one else 128
+        w = rng.integers(1 - w_max, w_max, size=(self.out_c, k_h, k_w, in_c)).astype(np.int8)
         inputs = [x, mb.constant(w, INT8, w_scales, [0] * n_scales, 0)]
         if self.bias:
             bias = rng.integers(-20000, 20000, size=self.out_c).astype(np.int32)
+            if self.huge_bias:
+                bias[0] = 2**30 + 12345
+            if self.scale_above_one:
+                bias //= 1000
             b_scales = [in_scale * w_scales[i % n_scales] for i in range(self.out_c)]
             inputs.append(mb.constant(bias, INT32, b_scales, [0] * self.out_c, 0))
         oh = out_size(self.padding, in_h, k_h, self.stride[0])
@@ -117,6 +126,10 @@ CASES: dict[str, Conv] = {
     "3x3 SAME no bias": Conv((5, 5, 4), 6, (3, 3), bias=False, in_zp=-128),
     "3x3 SAME batch 2": Conv((5, 5, 5), 7, (3, 3), batches=2, in_zp=31),
     "1x1 batch 2 odd pixels": Conv((3, 3, 12), 6, (1, 1), batches=2),
+    # requantization paths: |acc + bias| possibly >= 2^30; left shifts (scales >= 1)
+    "3x3 SAME huge bias": Conv((6, 6, 8), 6, (3, 3), huge_bias=True, in_zp=-128),
+    "1x1 c1 scales above one": Conv((6, 6, 1), 4, (1, 1), scale_above_one=True),
+    "3x3 SAME c2 scales above one": Conv((5, 5, 2), 5, (3, 3), scale_above_one=True, in_zp=9),
 }
 INPUTS = 5
 
@@ -176,6 +189,7 @@ def test_the_cases_reach_every_path_of_the_kernel() -> None:
         (2, 2),
     }
     assert any(not c.per_channel for c in convs) and any(c.batches == 2 for c in convs)
+    assert any(c.huge_bias for c in convs) and any(c.scale_above_one for c in convs)
 
 
 MODEL_INPUTS = {"kws01": 40, "vww01": 12, "ic01": 20}

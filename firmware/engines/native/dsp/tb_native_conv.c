@@ -205,6 +205,11 @@ static inline void dot_2x2(const int16_t *x, const int8_t *w0, int32_t w1_offset
 typedef struct {
     int32_t bias, multiplier, left, right, mask, half;
 } requant_t;
+/*
+ * A plain op (see requant_apply) whose |acc + bias| stays below 2^30 for any input also gets
+ * tb_fx_mul_high as one SMMULR: floor((x * m + 2^30) / 2^31) = floor((2x * m + 2^31) / 2^32)
+ * when 2x fits in int32, and 2x = 2 * acc + 2 * bias is one instruction.
+ */
 
 /* The output's zero point and activation clamp, held in locals: every int8 store may alias *p. */
 typedef struct {
@@ -228,8 +233,13 @@ static inline void requant_load(const tb_native_conv_t *p, int32_t c, requant_t 
  */
 static inline int8_t requant_apply(const requant_t *q, out_range_t r, int32_t acc, int plain)
 {
-    const int32_t x = plain ? acc + q->bias : (int32_t)((uint32_t)(acc + q->bias) << q->left);
-    const int32_t high = (int32_t)(((int64_t)x * q->multiplier + ((int64_t)1 << 30)) >> 31);
+    int32_t high;
+    if (plain == 2) {
+        high = tb_smmulr(2 * acc + 2 * q->bias, q->multiplier);
+    } else {
+        const int32_t x = plain ? acc + q->bias : (int32_t)((uint32_t)(acc + q->bias) << q->left);
+        high = (int32_t)(((int64_t)x * q->multiplier + ((int64_t)1 << 30)) >> 31);
+    }
     const int32_t threshold = q->half + (int32_t)((uint32_t)high >> 31);
     int32_t out = (high >> q->right) + ((high & q->mask) > threshold ? 1 : 0) + r.offset;
     if (plain) {
@@ -281,6 +291,12 @@ static void conv_pixels_plain(const tb_native_conv_t *p, const int16_t *patches,
     conv_pixels(p, patches, out0, out1, 1);
 }
 
+static void conv_pixels_narrow(const tb_native_conv_t *p, const int16_t *patches, int8_t *out0,
+                               int8_t *out1)
+{
+    conv_pixels(p, patches, out0, out1, 2);
+}
+
 static void conv_pixels_general(const tb_native_conv_t *p, const int16_t *patches, int8_t *out0,
                                 int8_t *out1)
 {
@@ -301,6 +317,20 @@ static void conv_pixels_exact(const tb_native_conv_t *p, const int16_t *patches,
     }
 }
 
+/* Whether |acc + bias| < 2^30 for every input: |x + input_offset| <= 255, |w| <= 128. */
+static int accumulators_narrow(const tb_native_conv_t *p)
+{
+    const int64_t acc_max = (int64_t)p->k_h * p->k_w * p->in_c * 255 * 128;
+    int32_t oc;
+    for (oc = 0; oc < p->out_c; ++oc) {
+        const int64_t bias = p->bias != 0 ? p->bias[oc] : 0;
+        if (acc_max + (bias < 0 ? -bias : bias) >= ((int64_t)1 << 30)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 typedef void (*conv_pixels_fn)(const tb_native_conv_t *, const int16_t *, int8_t *, int8_t *);
 
 /* The fastest requantization whose results equal tb_conv_finish's for this op's parameters. */
@@ -314,7 +344,10 @@ static conv_pixels_fn pick_requantization(const tb_native_conv_t *p)
         }
         plain &= p->shift[oc] <= 0;
     }
-    return plain ? conv_pixels_plain : conv_pixels_general;
+    if (!plain) {
+        return conv_pixels_general;
+    }
+    return accumulators_narrow(p) ? conv_pixels_narrow : conv_pixels_plain;
 }
 
 int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *output, void *scratch)
