@@ -9,6 +9,8 @@ models' own conv ops; and its scratch query equal to the planner's Python mirror
 from __future__ import annotations
 
 import itertools
+import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +27,17 @@ from native_modelgen import (
     random_conv,
 )
 
+from tinybench.build.boardgen import arch_flags, is_cortex_m
 from tinybench.compiler import analyze_model, compile_model
-from tinybench.compiler.hostlib import HostEngine, build_engine_objects, build_host_engine
+from tinybench.compiler.hostlib import (
+    HostEngine,
+    build_engine_objects,
+    build_host_engine,
+    engine_dir,
+    include_dir,
+    kernel_set_dir,
+)
+from tinybench.manifests.boards import load_board_manifests
 from tinybench.compiler.scratch import scratch_query
 
 SETS = ("reference", "dsp")
@@ -225,3 +236,27 @@ def test_dsp_scratch_query_agrees_with_the_planner(
         if low.name == "CONV_2D":
             s = dict(low.scalars)
             assert op.planned == 16 * -(-s["k_h"] * s["k_w"] * s["in_c"] // 4) > 0
+
+
+CPU_FLAGS = {
+    board.core: list(arch_flags(board))
+    for board in load_board_manifests(Path(__file__).resolve().parents[2] / "boards").values()
+    if is_cortex_m(board)
+}
+
+
+@pytest.mark.parametrize("cpu", sorted(CPU_FLAGS))
+def test_dsp_conv_compiles_warning_free_for_every_cortex_m_core(cpu: str, tmp_path: Path) -> None:
+    """DSP cores take the SMLAD/SMMULR assembly, the others (M0, M0+) the portable C."""
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc is not installed (apt-get install gcc-arm-none-eabi)")
+    source = kernel_set_dir("dsp") / "tb_native_conv.c"
+    out = tmp_path / "conv.s"
+    cmd = ["arm-none-eabi-gcc", *CPU_FLAGS[cpu], "-std=c99", "-Wall", "-Wextra", "-Werror",
+           "-pedantic", "-Wshadow", "-Wmissing-prototypes", "-Wstrict-prototypes", "-O2",
+           "-I", str(include_dir()), "-I", str(engine_dir()), "-S", str(source), "-o", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assembly = out.read_text()
+    dsp = cpu not in ("cortex-m0", "cortex-m0plus")
+    assert ("smlad" in assembly) == dsp and ("smmulr" in assembly) == dsp
