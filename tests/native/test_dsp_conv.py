@@ -37,8 +37,8 @@ from tinybench.compiler.hostlib import (
     include_dir,
     kernel_set_dir,
 )
-from tinybench.manifests.boards import load_board_manifests
 from tinybench.compiler.scratch import scratch_query
+from tinybench.manifests.boards import load_board_manifests
 
 SETS = ("reference", "dsp")
 _counter = itertools.count()
@@ -252,9 +252,11 @@ def test_dsp_conv_compiles_warning_free_for_every_cortex_m_core(cpu: str, tmp_pa
         pytest.skip("arm-none-eabi-gcc is not installed (apt-get install gcc-arm-none-eabi)")
     source = kernel_set_dir("dsp") / "tb_native_conv.c"
     out = tmp_path / "conv.s"
-    cmd = ["arm-none-eabi-gcc", *CPU_FLAGS[cpu], "-std=c99", "-Wall", "-Wextra", "-Werror",
-           "-pedantic", "-Wshadow", "-Wmissing-prototypes", "-Wstrict-prototypes", "-O2",
-           "-I", str(include_dir()), "-I", str(engine_dir()), "-S", str(source), "-o", str(out)]  # fmt: skip
+    warnings = ["-Wall", "-Wextra", "-Werror", "-pedantic", "-Wshadow", "-Wmissing-prototypes",
+                "-Wstrict-prototypes"]  # fmt: skip
+    includes = ["-I", str(include_dir()), "-I", str(engine_dir())]
+    cmd = ["arm-none-eabi-gcc", *CPU_FLAGS[cpu], "-std=c99", *warnings, "-O2", *includes,
+           "-S", str(source), "-o", str(out)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assembly = out.read_text()
