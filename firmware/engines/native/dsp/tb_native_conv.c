@@ -205,11 +205,6 @@ static inline void dot_2x2(const int16_t *x, const int8_t *w0, int32_t w1_offset
 typedef struct {
     int32_t bias, multiplier, left, right, mask, half;
 } requant_t;
-/*
- * A plain op (see requant_apply) whose |acc + bias| stays below 2^30 for any input also gets
- * tb_fx_mul_high as one SMMULR: floor((x * m + 2^30) / 2^31) = floor((2x * m + 2^31) / 2^32)
- * when 2x fits in int32, and 2x = 2 * acc + 2 * bias is one instruction.
- */
 
 /* The output's zero point and activation clamp, held in locals: every int8 store may alias *p. */
 typedef struct {
@@ -228,8 +223,11 @@ static inline void requant_load(const tb_native_conv_t *p, int32_t c, requant_t 
 }
 
 /*
- * `plain`: every shift <= 0 (no left shift) and the activation clamps to [-128, 127], which
- * is then one SSAT; the four models' convolutions are all plain.
+ * `plain` (chosen per op by pick_requantization): 0, the general case; 1, every shift <= 0 (no
+ * left shift) and the activation clamps to [-128, 127], which is then one SSAT; 2, plain and
+ * |acc + bias| < 2^30 for any input, so tb_fx_mul_high is one SMMULR: floor((x * m + 2^30) /
+ * 2^31) = floor((2x * m + 2^31) / 2^32) when 2x fits in int32 (2x = 2 * acc + 2 * bias is
+ * one instruction). The four models' convolutions are all 2.
  */
 static inline int8_t requant_apply(const requant_t *q, out_range_t r, int32_t acc, int plain)
 {
