@@ -2,13 +2,13 @@
  * tb_native_conv.c (dsp) - int8 CONV_2D with the Arm DSP extension's packed 16-bit
  * multiply-accumulate (SMLAD).
  *
- * For each pair of output pixels the filter window of each pixel (its "patch", the
+ * For each four output pixels the filter window of each pixel (its "patch", the
  * L = k_h * k_w * in_c taps in the weights' [ky][kx][ic] order) is expanded once into
  * scratch as int16 with the input offset already added; taps in the padding are 0, so
- * they add nothing, exactly as reference skips them. Then every pair of output channels
- * runs over both patches at once (2 pixels x 2 channels per pass): each expanded input
- * word serves two channels and each weight word, read as four int8 and widened with
- * SXTB16, serves two pixels. The accumulators are requantized as soon as a pass ends.
+ * they add nothing, exactly as reference skips them. Then every output channel runs over
+ * the four patches at once (4 pixels x 1 channel per pass): each weight word, read as four
+ * int8 and widened with SXTB16, serves four pixels, and the channel's requantization,
+ * loaded once, serves four outputs, requantized as soon as the pass ends.
  *
  * SXTB16 of a weight word gives its bytes 0 and 2, SXTB16 ROR 8 bytes 1 and 3, so the
  * patch stores every group of four taps as (t0, t2), (t1, t3): one SMLAD per half of a
@@ -31,10 +31,14 @@
 #define TB_ALWAYS_INLINE inline
 #endif
 
+/* Output pixels per pass. */
+#define PIXELS 4
+
 /*
- * Patch layout. Both pixels' patches share one buffer, group by group: group g (taps 4g..4g+3)
- * is 8 int16 at 8g, pixel 0's (t0, t2, t1, t3) then pixel 1's, so one pointer walks both. The
- * last group of a tap count that is not a multiple of 4 holds its taps in order.
+ * Patch layout. The PIXELS patches share one buffer, group by group: group g (taps 4g..4g+3)
+ * is 4 * PIXELS int16 at 16g, pixel 0's (t0, t2, t1, t3), then pixel 1's, ..., so one pointer
+ * walks all of them. The last group of a tap count that is not a multiple of 4 holds its taps
+ * in order.
  */
 static int32_t group_count(const tb_native_conv_t *p)
 {
@@ -43,7 +47,7 @@ static int32_t group_count(const tb_native_conv_t *p)
 
 uint32_t tb_native_conv_scratch_bytes(const tb_native_conv_t *p)
 {
-    return (uint32_t)group_count(p) * 8u * (uint32_t)sizeof(int16_t);
+    return (uint32_t)group_count(p) * 4u * PIXELS * (uint32_t)sizeof(int16_t);
 }
 
 /* Where tap t of a pixel's patch lives (relative to the pixel's first group). */
@@ -51,7 +55,7 @@ static int32_t patch_slot(int32_t t, int32_t grouped)
 {
     const int32_t lane = t & 3;
     const int32_t swapped = (t < grouped && (lane == 1 || lane == 2)) ? (lane ^ 3) : lane;
-    return (t >> 2) * 8 + swapped;
+    return (t >> 2) * 4 * PIXELS + swapped;
 }
 
 /*
@@ -68,7 +72,7 @@ static inline void expand_run(int16_t *patch, int32_t t, int32_t grouped, const 
     /* t is a multiple of 4 here, so a whole group fits below `grouped` when 4 taps remain. */
     for (; n >= 4; n -= 4) {
         const uint32_t word = tb_simd_load4(src);
-        int16_t *group = patch + (t >> 2) * 8;
+        int16_t *group = patch + (t >> 2) * 4 * PIXELS;
         tb_simd_store2x16(group, tb_sxtab16(offsets, word));
         tb_simd_store2x16(group + 2, tb_sxtab16_ror8(offsets, word));
         src += 4;
@@ -113,84 +117,80 @@ static void fill_pixel(const tb_native_conv_t *p, const int8_t *in_batch, int32_
 }
 
 /*
- * Dot products of the two pixels' patches with two filters of `taps` taps, w0 and w1 = w0 +
- * w1_offset: acc[0] = x0.w0, acc[1] = x0.w1, acc[2] = x1.w0, acc[3] = x1.w1.
+ * Dot products of the PIXELS (4) patches with one filter of `taps` taps: acc[k] = x_k . w.
  */
-static inline void dot_2x2(const int16_t *x, const int8_t *w0, int32_t w1_offset, int32_t taps,
-                           int32_t acc[4])
+static inline void dot_4x1(const int16_t *x, const int8_t *w, int32_t taps, int32_t acc[4])
 {
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
     int32_t groups = taps >> 2;
     int32_t t;
 #if TB_SIMD_NATIVE
     /*
-     * The same loop as the C below, in 18 instructions per 16 MACs: the C version needs 23
-     * (GCC loads each patch word alone and keeps w1_offset on the stack; with 14 values live
-     * there is no register to spare). LDRD needs the patch 4-byte aligned, which the arena's
-     * alignment and the planner's 16-byte offsets give; the caller checks.
+     * The same loop as the C below, two groups per turn: 32 instructions per 32 MACs, each
+     * weight word widened once for four pixels, 11 registers. LDRD needs the patches 4-byte
+     * aligned, which the arena's alignment and the planner's 16-byte offsets give; the caller
+     * checks. The odd group goes first, alone.
      */
+#define TB_CONV_GROUP                                                                              \
+    "ldr %[raw], [%[w]], #4\n\t"                                                                   \
+    "sxtb16 %[even], %[raw]\n\t"                                                                   \
+    "sxtb16 %[raw], %[raw], ror #8\n\t"                                                            \
+    "ldrd %[xa], %[xb], [%[x]], #8\n\t"                                                            \
+    "smlad %[a0], %[xa], %[even], %[a0]\n\t"                                                       \
+    "smlad %[a0], %[xb], %[raw], %[a0]\n\t"                                                        \
+    "ldrd %[xa], %[xb], [%[x]], #8\n\t"                                                            \
+    "smlad %[a1], %[xa], %[even], %[a1]\n\t"                                                       \
+    "smlad %[a1], %[xb], %[raw], %[a1]\n\t"                                                        \
+    "ldrd %[xa], %[xb], [%[x]], #8\n\t"                                                            \
+    "smlad %[a2], %[xa], %[even], %[a2]\n\t"                                                       \
+    "smlad %[a2], %[xb], %[raw], %[a2]\n\t"                                                        \
+    "ldrd %[xa], %[xb], [%[x]], #8\n\t"                                                            \
+    "smlad %[a3], %[xa], %[even], %[a3]\n\t"                                                       \
+    "smlad %[a3], %[xb], %[raw], %[a3]\n\t"
     if (groups > 0) {
-        uint32_t raw0, raw1, even0, even1, xa, xb;
-        const int8_t *w = w0;
-        __asm__("1:\n\t"
-                "ldr %[raw1], [%[w], %[off]]\n\t"
-                "ldr %[raw0], [%[w]], #4\n\t"
-                "ldrd %[xa], %[xb], [%[x]], #8\n\t"
-                "sxtb16 %[even0], %[raw0]\n\t"
-                "sxtb16 %[raw0], %[raw0], ror #8\n\t"
-                "smlad %[a00], %[xa], %[even0], %[a00]\n\t"
-                "smlad %[a00], %[xb], %[raw0], %[a00]\n\t"
-                "sxtb16 %[even1], %[raw1]\n\t"
-                "sxtb16 %[raw1], %[raw1], ror #8\n\t"
-                "smlad %[a01], %[xa], %[even1], %[a01]\n\t"
-                "smlad %[a01], %[xb], %[raw1], %[a01]\n\t"
-                "ldrd %[xa], %[xb], [%[x]], #8\n\t"
-                "smlad %[a10], %[xa], %[even0], %[a10]\n\t"
-                "smlad %[a10], %[xb], %[raw0], %[a10]\n\t"
-                "smlad %[a11], %[xa], %[even1], %[a11]\n\t"
-                "smlad %[a11], %[xb], %[raw1], %[a11]\n\t"
-                "subs %[n], %[n], #1\n\t"
-                "bne 1b"
-                : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x] "+r"(x),
-                  [w] "+r"(w), [n] "+r"(groups), [raw0] "=&r"(raw0), [raw1] "=&r"(raw1),
-                  [even0] "=&r"(even0), [even1] "=&r"(even1), [xa] "=&r"(xa), [xb] "=&r"(xb)
-                : [off] "r"(w1_offset)
-                : "cc", "memory");
-        w0 = w;
+        uint32_t raw, even, xa, xb;
+        int32_t pairs = groups >> 1;
+        __asm__(
+            "cmp %[odd], #0\n\t"
+            "beq 2f\n\t" TB_CONV_GROUP "2:\n\t"
+            "cmp %[n], #0\n\t"
+            "beq 3f\n\t"
+            "1:\n\t" TB_CONV_GROUP TB_CONV_GROUP "subs %[n], %[n], #1\n\t"
+            "bne 1b\n\t"
+            "3:"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+              [n] "+r"(pairs), [raw] "=&r"(raw), [even] "=&r"(even), [xa] "=&r"(xa), [xb] "=&r"(xb)
+            : [odd] "r"(groups & 1)
+            : "cc", "memory");
     }
+#undef TB_CONV_GROUP
 #else
     for (; groups > 0; --groups) {
-        const uint32_t raw0 = tb_simd_load4(w0);
-        const uint32_t raw1 = tb_simd_load4(w0 + w1_offset);
-        const uint32_t w0_even = tb_sxtb16(raw0), w0_odd = tb_sxtb16_ror8(raw0);
-        const uint32_t w1_even = tb_sxtb16(raw1), w1_odd = tb_sxtb16_ror8(raw1);
-        uint32_t even = tb_simd_load2x16(x);
-        uint32_t odd = tb_simd_load2x16(x + 2);
-        a00 = tb_smlad(even, w0_even, a00);
-        a00 = tb_smlad(odd, w0_odd, a00);
-        a01 = tb_smlad(even, w1_even, a01);
-        a01 = tb_smlad(odd, w1_odd, a01);
-        even = tb_simd_load2x16(x + 4);
-        odd = tb_simd_load2x16(x + 6);
-        a10 = tb_smlad(even, w0_even, a10);
-        a10 = tb_smlad(odd, w0_odd, a10);
-        a11 = tb_smlad(even, w1_even, a11);
-        a11 = tb_smlad(odd, w1_odd, a11);
-        w0 += 4;
-        x += 8;
+        const uint32_t raw = tb_simd_load4(w);
+        const uint32_t even = tb_sxtb16(raw), odd = tb_sxtb16_ror8(raw);
+        a0 = tb_smlad(tb_simd_load2x16(x), even, a0);
+        a0 = tb_smlad(tb_simd_load2x16(x + 2), odd, a0);
+        a1 = tb_smlad(tb_simd_load2x16(x + 4), even, a1);
+        a1 = tb_smlad(tb_simd_load2x16(x + 6), odd, a1);
+        a2 = tb_smlad(tb_simd_load2x16(x + 8), even, a2);
+        a2 = tb_smlad(tb_simd_load2x16(x + 10), odd, a2);
+        a3 = tb_smlad(tb_simd_load2x16(x + 12), even, a3);
+        a3 = tb_smlad(tb_simd_load2x16(x + 14), odd, a3);
+        w += 4;
+        x += 16;
     }
 #endif
     for (t = 0; t < (taps & 3); ++t) {
-        const int32_t v0 = w0[t], v1 = w0[w1_offset + t];
-        a00 += (int32_t)x[t] * v0;
-        a01 += (int32_t)x[t] * v1;
-        a10 += (int32_t)x[4 + t] * v0;
-        a11 += (int32_t)x[4 + t] * v1;
+        const int32_t v = w[t];
+        a0 += (int32_t)x[t] * v;
+        a1 += (int32_t)x[4 + t] * v;
+        a2 += (int32_t)x[8 + t] * v;
+        a3 += (int32_t)x[12 + t] * v;
     }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
 }
 
 /*
@@ -250,13 +250,12 @@ static inline int8_t requant_apply(const requant_t *q, out_range_t r, int32_t ac
 }
 
 /*
- * All output channels of the two pixels whose patches the buffer holds, into out0 and out1
- * (for a lone last pixel both patches are its own and out1 == out0: pixel 1's stores come
- * first, so pixel 0's stand). Channels go in pairs; an odd last channel runs as a pair with
- * itself (offset 0) and keeps half the results.
+ * All output channels of the four pixels whose patches the buffer holds, into out0..out3 (a
+ * pixel repeated past the end of the image has the same patch and stores the same bytes).
  */
 static TB_ALWAYS_INLINE void conv_pixels(const tb_native_conv_t *p, const int16_t *patches,
-                                         int8_t *out0, int8_t *out1, int plain)
+                                         int8_t *out0, int8_t *out1, int8_t *out2, int8_t *out3,
+                                         int plain)
 {
     const int32_t taps = p->k_h * p->k_w * p->in_c;
     const int32_t out_c = p->out_c;
@@ -264,53 +263,48 @@ static TB_ALWAYS_INLINE void conv_pixels(const tb_native_conv_t *p, const int16_
     const int8_t *w = p->weights;
     int32_t oc;
     int32_t acc[4];
-    requant_t q0, q1;
-    for (oc = 0; oc + 2 <= out_c; oc += 2) {
-        dot_2x2(patches, w, taps, taps, acc);
-        requant_load(p, oc, &q0);
-        requant_load(p, oc + 1, &q1);
-        out1[oc] = requant_apply(&q0, range, acc[2], plain);
-        out1[oc + 1] = requant_apply(&q1, range, acc[3], plain);
-        out0[oc] = requant_apply(&q0, range, acc[0], plain);
-        out0[oc + 1] = requant_apply(&q1, range, acc[1], plain);
-        w += 2 * taps;
-    }
-    if (oc < out_c) {
-        dot_2x2(patches, w, 0, taps, acc);
-        requant_load(p, oc, &q0);
-        out1[oc] = requant_apply(&q0, range, acc[2], plain);
-        out0[oc] = requant_apply(&q0, range, acc[0], plain);
+    requant_t q;
+    for (oc = 0; oc < out_c; ++oc) {
+        dot_4x1(patches, w, taps, acc);
+        requant_load(p, oc, &q);
+        out3[oc] = requant_apply(&q, range, acc[3], plain);
+        out2[oc] = requant_apply(&q, range, acc[2], plain);
+        out1[oc] = requant_apply(&q, range, acc[1], plain);
+        out0[oc] = requant_apply(&q, range, acc[0], plain);
+        w += taps;
     }
 }
 
-static void conv_pixels_plain(const tb_native_conv_t *p, const int16_t *patches, int8_t *out0,
-                              int8_t *out1)
+#define TB_CONV_PIXELS_ARGS                                                                        \
+    const tb_native_conv_t *p, const int16_t *patches, int8_t *out0, int8_t *out1, int8_t *out2,   \
+        int8_t *out3
+
+static void conv_pixels_plain(TB_CONV_PIXELS_ARGS)
 {
-    conv_pixels(p, patches, out0, out1, 1);
+    conv_pixels(p, patches, out0, out1, out2, out3, 1);
 }
 
-static void conv_pixels_narrow(const tb_native_conv_t *p, const int16_t *patches, int8_t *out0,
-                               int8_t *out1)
+static void conv_pixels_narrow(TB_CONV_PIXELS_ARGS)
 {
-    conv_pixels(p, patches, out0, out1, 2);
+    conv_pixels(p, patches, out0, out1, out2, out3, 2);
 }
 
-static void conv_pixels_general(const tb_native_conv_t *p, const int16_t *patches, int8_t *out0,
-                                int8_t *out1)
+static void conv_pixels_general(TB_CONV_PIXELS_ARGS)
 {
-    conv_pixels(p, patches, out0, out1, 0);
+    conv_pixels(p, patches, out0, out1, out2, out3, 0);
 }
 
 /* The same for a plan with a multiplier of INT32_MIN: tb_conv_finish itself. */
-static void conv_pixels_exact(const tb_native_conv_t *p, const int16_t *patches, int8_t *out0,
-                              int8_t *out1)
+static void conv_pixels_exact(TB_CONV_PIXELS_ARGS)
 {
     const int32_t taps = p->k_h * p->k_w * p->in_c;
     int32_t oc;
     int32_t acc[4];
     for (oc = 0; oc < p->out_c; ++oc) {
-        dot_2x2(patches, p->weights + oc * taps, 0, taps, acc);
-        out1[oc] = tb_conv_finish(p, acc[2], oc);
+        dot_4x1(patches, p->weights + oc * taps, taps, acc);
+        out3[oc] = tb_conv_finish(p, acc[3], oc);
+        out2[oc] = tb_conv_finish(p, acc[2], oc);
+        out1[oc] = tb_conv_finish(p, acc[1], oc);
         out0[oc] = tb_conv_finish(p, acc[0], oc);
     }
 }
@@ -329,7 +323,7 @@ static int accumulators_narrow(const tb_native_conv_t *p)
     return 1;
 }
 
-typedef void (*conv_pixels_fn)(const tb_native_conv_t *, const int16_t *, int8_t *, int8_t *);
+typedef void (*conv_pixels_fn)(TB_CONV_PIXELS_ARGS);
 
 /* The fastest requantization whose results equal tb_conv_finish's for this op's parameters. */
 static conv_pixels_fn pick_requantization(const tb_native_conv_t *p)
@@ -363,23 +357,26 @@ int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *ou
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_batch = input + (int32_t)(b * p->in_h * p->in_w * p->in_c);
         int8_t *out_batch = output + (int32_t)(b * pixels * p->out_c);
-        for (pix = 0; pix < pixels; pix += 2) {
-            const int32_t second = pix + 1 < pixels ? pix + 1 : pix; /* a lone last pixel twice */
-            const int32_t at[2] = { pix, second };
-            if (pointwise) {
-                for (k = 0; k < 2; ++k) {
+        for (pix = 0; pix < pixels; pix += PIXELS) {
+            int32_t at[PIXELS];
+            int inside = 1;
+            for (k = 0; k < PIXELS; ++k) { /* past the last pixel: the last pixel again */
+                at[k] = pix + k < pixels ? pix + k : pixels - 1;
+                inside =
+                    inside && (pointwise || window_inside(p, at[k] / p->out_w, at[k] % p->out_w));
+            }
+            if (!inside) {
+                memset(patches, 0, tb_native_conv_scratch_bytes(p)); /* padding taps: 0 */
+            }
+            for (k = 0; k < PIXELS; ++k) {
+                if (pointwise) {
                     fill_pixel(p, in_batch, at[k] / p->out_w, at[k] % p->out_w, patches + 4 * k);
-                }
-            } else {
-                if (!window_inside(p, pix / p->out_w, pix % p->out_w) ||
-                    !window_inside(p, second / p->out_w, second % p->out_w)) {
-                    memset(patches, 0, tb_native_conv_scratch_bytes(p)); /* padding taps: 0 */
-                }
-                for (k = 0; k < 2; ++k) {
+                } else {
                     fill_patch(p, in_batch, at[k] / p->out_w, at[k] % p->out_w, patches + 4 * k);
                 }
             }
-            run_pixels(p, patches, out_batch + pix * p->out_c, out_batch + second * p->out_c);
+            run_pixels(p, patches, out_batch + at[0] * p->out_c, out_batch + at[1] * p->out_c,
+                       out_batch + at[2] * p->out_c, out_batch + at[3] * p->out_c);
         }
     }
     return 0;
