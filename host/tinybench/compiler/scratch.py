@@ -30,11 +30,11 @@ def _reference(op: LoweredOp) -> int:
 
 
 def _dsp_conv(op: LoweredOp) -> int:
-    """dsp/tb_native_conv.c: four output pixels' patches of k_h * k_w * in_c int16 taps, in
+    """dsp/tb_native_conv.c: six output pixels' patches of k_h * k_w * in_c int16 taps, in
     groups of four (the last group padded)."""
     s = dict(op.scalars)
     groups = (s["k_h"] * s["k_w"] * s["in_c"] + 3) // 4
-    return groups * 4 * 4 * 2
+    return groups * 4 * 6 * 2
 
 
 # --- dsp: the set's query, by op --------------------------------------------------------------

@@ -2,13 +2,13 @@
  * tb_native_conv.c (dsp) - int8 CONV_2D with the Arm DSP extension's packed 16-bit
  * multiply-accumulate (SMLAD).
  *
- * For each four output pixels the filter window of each pixel (its "patch", the
+ * For each six output pixels the filter window of each pixel (its "patch", the
  * L = k_h * k_w * in_c taps in the weights' [ky][kx][ic] order) is expanded once into
  * scratch as int16 with the input offset already added; taps in the padding are 0, so
  * they add nothing, exactly as reference skips them. Then every output channel runs over
- * the four patches at once (4 pixels x 1 channel per pass): each weight word, read as four
- * int8 and widened with SXTB16, serves four pixels, and the channel's requantization,
- * loaded once, serves four outputs, requantized as soon as the pass ends.
+ * the six patches at once (6 pixels x 1 channel per pass): each weight word, read as four
+ * int8 and widened with SXTB16, serves six pixels, and the channel's requantization,
+ * loaded once, serves six outputs, requantized as soon as the pass ends.
  *
  * SXTB16 of a weight word gives its bytes 0 and 2, SXTB16 ROR 8 bytes 1 and 3, so the
  * patch stores every group of four taps as (t0, t2), (t1, t3): one SMLAD per half of a
@@ -32,11 +32,11 @@
 #endif
 
 /* Output pixels per pass. */
-#define PIXELS 4
+#define PIXELS 6
 
 /*
  * Patch layout. The PIXELS patches share one buffer, group by group: group g (taps 4g..4g+3)
- * is 4 * PIXELS int16 at 16g, pixel 0's (t0, t2, t1, t3), then pixel 1's, ..., so one pointer
+ * is 4 * PIXELS int16 at 24g, pixel 0's (t0, t2, t1, t3), then pixel 1's, ..., so one pointer
  * walks all of them. The last group of a tap count that is not a multiple of 4 holds its taps
  * in order.
  */
@@ -117,67 +117,58 @@ static void fill_pixel(const tb_native_conv_t *p, const int8_t *in_batch, int32_
 }
 
 /*
- * Dot products of the PIXELS (4) patches with one filter of `taps` taps: acc[k] = x_k . w.
+ * Dot products of the PIXELS (6) patches with one filter of `taps` taps: acc[k] = x_k . w.
  */
-static inline void dot_4x1(const int16_t *x, const int8_t *w, int32_t taps, int32_t acc[4])
+static inline void dot_6x1(const int16_t *x, const int8_t *w, int32_t taps, int32_t acc[6])
 {
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0;
     int32_t groups = taps >> 2;
     int32_t t;
 #if TB_SIMD_NATIVE
     /*
-     * The same loop as the C below, two groups per turn: 32 instructions per 32 MACs, each
-     * weight word widened once for four pixels, 11 registers. LDRD needs the patches 4-byte
-     * aligned, which the arena's alignment and the planner's 16-byte offsets give; the caller
-     * checks. The odd group goes first, alone.
+     * The same loop as the C below, two groups per turn (an odd count enters at the second):
+     * 44 instructions per 48 MACs, each weight word widened once for six pixels, 13 registers.
+     * LDRD needs the patches 4-byte aligned, which the arena's alignment and the planner's
+     * 16-byte offsets give; the caller checks.
      */
+#define TB_CONV_PIXEL(a)                                                                           \
+    "ldrd %[xa], %[xb], [%[x]], #8\n\t"                                                            \
+    "smlad %[" a "], %[xa], %[even], %[" a "]\n\t"                                                 \
+    "smlad %[" a "], %[xb], %[raw], %[" a "]\n\t"
 #define TB_CONV_GROUP                                                                              \
     "ldr %[raw], [%[w]], #4\n\t"                                                                   \
     "sxtb16 %[even], %[raw]\n\t"                                                                   \
-    "sxtb16 %[raw], %[raw], ror #8\n\t"                                                            \
-    "ldrd %[xa], %[xb], [%[x]], #8\n\t"                                                            \
-    "smlad %[a0], %[xa], %[even], %[a0]\n\t"                                                       \
-    "smlad %[a0], %[xb], %[raw], %[a0]\n\t"                                                        \
-    "ldrd %[xa], %[xb], [%[x]], #8\n\t"                                                            \
-    "smlad %[a1], %[xa], %[even], %[a1]\n\t"                                                       \
-    "smlad %[a1], %[xb], %[raw], %[a1]\n\t"                                                        \
-    "ldrd %[xa], %[xb], [%[x]], #8\n\t"                                                            \
-    "smlad %[a2], %[xa], %[even], %[a2]\n\t"                                                       \
-    "smlad %[a2], %[xb], %[raw], %[a2]\n\t"                                                        \
-    "ldrd %[xa], %[xb], [%[x]], #8\n\t"                                                            \
-    "smlad %[a3], %[xa], %[even], %[a3]\n\t"                                                       \
-    "smlad %[a3], %[xb], %[raw], %[a3]\n\t"
+    "sxtb16 %[raw], %[raw], ror #8\n\t" TB_CONV_PIXEL("a0") TB_CONV_PIXEL("a1")                    \
+        TB_CONV_PIXEL("a2") TB_CONV_PIXEL("a3") TB_CONV_PIXEL("a4") TB_CONV_PIXEL("a5")
     if (groups > 0) {
         uint32_t raw, even, xa, xb;
-        int32_t pairs = groups >> 1;
-        __asm__(
-            "cmp %[odd], #0\n\t"
-            "beq 2f\n\t" TB_CONV_GROUP "2:\n\t"
-            "cmp %[n], #0\n\t"
-            "beq 3f\n\t"
-            "1:\n\t" TB_CONV_GROUP TB_CONV_GROUP "subs %[n], %[n], #1\n\t"
-            "bne 1b\n\t"
-            "3:"
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
-              [n] "+r"(pairs), [raw] "=&r"(raw), [even] "=&r"(even), [xa] "=&r"(xa), [xb] "=&r"(xb)
-            : [odd] "r"(groups & 1)
-            : "cc", "memory");
+        int32_t turns = groups;
+        __asm__("lsrs %[n], %[n], #1\n\t"
+                "bcc 1f\n\t"
+                "adds %[n], %[n], #1\n\t"
+                "b 2f\n\t"
+                "1:\n\t" TB_CONV_GROUP "2:\n\t" TB_CONV_GROUP "subs %[n], %[n], #1\n\t"
+                "bne 1b"
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4),
+                  [a5] "+r"(a5), [x] "+r"(x), [w] "+r"(w), [n] "+r"(turns), [raw] "=&r"(raw),
+                  [even] "=&r"(even), [xa] "=&r"(xa), [xb] "=&r"(xb)
+                :
+                : "cc", "memory");
     }
 #undef TB_CONV_GROUP
+#undef TB_CONV_PIXEL
 #else
     for (; groups > 0; --groups) {
         const uint32_t raw = tb_simd_load4(w);
         const uint32_t even = tb_sxtb16(raw), odd = tb_sxtb16_ror8(raw);
-        a0 = tb_smlad(tb_simd_load2x16(x), even, a0);
-        a0 = tb_smlad(tb_simd_load2x16(x + 2), odd, a0);
-        a1 = tb_smlad(tb_simd_load2x16(x + 4), even, a1);
-        a1 = tb_smlad(tb_simd_load2x16(x + 6), odd, a1);
-        a2 = tb_smlad(tb_simd_load2x16(x + 8), even, a2);
-        a2 = tb_smlad(tb_simd_load2x16(x + 10), odd, a2);
-        a3 = tb_smlad(tb_simd_load2x16(x + 12), even, a3);
-        a3 = tb_smlad(tb_simd_load2x16(x + 14), odd, a3);
+        a0 = tb_smlad(tb_simd_load2x16(x + 2), odd, tb_smlad(tb_simd_load2x16(x), even, a0));
+        a1 = tb_smlad(tb_simd_load2x16(x + 6), odd, tb_smlad(tb_simd_load2x16(x + 4), even, a1));
+        a2 = tb_smlad(tb_simd_load2x16(x + 10), odd, tb_smlad(tb_simd_load2x16(x + 8), even, a2));
+        a3 = tb_smlad(tb_simd_load2x16(x + 14), odd, tb_smlad(tb_simd_load2x16(x + 12), even, a3));
+        a4 = tb_smlad(tb_simd_load2x16(x + 18), odd, tb_smlad(tb_simd_load2x16(x + 16), even, a4));
+        a5 = tb_smlad(tb_simd_load2x16(x + 22), odd, tb_smlad(tb_simd_load2x16(x + 20), even, a5));
         w += 4;
-        x += 16;
+        x += 24;
     }
 #endif
     for (t = 0; t < (taps & 3); ++t) {
@@ -186,11 +177,15 @@ static inline void dot_4x1(const int16_t *x, const int8_t *w, int32_t taps, int3
         a1 += (int32_t)x[4 + t] * v;
         a2 += (int32_t)x[8 + t] * v;
         a3 += (int32_t)x[12 + t] * v;
+        a4 += (int32_t)x[16 + t] * v;
+        a5 += (int32_t)x[20 + t] * v;
     }
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;
     acc[3] = a3;
+    acc[4] = a4;
+    acc[5] = a5;
 }
 
 /*
@@ -250,23 +245,29 @@ static inline int8_t requant_apply(const requant_t *q, out_range_t r, int32_t ac
 }
 
 /*
- * All output channels of the four pixels whose patches the buffer holds, into out0..out3 (a
- * pixel repeated past the end of the image has the same patch and stores the same bytes).
+ * All output channels of the six pixels whose patches the buffer holds, into out0..out5 (a
+ * pixel computed twice, in an image of fewer than six, has the same patch and stores the same
+ * bytes).
  */
-static TB_ALWAYS_INLINE void conv_pixels(const tb_native_conv_t *p, const int16_t *patches,
-                                         int8_t *out0, int8_t *out1, int8_t *out2, int8_t *out3,
-                                         int plain)
+#define TB_CONV_PIXELS_ARGS                                                                        \
+    const tb_native_conv_t *p, const int16_t *patches, int8_t *out0, int8_t *out1, int8_t *out2,   \
+        int8_t *out3, int8_t *out4, int8_t *out5
+#define TB_CONV_PIXELS_PASS p, patches, out0, out1, out2, out3, out4, out5
+
+static TB_ALWAYS_INLINE void conv_pixels(TB_CONV_PIXELS_ARGS, int plain)
 {
     const int32_t taps = p->k_h * p->k_w * p->in_c;
     const int32_t out_c = p->out_c;
     const out_range_t range = { p->output_offset, p->act_min, p->act_max };
     const int8_t *w = p->weights;
     int32_t oc;
-    int32_t acc[4];
+    int32_t acc[PIXELS];
     requant_t q;
     for (oc = 0; oc < out_c; ++oc) {
-        dot_4x1(patches, w, taps, acc);
+        dot_6x1(patches, w, taps, acc);
         requant_load(p, oc, &q);
+        out5[oc] = requant_apply(&q, range, acc[5], plain);
+        out4[oc] = requant_apply(&q, range, acc[4], plain);
         out3[oc] = requant_apply(&q, range, acc[3], plain);
         out2[oc] = requant_apply(&q, range, acc[2], plain);
         out1[oc] = requant_apply(&q, range, acc[1], plain);
@@ -275,23 +276,19 @@ static TB_ALWAYS_INLINE void conv_pixels(const tb_native_conv_t *p, const int16_
     }
 }
 
-#define TB_CONV_PIXELS_ARGS                                                                        \
-    const tb_native_conv_t *p, const int16_t *patches, int8_t *out0, int8_t *out1, int8_t *out2,   \
-        int8_t *out3
-
 static void conv_pixels_plain(TB_CONV_PIXELS_ARGS)
 {
-    conv_pixels(p, patches, out0, out1, out2, out3, 1);
+    conv_pixels(TB_CONV_PIXELS_PASS, 1);
 }
 
 static void conv_pixels_narrow(TB_CONV_PIXELS_ARGS)
 {
-    conv_pixels(p, patches, out0, out1, out2, out3, 2);
+    conv_pixels(TB_CONV_PIXELS_PASS, 2);
 }
 
 static void conv_pixels_general(TB_CONV_PIXELS_ARGS)
 {
-    conv_pixels(p, patches, out0, out1, out2, out3, 0);
+    conv_pixels(TB_CONV_PIXELS_PASS, 0);
 }
 
 /* The same for a plan with a multiplier of INT32_MIN: tb_conv_finish itself. */
@@ -299,9 +296,11 @@ static void conv_pixels_exact(TB_CONV_PIXELS_ARGS)
 {
     const int32_t taps = p->k_h * p->k_w * p->in_c;
     int32_t oc;
-    int32_t acc[4];
+    int32_t acc[PIXELS];
     for (oc = 0; oc < p->out_c; ++oc) {
-        dot_4x1(patches, p->weights + oc * taps, taps, acc);
+        dot_6x1(patches, p->weights + oc * taps, taps, acc);
+        out5[oc] = tb_conv_finish(p, acc[5], oc);
+        out4[oc] = tb_conv_finish(p, acc[4], oc);
         out3[oc] = tb_conv_finish(p, acc[3], oc);
         out2[oc] = tb_conv_finish(p, acc[2], oc);
         out1[oc] = tb_conv_finish(p, acc[1], oc);
@@ -358,10 +357,14 @@ int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *ou
         const int8_t *in_batch = input + (int32_t)(b * p->in_h * p->in_w * p->in_c);
         int8_t *out_batch = output + (int32_t)(b * pixels * p->out_c);
         for (pix = 0; pix < pixels; pix += PIXELS) {
+            /* The last pass ends at the last pixel, redoing some of the previous pass's (the same
+             * bytes again) rather than leaving slots idle; in an image of fewer than PIXELS
+             * pixels the last one repeats. */
+            const int32_t first = pix + PIXELS <= pixels || pixels < PIXELS ? pix : pixels - PIXELS;
             int32_t at[PIXELS];
             int inside = 1;
-            for (k = 0; k < PIXELS; ++k) { /* past the last pixel: the last pixel again */
-                at[k] = pix + k < pixels ? pix + k : pixels - 1;
+            for (k = 0; k < PIXELS; ++k) {
+                at[k] = first + k < pixels ? first + k : pixels - 1;
                 inside =
                     inside && (pointwise || window_inside(p, at[k] / p->out_w, at[k] % p->out_w));
             }
@@ -376,7 +379,8 @@ int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *ou
                 }
             }
             run_pixels(p, patches, out_batch + at[0] * p->out_c, out_batch + at[1] * p->out_c,
-                       out_batch + at[2] * p->out_c, out_batch + at[3] * p->out_c);
+                       out_batch + at[2] * p->out_c, out_batch + at[3] * p->out_c,
+                       out_batch + at[4] * p->out_c, out_batch + at[5] * p->out_c);
         }
     }
     return 0;
