@@ -119,7 +119,8 @@ static void fill_pixel(const tb_native_conv_t *p, const int8_t *in_batch, int32_
 /*
  * Dot products of the PIXELS (6) patches with one filter of `taps` taps: acc[k] = x_k . w.
  */
-static inline void dot_6x1(const int16_t *x, const int8_t *w, int32_t taps, int32_t acc[6])
+static TB_ALWAYS_INLINE void dot_6x1(const int16_t *x, const int8_t *w, int32_t taps,
+                                     int32_t acc[6])
 {
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0;
     int32_t groups = taps >> 2;
