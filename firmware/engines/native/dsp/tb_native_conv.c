@@ -199,7 +199,7 @@ static TB_ALWAYS_INLINE void dot_6x1(const int16_t *x, const int8_t *w, int32_t 
  * tb_fx_div_pot with its mask and half mask computed once.
  */
 typedef struct {
-    int32_t bias, multiplier, left, right, mask, half;
+    int32_t bias, multiplier, left, right, mask, half, half_up, negative;
 } requant_t;
 
 /* The output's zero point and activation clamp, held in locals: every int8 store may alias *p. */
@@ -216,6 +216,8 @@ static inline void requant_load(const tb_native_conv_t *p, int32_t c, requant_t 
     q->right = q->left - shift;
     q->mask = (int32_t)((1u << q->right) - 1u);
     q->half = q->mask >> 1;
+    q->half_up = q->mask - q->half; /* 2^(right-1), or 0 */
+    q->negative = q->right > 0 ? -1 : 0;
 }
 
 /*
@@ -234,8 +236,18 @@ static inline int8_t requant_apply(const requant_t *q, out_range_t r, int32_t ac
         const int32_t x = plain ? acc + q->bias : (int32_t)((uint32_t)(acc + q->bias) << q->left);
         high = (int32_t)(((int64_t)x * q->multiplier + ((int64_t)1 << 30)) >> 31);
     }
-    const int32_t threshold = q->half + (int32_t)((uint32_t)high >> 31);
-    int32_t out = (high >> q->right) + ((high & q->mask) > threshold ? 1 : 0) + r.offset;
+    int32_t out;
+    if (plain == 2) {
+        /*
+         * tb_fx_div_pot without its compare (|high| < 2^30 here, so nothing overflows):
+         * rounding half away from zero is floor((high + 2^(right-1) - (high < 0)) / 2^right)
+         * for right >= 1; for right == 0 half_up and negative are 0 and high stays as it is.
+         */
+        out = ((high + q->half_up + ((high >> 31) & q->negative)) >> q->right) + r.offset;
+    } else {
+        const int32_t threshold = q->half + (int32_t)((uint32_t)high >> 31);
+        out = (high >> q->right) + ((high & q->mask) > threshold ? 1 : 0) + r.offset;
+    }
     if (plain) {
         return (int8_t)tb_ssat8(out);
     }
