@@ -201,4 +201,18 @@ static inline int64_t tb_smlal(int64_t acc, int32_t x, int32_t y)
 #endif
 }
 
+/* --- c14conv: the dsp CONV_2D's requantization ------------------------------------------ */
+
+/* SMMULR: the top word of a * b, rounded: (a * b + 2^31) >> 32. */
+static inline int32_t tb_smmulr(int32_t a, int32_t b)
+{
+#if TB_SIMD_NATIVE
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 31)) >> 32);
+#endif
+}
+
 #endif /* TB_NATIVE_SIMD_H */

@@ -48,12 +48,34 @@ def _mve(op: LoweredOp) -> int:
 
 # --- end mve ---------------------------------------------------------------------------------
 
+# --- dsp: CONV_2D (c14conv) ---------------------------------------------------------------
+
+
+def _dsp_conv(op: LoweredOp) -> int:
+    """dsp/tb_native_conv.c: six output pixels' patches of k_h * k_w * in_c int16 taps, in
+    groups of four (the last group padded)."""
+    s = dict(op.scalars)
+    groups = (s["k_h"] * s["k_w"] * s["in_c"] + 3) // 4
+    return groups * 4 * 6 * 2
+
+
+# --- dsp: the set's query, by op --------------------------------------------------------------
+
+_DSP_QUERIES: dict[str, ScratchQuery] = {
+    "CONV_2D": _dsp_conv,
+}
+
+
+def _dsp(op: LoweredOp) -> int:
+    """The dsp set's kernels that need scratch, by op; every other op asks what reference asks."""
+    return _DSP_QUERIES.get(op.name, _reference)(op)
+
 
 # Kernel set name -> its scratch query. A new set adds its directory and one entry here.
-# dsp and mve ask what reference asks until a kernel of theirs needs scratch.
+# Each set asks, per op, what its kernels need; reference's query where they need none.
 SCRATCH_QUERIES: dict[str, ScratchQuery] = {
     "reference": _reference,
-    "dsp": _reference,
+    "dsp": _dsp,
     "mve": _mve,
 }
 KERNEL_SETS = tuple(sorted(SCRATCH_QUERIES))
