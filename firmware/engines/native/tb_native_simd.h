@@ -75,7 +75,10 @@ static inline uint32_t tb_sxtb16(uint32_t x)
 static inline uint32_t tb_sxtb16_ror8(uint32_t x)
 {
 #if TB_SIMD_NATIVE
-    return __sxtb16(__ror(x, 8));
+    /* GCC 12's arm_acle.h has no __ror, and it does not fold a rotate into SXTB16. */
+    uint32_t result;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(result) : "r"(x));
+    return result;
 #else
     return tb_simd_pair((int8_t)((x >> 8) & 0xffu), (int8_t)((x >> 24) & 0xffu));
 #endif
@@ -96,7 +99,9 @@ static inline uint32_t tb_sxtab16(uint32_t a, uint32_t x)
 static inline uint32_t tb_sxtab16_ror8(uint32_t a, uint32_t x)
 {
 #if TB_SIMD_NATIVE
-    return __sxtab16(a, __ror(x, 8));
+    uint32_t result;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(result) : "r"(a), "r"(x));
+    return result;
 #else
     return tb_simd_pair(tb_simd_bottom(a) + (int8_t)((x >> 8) & 0xffu),
                         tb_simd_top(a) + (int8_t)((x >> 24) & 0xffu));
