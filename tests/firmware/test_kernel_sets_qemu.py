@@ -15,7 +15,9 @@ environment:
 
 The default is CI's cut-down gate: every model on every core with a few inputs, which stays
 within about 2 minutes on 2 cores with warm builds (the 16 images are the cost when cold).
-Full gate: `TINYBENCH_GATE=full .venv/bin/python -m pytest -q tests/firmware/test_kernel_sets_qemu.py`.
+The full gate:
+
+    TINYBENCH_GATE=full .venv/bin/python -m pytest -q tests/firmware/test_kernel_sets_qemu.py
 """
 
 from __future__ import annotations
