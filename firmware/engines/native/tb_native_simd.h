@@ -175,4 +175,24 @@ static inline int32_t tb_ssat8(int32_t x)
 #endif
 }
 
+/* ---- c14fc: added for the dsp ADD ------------------------------------------------------ */
+
+/*
+ * SMMULR: the top word of a * b rounded, (a * b + 2^31) >> 32 (no intrinsic in
+ * ACLE). With a = 2x for |x| < 2^30 this is tb_fx_mul_high(x, b) exactly:
+ * floor((2xb + 2^31) / 2^32) = floor((xb + 2^30) / 2^31), which is
+ * tb_fx_mul_high's rounding for every product (its saturating case needs x =
+ * INT32_MIN).
+ */
+static inline int32_t tb_smmulr(int32_t a, int32_t b)
+{
+#if TB_SIMD_NATIVE
+    int32_t result;
+    __asm__("smmulr %0, %1, %2" : "=r"(result) : "r"(a), "r"(b));
+    return result;
+#else
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 31)) >> 32);
+#endif
+}
+
 #endif /* TB_NATIVE_SIMD_H */

@@ -42,12 +42,11 @@ static inline int32_t mac4(const int8_t *w, uint32_t in_even, uint32_t in_odd, i
  * GCC's first scheduling pass hoists the four weight loads of an iteration
  * above the SMLADs; the extra live registers then spill the loop's stride and
  * end to the stack (27 instructions per iteration instead of 25). Without that
- * pass the loop keeps its written order and fits the registers.
+ * pass the code keeps its written order and the loop fits the registers. (For
+ * the whole file, so that its functions still inline into each other.)
  */
 #if defined(__GNUC__) && !defined(__clang__)
-#define TB_FC_IN_ORDER __attribute__((optimize("no-schedule-insns")))
-#else
-#define TB_FC_IN_ORDER
+#pragma GCC optimize("no-schedule-insns")
 #endif
 
 /*
@@ -57,7 +56,7 @@ static inline int32_t mac4(const int8_t *w, uint32_t in_even, uint32_t in_odd, i
  * extends for the input, 1 load, 2 extends and 2 SMLADs per row, compare and
  * branch (25 instructions per 16 MACs).
  */
-TB_FC_IN_ORDER static void dot_rows4(const int8_t *x, const int8_t *w, int32_t n, int32_t acc[4])
+static inline void dot_rows4(const int8_t *x, const int8_t *w, int32_t n, int32_t acc[4])
 {
     const int8_t *w01 = w;
     const int8_t *w23 = w + 2 * n;
