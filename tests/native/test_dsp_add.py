@@ -111,7 +111,8 @@ def test_dsp_add_at_the_extreme_zero_points(
 def test_dsp_add_outputs_are_varied(
     engines: dict[str, Factory], reference: ReferenceFactory
 ) -> None:
-    values = _assert_identical(_add_model(3, -7, 5, "NONE", 0.05, 0.02, 0.06), engines, reference, 0)
+    tflite = _add_model(3, -7, 5, "NONE", 0.05, 0.02, 0.06)
+    values = _assert_identical(tflite, engines, reference, 0)
     assert len(values) >= 40, sorted(values)
 
 
@@ -126,8 +127,10 @@ def _set_param(name: str, value: int) -> Callable[[str], str]:
             prefix = name.removesuffix("_shift")
             old = int(re.findall(rf"\.{name} = (-?\d+),", source)[0])
             multiplier = int(re.findall(rf"\.{prefix}_multiplier = (-?\d+),", edited)[0])
-            edited = edited.replace(f".{prefix}_multiplier = {multiplier},",
-                                    f".{prefix}_multiplier = {multiplier >> (value - old)},")  # fmt: skip
+            scaled = multiplier >> (value - old)
+            edited = edited.replace(
+                f".{prefix}_multiplier = {multiplier},", f".{prefix}_multiplier = {scaled},"
+            )
         return edited
 
     return edit
