@@ -193,10 +193,27 @@ def _cpu_flags() -> dict[str, list[str]]:
     return {b.core: list(arch_flags(b)) for b in boards if is_cortex_m(b)}
 
 
+# The dsp files of this part (FULLY_CONNECTED, ADD, pooling) and the functions each defines.
+DSP_FILES = {
+    "tb_native_fully_connected.c": (
+        "tb_native_fully_connected_s8", "tb_native_fully_connected_scratch_bytes",
+    ),
+    "tb_native_add.c": ("tb_native_add_s8", "tb_native_add_scratch_bytes"),
+    "tb_native_pool.c": (
+        "tb_native_avg_pool_s8", "tb_native_avg_pool_scratch_bytes", "tb_native_max_pool_s8",
+        "tb_native_max_pool_scratch_bytes",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(DSP_FILES))
 @pytest.mark.parametrize("cpu", sorted(_cpu_flags()))
-def test_dsp_fc_compiles_warning_free_for_every_cortex_m_core(cpu: str, tmp_path: Path) -> None:
+def test_dsp_files_compile_warning_free_for_every_cortex_m_core(
+    cpu: str, name: str, tmp_path: Path
+) -> None:
     """With the DSP extension (M4, M7, M33, M55) the SIMD header's instructions, elsewhere its
-    portable C: both must build with the firmware's strict warnings."""
+    portable C: both must build with the firmware's strict warnings and define every function
+    of the reference file they replace."""
     import shutil
     import subprocess
 
@@ -204,12 +221,12 @@ def test_dsp_fc_compiles_warning_free_for_every_cortex_m_core(cpu: str, tmp_path
 
     if shutil.which(ARM_CC) is None:
         pytest.fail(f"{ARM_CC} is not installed (apt-get install gcc-arm-none-eabi)")
-    source = kernel_set_dir("dsp") / "tb_native_fully_connected.c"
+    source = kernel_set_dir("dsp") / name
+    obj = tmp_path / "out.o"
     cmd = [ARM_CC, *_cpu_flags()[cpu], *STRICT, "-O2", "-I", str(include_dir()), "-I",
-           str(engine_dir()), "-c", str(source), "-o", str(tmp_path / "fc.o")]  # fmt: skip
+           str(engine_dir()), "-c", str(source), "-o", str(obj)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert proc.returncode == 0 and proc.stderr == "", f"{cpu}:\n{proc.stderr}"
-    symbols = subprocess.run(["arm-none-eabi-nm", str(tmp_path / "fc.o")], capture_output=True,
-                             text=True, check=True).stdout  # fmt: skip
-    assert " T tb_native_fully_connected_s8" in symbols
-    assert " T tb_native_fully_connected_scratch_bytes" in symbols
+    nm = subprocess.run(["arm-none-eabi-nm", str(obj)], capture_output=True, text=True, check=True)
+    defined = {line.split()[-1] for line in nm.stdout.splitlines() if " T " in line}
+    assert defined == set(DSP_FILES[name])
