@@ -166,3 +166,94 @@ def test_ic01_on_seeded_random_inputs(
         assert got == tflm(data)
         outputs.add(got)
     assert len(outputs) > 1
+
+
+ADD_CHECK = r"""
+/* Built by tests/native/test_dsp_add.py: the dsp ADD (its fast paths) against its general path
+ * (reference's arithmetic) on every pair of int8 inputs, for seeded random parameters. */
+#include <stdio.h>
+#include "tb_native_add.c"
+
+static uint64_t state = 0x2545F4914F6CDD1Dull;
+static uint32_t next(void)
+{
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return (uint32_t)state;
+}
+
+static int8_t in1[65536], in2[65536], fast[65536], slow[65536];
+
+int main(void)
+{
+    long sets = 0, wrong = 0, fast_sets = 0;
+    int i, k;
+    for (i = 0; i < 65536; ++i) {
+        in1[i] = (int8_t)(i & 0xff);
+        in2[i] = (int8_t)(i >> 8);
+    }
+    for (k = 0; k < 300; ++k) {
+        tb_native_add_t p;
+        add_input_t a, b;
+        p.size = 65536;
+        p.input1_offset = (int32_t)(next() % 256u) - 127;
+        p.input2_offset = (int32_t)(next() % 256u) - 127;
+        p.output_offset = (int32_t)(next() % 256u) - 128;
+        p.left_shift = k % 7 == 0 ? 22 : 20;
+        /* one input at 0.5 (2^30, shift 0) most of the time, as TF Lite's are */
+        p.input1_multiplier = (int32_t)(0x40000000u | (next() & 0x3fffffffu));
+        p.input1_shift = -(int32_t)(1 + next() % 12u);
+        p.input2_multiplier = (int32_t)(0x40000000u | (next() & 0x3fffffffu));
+        p.input2_shift = -(int32_t)(1 + next() % 12u);
+        if (k % 3 == 0) {
+            p.input1_multiplier = 1 << 30;
+            p.input1_shift = 0;
+        } else if (k % 3 == 1) {
+            p.input2_multiplier = 1 << 30;
+            p.input2_shift = 0;
+        }
+        p.output_multiplier = (int32_t)(0x40000000u | (next() & 0x3fffffffu));
+        p.output_shift = -(int32_t)(10 + next() % 12u);
+        p.act_min = k % 2 ? p.output_offset : -128;
+        p.act_max = 127;
+        if (p.act_min > p.act_max) {
+            p.act_min = p.act_max;
+        }
+        fast_sets += prepare_input(p.input1_offset, p.input1_multiplier, p.input1_shift,
+                                   p.left_shift, &a) != 0 &&
+                     prepare_input(p.input2_offset, p.input2_multiplier, p.input2_shift,
+                                   p.left_shift, &b) != 0;
+        if (tb_native_add_s8(&p, in1, in2, fast, 0) != 0) {
+            return 2;
+        }
+        add_general(&p, in1, in2, slow);
+        for (i = 0; i < 65536; ++i) {
+            wrong += fast[i] != slow[i];
+        }
+        ++sets;
+    }
+    printf("%ld %ld %ld\n", sets, fast_sets, wrong);
+    return wrong != 0;
+}
+"""
+
+
+def test_dsp_add_fast_paths_equal_the_general_path_on_every_input_pair(tmp_path: Path) -> None:
+    """All 65,536 (input1, input2) pairs for 300 seeded parameter sets (TF Lite's left shift 20,
+    the fast path's largest 22, one input at 0.5 or neither): the fast loops against the
+    general loop, which is reference's arithmetic."""
+    import subprocess
+
+    from tinybench.compiler.hostlib import engine_dir, host_cc, include_dir, kernel_set_dir
+
+    source = tmp_path / "check.c"
+    source.write_text(ADD_CHECK)
+    exe = tmp_path / "check"
+    subprocess.run([host_cc(), "-O2", "-std=c99", "-I", str(kernel_set_dir("dsp")), "-I",
+                    str(engine_dir()), "-I", str(include_dir()), str(source), "-o", str(exe)],
+                   check=True)  # fmt: skip
+    proc = subprocess.run([str(exe)], capture_output=True, text=True, check=False)
+    sets, fast_sets, wrong = (int(v) for v in proc.stdout.split())
+    assert sets == 300 and fast_sets == 300  # every set took a fast loop
+    assert wrong == 0 and proc.returncode == 0

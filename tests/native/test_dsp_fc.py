@@ -230,3 +230,67 @@ def test_dsp_files_compile_warning_free_for_every_cortex_m_core(
     nm = subprocess.run(["arm-none-eabi-nm", str(obj)], capture_output=True, text=True, check=True)
     defined = {line.split()[-1] for line in nm.stdout.splitlines() if " T " in line}
     assert defined == set(DSP_FILES[name])
+
+
+REQUANT_CHECK = r"""
+/* Built by tests/native/test_dsp_fc.py: the dsp FC's static requantize() against
+ * tb_fx_requantize() on edge values and seeded random ones. */
+#include <stdio.h>
+#include "tb_native_fully_connected.c"
+
+static uint64_t state = 0x9E3779B97F4A7C15ull;
+static uint32_t next(void)
+{
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return (uint32_t)state;
+}
+
+int main(void)
+{
+    static const int32_t xs[] = {0, 1, -1, 2, -2, 3, -3, INT32_MAX, INT32_MIN, INT32_MIN + 1,
+                                 INT32_MAX - 1, 1 << 30, -(1 << 30), 12345, -12345};
+    static const int32_t ms[] = {0, 1, (1 << 30), INT32_MAX, INT32_MAX - 1, 1518500250,
+                                 -1, INT32_MIN + 1, 1073741825, INT32_MIN};
+    long checked = 0, wrong = 0;
+    unsigned i, j;
+    int32_t shift;
+    for (i = 0; i < sizeof xs / sizeof xs[0]; ++i) {
+        for (j = 0; j < sizeof ms / sizeof ms[0]; ++j) {
+            for (shift = -31; shift <= 30; ++shift) {
+                wrong += requantize(xs[i], ms[j], shift) != tb_fx_requantize(xs[i], ms[j], shift);
+                ++checked;
+            }
+        }
+    }
+    for (i = 0; i < 3000000u; ++i) {
+        const int32_t x = (int32_t)next() >> (next() % 24u);
+        const int32_t m = (int32_t)(next() | 0x40000000u) & INT32_MAX;
+        const int32_t sh = (int32_t)(next() % 40u) - 31; /* -31 .. 8: mostly right shifts */
+        wrong += requantize(x, m, sh) != tb_fx_requantize(x, m, sh);
+        ++checked;
+    }
+    printf("%ld %ld\n", checked, wrong);
+    return wrong != 0;
+}
+"""
+
+
+def test_dsp_fc_requantize_equals_tb_fx_requantize(tmp_path: Path) -> None:
+    """The kernel's fast requantization (one SMLAL-style product and a rounding shift) against
+    tb_fx_requantize for every shift on edge values and 3 million seeded random ones."""
+    import subprocess
+
+    from tinybench.compiler.hostlib import engine_dir, host_cc, include_dir, kernel_set_dir
+
+    source = tmp_path / "check.c"
+    source.write_text(REQUANT_CHECK)
+    exe = tmp_path / "check"
+    subprocess.run([host_cc(), "-O2", "-std=c99", "-I", str(kernel_set_dir("dsp")), "-I",
+                    str(engine_dir()), "-I", str(include_dir()), str(source), "-o", str(exe)],
+                   check=True)  # fmt: skip
+    proc = subprocess.run([str(exe)], capture_output=True, text=True, check=False)
+    checked, wrong = (int(v) for v in proc.stdout.split())
+    assert checked > 3_000_000
+    assert wrong == 0 and proc.returncode == 0

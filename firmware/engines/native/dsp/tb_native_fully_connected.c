@@ -121,13 +121,21 @@ static int32_t dot_row1(const int8_t *x, const int8_t *w, int32_t n)
     return dot_tail(x, w, n, a0);
 }
 
-/* tb_fx_div_pot(x, exponent) in 32-bit arithmetic (its mask is built in 64 bits). */
-static inline int32_t div_pot(int32_t x, int32_t exponent)
+/*
+ * tb_fx_div_pot(r, e) for 0 <= e <= 31 and r > INT32_MIN: a rounding right
+ * shift, half away from zero. With r' = r - 1 for r < 0 it is
+ * floor((r' + 2^(e-1)) / 2^e) for e >= 1, which is (r' >> e) plus bit e - 1
+ * of r' (r' >> e is the floor, the bit says whether the dropped part is at
+ * least a half).
+ */
+static inline int32_t round_shift(int32_t r, int32_t e)
 {
-    const int32_t mask = (int32_t)((1u << exponent) - 1u);
-    const int32_t remainder = x & mask;
-    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+    int32_t down;
+    if (e == 0) {
+        return r;
+    }
+    down = r + (r >> 31); /* r - 1 for r < 0 */
+    return (down >> e) + ((down >> (e - 1)) & 1);
 }
 
 /*
@@ -149,8 +157,9 @@ static inline int32_t requantize(int32_t x, int32_t multiplier, int32_t shift)
     if (multiplier == INT32_MIN) {
         return tb_fx_requantize(x, multiplier, shift);
     }
+    /* |multiplier| < 2^31: the product is above -2^62 + 2^31, the result above INT32_MIN */
     product = (int64_t)scaled * (int64_t)multiplier + ((int64_t)1 << 30);
-    return div_pot((int32_t)(product >> 31), right);
+    return round_shift((int32_t)(product >> 31), right);
 }
 
 /*
