@@ -52,11 +52,16 @@ static void add_general(const tb_native_add_t *p, const int8_t *input1, const in
     }
 }
 
-/* tb_fx_div_pot(r, e) for 1 <= e <= 31 and |r| < 2^30 (see the file comment). */
-static inline int32_t round_shift(int32_t r, int32_t e)
+/*
+ * tb_fx_div_pot(r, e) for 1 <= e <= 31 and |r| < 2^30 (see the file comment),
+ * given e - 1: t = r' >> (e - 1) holds the result's floor above its bit 0
+ * and the half-bit in it, so the result is (t >> 1) + (t & 1).
+ */
+static inline int32_t round_shift(int32_t r, int32_t e_minus_1)
 {
     const int32_t down = r + (r >> 31); /* r - 1 for r < 0 */
-    return (down >> e) + ((down >> (e - 1)) & 1);
+    const int32_t t = down >> e_minus_1;
+    return (t >> 1) + (t & 1);
 }
 
 #if defined(__GNUC__)
@@ -70,7 +75,7 @@ typedef struct {
     int32_t offset;     /* half: offset << left_shift; else offset << (left_shift + 1) */
     int32_t shift;      /* half: left_shift; else left_shift + 1 */
     int32_t multiplier; /* not half */
-    int32_t exponent;   /* not half: the right shift, 1..31 */
+    int32_t exponent;   /* not half: the right shift minus 1, 0..30 */
 } add_input_t;
 
 /*
@@ -83,7 +88,7 @@ static TB_ADD_INLINE void add_loop(const tb_native_add_t *p, const int8_t *input
                                    add_input_t in2, int half1, int half2)
 {
     const int32_t mo = p->output_multiplier;
-    const int32_t eo = -p->output_shift;
+    const int32_t eo = -p->output_shift - 1; /* the right shift minus 1 */
     const int32_t out_offset = p->output_offset;
     const int32_t act_min = p->act_min;
     const int32_t act_max = p->act_max;
@@ -120,7 +125,7 @@ static int prepare_input(int32_t offset, int32_t multiplier, int32_t shift, int3
     in->shift = left_shift + 1;
     in->offset = (int32_t)((uint32_t)offset << (left_shift + 1));
     in->multiplier = multiplier;
-    in->exponent = -shift;
+    in->exponent = -shift - 1;
     return 1;
 }
 
