@@ -294,3 +294,22 @@ def test_dsp_fc_requantize_equals_tb_fx_requantize(tmp_path: Path) -> None:
     checked, wrong = (int(v) for v in proc.stdout.split())
     assert checked > 3_000_000
     assert wrong == 0 and proc.returncode == 0
+
+
+@pytest.mark.parametrize("model_id", ["kws01", "vww01", "ic01", "ad01"])
+def test_dsp_scratch_queries_agree_with_the_planner_for_every_op(
+    model_id: str, shared_dir: Path, engines: dict[str, Factory]
+) -> None:
+    """The dsp set's C scratch query (its own files and those it takes from reference) equals
+    the planner's mirror (tinybench.compiler.scratch) and the plan, op by op."""
+    from tinybench.compiler import analyze_model
+    from tinybench.compiler.scratch import scratch_query
+
+    tflite = (shared_dir / "models" / f"{model_id}.tflite").read_bytes()
+    ops = engines["dsp"](tflite).op_scratch()
+    lowered = analyze_model(tflite).ops
+    mirror = scratch_query("dsp")
+    assert len(ops) == len(lowered) > 0
+    for op, low in zip(ops, lowered, strict=True):
+        assert op.name == low.name
+        assert op.queried == mirror(low) == op.planned, (model_id, low.index, low.name)
