@@ -39,6 +39,7 @@ _MODULE_MARKERS: dict[str, frozenset[str]] = {
     "ports/test_qemu_nrf51.py": frozenset({"qemu"}),
     "memory/test_memory_qemu.py": frozenset({"qemu"}),
     "memory/test_bench_memory.py": frozenset({"qemu"}),
+    "firmware/test_kernel_sets_qemu.py": frozenset({"qemu"}),  # 16 images (dsp x 3, mve x 1)
     "profile/test_profile_qemu.py": frozenset({"qemu", "slow"}),  # builds 8 images when cold
     "energy/test_fw_energy.py": frozenset({"qemu", "slow"}),  # builds 7 energy-mode images
     "energy/test_energy_qemu.py": frozenset({"qemu"}),

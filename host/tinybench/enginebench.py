@@ -1,6 +1,7 @@
 """Engines side by side on the same emulated cores: `tinybench bench`.
 
-For every model x engine (native, tflm with CMSIS-NN, tflm with reference kernels) x
+For every model x engine label (native and its kernel sets native-reference, native-dsp,
+native-mve; tflm with CMSIS-NN, tflm with reference kernels; tinybench.engine_labels) x
 emulated core, one firmware image is built and booted under QEMU -icount shift=0, and
 a few seeded random inputs are run with `infer 1 0`. Figures, all from this one run:
 instructions per inference (exact: SysTick ticks x 1e9 / counter Hz), instructions per
@@ -9,7 +10,8 @@ live-tensor bound (tinybench.compiler.planner.live_tensor_bound), flash and tota
 harness buffers, stack and the rest) from the ELF (section totals) with their breakdown
 (tinybench.footprint: weights and constants, engine code, ...), the stack's high-water mark
 after the inferences, and the ratio to tflm + CMSIS-NN on the same core. Each output is
-checked against the host reference too.
+checked against the host reference too. A native kernel set
+written for other cores (dsp on a Cortex-M0, mve anywhere but the M55) is not measured there.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tinybench.compiler import DEFAULT_KERNEL_SET, analyze_model
 from tinybench.compiler.model import read_model
 from tinybench.dut.emulator import QemuDut
 from tinybench.dut.session import DutSession
+from tinybench.engine_labels import resolve_config, runs_on
 from tinybench.errors import TinybenchError
 from tinybench.footprint import footprint
 from tinybench.inputs import random_wire_inputs
@@ -34,7 +37,8 @@ from tinybench.project import Project
 from tinybench.reference import ReferenceInterpreter
 from tinybench.results import write_atomic
 
-# (label, engine, kernel set)
+# (label, engine, kernel set): the default --engines; any label of engine_labels.known_labels()
+# may be named.
 ENGINE_CONFIGS: tuple[tuple[str, str, str], ...] = (
     ("native", "native", ""),
     ("tflm-cmsis-nn", "tflm", "cmsis-nn"),
@@ -132,11 +136,18 @@ def run_bench(
     project: Project, models: Sequence[str], boards: Sequence[str], engines: Sequence[str],
     inputs: int = 3, seed: int = 0, progress: Callable[[str], None] | None = None,
 ) -> list[BenchRow]:  # fmt: skip
+    """Rows per board x model x engine label (in the order given), skipping a label whose kernel
+    set is not meant for the board's core."""
+    configs = [resolve_config(label) for label in engines]
     rows: list[BenchRow] = []
     for board in boards:
+        core = project.board(board).core
         for model in models:
-            for label, engine, kernels in ENGINE_CONFIGS:
-                if label not in engines:
+            for label, engine, kernels in configs:
+                if not runs_on(engine, kernels, core):
+                    if progress is not None:
+                        progress(f"{model} on {board} with {label}: skipped ({kernels} is not "
+                                 f"for {core})")  # fmt: skip
                     continue
                 if progress is not None:
                     progress(f"{model} on {board} with {label}")
@@ -154,7 +165,7 @@ def _optional(value: int | None) -> str:
 
 
 def table(rows: Sequence[BenchRow]) -> list[str]:
-    header = (f"{'model':6} {'board':9} {'engine':15} {'instr/inf':>12} {'instr/MAC':>9} "
+    header = (f"{'model':6} {'board':9} {'engine':16} {'instr/inf':>12} {'instr/MAC':>9} "
               f"{'vs cmsis':>8} {'arena B':>8} {'bound B':>8} {'flash B':>8} {'RAM B':>8} "
               f"{'ref':>5} "
               f"{'weights B':>9} {'code B':>8} {'stack B':>8}")  # fmt: skip
@@ -163,7 +174,7 @@ def table(rows: Sequence[BenchRow]) -> list[str]:
         ratio = "-" if r.ratio_to_baseline is None else f"{r.ratio_to_baseline:.2f}x"
         flash = r.breakdown.get("flash", {})
         lines.append(
-            f"{r.model:6} {r.board:9} {r.engine:15} {r.instructions / 1e6:10.3f} M "
+            f"{r.model:6} {r.board:9} {r.engine:16} {r.instructions / 1e6:10.3f} M "
             f"{r.instructions_per_mac:9.2f} {ratio:>8} {r.arena_bytes:8d} "
             f"{_optional(r.arena_bound_bytes):>8} {r.flash_bytes:8d} "
             f"{r.ram_bytes:8d} {f'{r.reference_matches}/{r.inputs}':>5} "

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinybench.build.firmware import DEFAULT_KERNELS, ENGINES, build_firmware, resolve_kernels
+from tinybench.build.firmware import build_firmware
 from tinybench.compiler.model import Model, read_model
 from tinybench.dut.link import open_dut
 from tinybench.dut.session import DutSession, OpProfile
+from tinybench.engine_labels import resolve_config as resolve_config  # re-exported: its old home
 from tinybench.errors import ProtocolError, TinybenchError
 from tinybench.inputs import random_wire_inputs
 from tinybench.manifests.boards import BoardKind, BoardManifest, CounterKind, instructions_per_tick
@@ -171,22 +172,6 @@ def profile_session(
     if plain_infer:
         infer_ticks = session.infer(1, 0).counter_ticks
     return build_table(label, engine, kernels, unit, ops, measured, infer_ticks)
-
-
-def resolve_config(name: str, kernels: str | None = None) -> tuple[str, str, str]:
-    """(label, engine, kernel set) for an --engine value: a bare engine (`native`, `tflm`, with
-    --kernels or the engine's default set) or a label `<engine>-<kernel set>` as `bench` names
-    them (`tflm-cmsis-nn`, `tflm-reference`). The native engine's default set is labelled
-    `native`."""
-    engine, _, named = name.partition("-")
-    if engine not in ENGINES:
-        raise TinybenchError(f"unknown engine {name!r} (engines: {', '.join(ENGINES)})")
-    if named and kernels and named != kernels:
-        raise TinybenchError(f"--engine {name} names kernel set {named}, --kernels {kernels}")
-    chosen = resolve_kernels(engine, named or kernels)
-    if engine == "native" and chosen == DEFAULT_KERNELS["native"]:
-        return "native", engine, chosen
-    return f"{engine}-{chosen}", engine, chosen
 
 
 def run_profile(

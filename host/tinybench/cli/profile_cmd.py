@@ -7,14 +7,9 @@ from pathlib import Path
 import click
 
 from tinybench.cli.options import board_option, model_argument
+from tinybench.engine_labels import resolve_config
 from tinybench.errors import TinybenchError
-from tinybench.profile import (
-    profile_document,
-    resolve_config,
-    run_profile,
-    table_lines,
-    write_profile,
-)
+from tinybench.profile import profile_document, run_profile, table_lines, write_profile
 from tinybench.project import Project
 
 
@@ -22,13 +17,14 @@ from tinybench.project import Project
 @model_argument
 @board_option
 @click.option("--engine", "engines", multiple=True, metavar="ENGINE",
-              help="Repeatable: native, tflm (with --kernels or its default cmsis-nn), or a "
-              "label as `bench` names it: tflm-cmsis-nn, tflm-reference  [default: native and "
-              "tflm-cmsis-nn]")  # fmt: skip
+              help="Repeatable: native, tflm (with --kernels or the engine's default set), or a "
+              "label as `bench` names it: native-reference, native-dsp, native-mve, "
+              "tflm-cmsis-nn, tflm-reference  [default: native and tflm-cmsis-nn]")  # fmt: skip
 @click.option(
     "--kernels",
     metavar="SET",
-    help="Kernel set of a bare --engine native or tflm (default: the engine's).",
+    help="Kernel set of each bare --engine native or tflm (default: the engine's); a label "
+    "such as tflm-cmsis-nn keeps its own.",
 )
 @click.option("--input", "input_file",
               type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -49,7 +45,12 @@ def profile_command(project: Project, model_id: str, board_id: str, engines: tup
     and with a plain `infer 1 0` in the same session. Two or more engines: tables side by
     side with the first one's count over each other's per op. Writes profile.json and
     profile.txt to --out."""
-    configs = [resolve_config(e, kernels) for e in engines or ("native", "tflm-cmsis-nn")]
+    # --kernels belongs to the bare engine names: `--engine native --kernels dsp --engine
+    # tflm-cmsis-nn` profiles native-dsp against tflm-cmsis-nn.
+    configs = [
+        resolve_config(e, None if "-" in e else kernels)
+        for e in engines or ("native", "tflm-cmsis-nn")
+    ]
     if len({c[0] for c in configs}) != len(configs):
         raise TinybenchError(f"--engine names a configuration twice: {[c[0] for c in configs]}")
     wire = input_file.read_bytes() if input_file is not None else None
