@@ -43,7 +43,7 @@ _MODULE_MARKERS: dict[str, frozenset[str]] = {
     "profile/test_profile_qemu.py": frozenset({"qemu", "slow"}),  # builds 8 images when cold
     "energy/test_fw_energy.py": frozenset({"qemu", "slow"}),  # builds 7 energy-mode images
     "energy/test_energy_qemu.py": frozenset({"qemu"}),
-    "energy/test_energy_bench.py": frozenset({"qemu"}),
+    "energy/test_energy_bench.py": frozenset({"qemu", "slow"}),  # QEMU runs of 20-30 s each
 }
 
 # Session fixtures that boot QEMU for whoever uses them.
