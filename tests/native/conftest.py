@@ -36,6 +36,30 @@ def native(tmp_path_factory: pytest.TempPathFactory, engine_objects: list[Path])
     return make
 
 
+KernelSetFactory = Callable[..., HostEngine]
+
+
+@pytest.fixture(scope="session")
+def kernel_set_engine(tmp_path_factory: pytest.TempPathFactory) -> KernelSetFactory:
+    """`make(tflite, kernels, edit=None)`: compile a .tflite for a kernel set (the plan holds that
+    set's scratch sizes) and load the host engine built with that set; `edit` may rewrite the
+    plan's C source first. Each set's engine objects are built once per session."""
+    root = tmp_path_factory.mktemp("kernel-sets")
+    objects: dict[str, list[Path]] = {}
+
+    def make(tflite: bytes, kernels: str, edit: Callable[[str], str] | None = None) -> HostEngine:
+        if kernels not in objects:
+            objects[kernels] = build_engine_objects(root / f"engine-{kernels}", kernels=kernels)
+        work = root / f"m{next(_counter)}"
+        compile_model(tflite, "test", work / "plan", kernels=kernels)
+        if edit is not None:
+            source = work / "plan" / "tb_native_model.c"
+            source.write_text(edit(source.read_text()))
+        return HostEngine(build_host_engine(work / "plan", work / "build", objects[kernels]))
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def reference() -> ReferenceFactory:
     """Return a function running tflite-micro on one input (bytes in, bytes out)."""

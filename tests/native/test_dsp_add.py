@@ -7,6 +7,7 @@ plans edited to parameters the fast path leaves to it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable
@@ -23,32 +24,16 @@ from native_modelgen import (
     random_add,
 )
 
-from tinybench.compiler import compile_model
-from tinybench.compiler.hostlib import HostEngine, build_engine_objects, build_host_engine
+from tinybench.compiler.hostlib import HostEngine
 
 _counter = itertools.count()
 Factory = Callable[..., HostEngine]
 
 
 @pytest.fixture(scope="module")
-def engines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Factory]:
+def engines(kernel_set_engine: Factory) -> dict[str, Factory]:
     """Compile a model for a set (optionally editing its plan) and load that set's engine."""
-    root = tmp_path_factory.mktemp("dsp-add")
-    made: dict[str, Factory] = {}
-    for kernels in ("dsp", "reference"):
-        objects = build_engine_objects(root / f"obj-{kernels}", kernels=kernels)
-
-        def make(tflite: bytes, edit: Callable[[str], str] | None = None, *,
-                 kernels: str = kernels, objects: list[Path] = objects) -> HostEngine:  # fmt: skip
-            work = root / f"m{next(_counter)}"
-            compile_model(tflite, "test", work / "plan", kernels=kernels)
-            if edit is not None:
-                source = work / "plan" / "tb_native_model.c"
-                source.write_text(edit(source.read_text()))
-            return HostEngine(build_host_engine(work / "plan", work / "build", objects))
-
-        made[kernels] = make
-    return made
+    return {k: functools.partial(kernel_set_engine, kernels=k) for k in ("dsp", "reference")}
 
 
 def _inputs(size: int, seed: int, count: int = 8) -> list[bytes]:
@@ -62,7 +47,7 @@ def _assert_identical(
     tflite: bytes, engines: dict[str, Factory], reference: ReferenceFactory | None, seed: int,
     edit: Callable[[str], str] | None = None,
 ) -> set[int]:  # fmt: skip
-    dsp, ref_set = engines["dsp"](tflite, edit), engines["reference"](tflite, edit)
+    dsp, ref_set = engines["dsp"](tflite, edit=edit), engines["reference"](tflite, edit=edit)
     tflm = reference(tflite) if reference is not None else None
     values: set[int] = set()
     for i, data in enumerate(_inputs(dsp.input.bytes, seed)):

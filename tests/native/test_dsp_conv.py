@@ -28,11 +28,9 @@ from native_modelgen import (
 )
 
 from tinybench.build.boardgen import arch_flags, is_cortex_m
-from tinybench.compiler import analyze_model, compile_model
+from tinybench.compiler import analyze_model
 from tinybench.compiler.hostlib import (
     HostEngine,
-    build_engine_objects,
-    build_host_engine,
     engine_dir,
     include_dir,
     kernel_set_dir,
@@ -46,17 +44,9 @@ Loader = Callable[[bytes, str], HostEngine]
 
 
 @pytest.fixture(scope="module")
-def load(tmp_path_factory: pytest.TempPathFactory) -> Loader:
+def load(kernel_set_engine: Loader) -> Loader:
     """Compile a .tflite for a kernel set and load the host engine built with that set."""
-    root = tmp_path_factory.mktemp("dsp-conv")
-    objects = {k: build_engine_objects(root / f"engine-{k}", kernels=k) for k in SETS}
-
-    def make(tflite: bytes, kernels: str) -> HostEngine:
-        work = root / f"m{next(_counter)}"
-        compile_model(tflite, "test", work / "plan", kernels=kernels)
-        return HostEngine(build_host_engine(work / "plan", work / "build", objects[kernels]))
-
-    return make
+    return kernel_set_engine
 
 
 @dataclass(frozen=True)

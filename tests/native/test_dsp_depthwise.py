@@ -30,8 +30,8 @@ from native_modelgen import (
 )
 from test_native_cross import ARM_CC, CPU_FLAGS, WARNINGS
 
-from tinybench.compiler import analyze_model, compile_model
-from tinybench.compiler.hostlib import HostEngine, build_engine_objects, build_host_engine
+from tinybench.compiler import analyze_model
+from tinybench.compiler.hostlib import HostEngine
 
 KERNELS = ("reference", "dsp")
 INPUTS_PER_MODEL = 5
@@ -41,17 +41,9 @@ DspFactory = Callable[[bytes, str], HostEngine]
 
 
 @pytest.fixture(scope="module")
-def engines(tmp_path_factory: pytest.TempPathFactory) -> DspFactory:
+def engines(kernel_set_engine: DspFactory) -> DspFactory:
     """Compile a .tflite for one kernel set and load the native engine built with that set."""
-    root = tmp_path_factory.mktemp("dsp-depthwise")
-    objects = {k: build_engine_objects(root / f"engine-{k}", kernels=k) for k in KERNELS}
-
-    def make(tflite: bytes, kernels: str) -> HostEngine:
-        work = root / f"m{next(_counter)}"
-        compile_model(tflite, "test", work / "plan", kernels=kernels)
-        return HostEngine(build_host_engine(work / "plan", work / "build", objects[kernels]))
-
-    return make
+    return kernel_set_engine
 
 
 @dataclass(frozen=True)

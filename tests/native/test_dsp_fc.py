@@ -10,6 +10,7 @@ batches > 1. ad01 (ten FULLY_CONNECTED layers) runs on seeded random inputs.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +20,7 @@ import numpy as np
 import pytest
 from native_modelgen import INT8, INT32, ModelBuilder, ReferenceFactory, fc_options
 
-from tinybench.compiler import compile_model
-from tinybench.compiler.hostlib import HostEngine, build_engine_objects, build_host_engine
+from tinybench.compiler.hostlib import HostEngine
 
 IN_DEPTHS = (1, 3, 5, 17, 33)
 OUT_DEPTHS = (1, 2, 3, 5, 10)
@@ -30,24 +30,10 @@ _counter = itertools.count()
 Factory = Callable[[bytes], HostEngine]
 
 
-def _factory(root: Path, objects: list[Path], kernels: str) -> Factory:
-    def make(tflite: bytes) -> HostEngine:
-        work = root / f"m{next(_counter)}"
-        compile_model(tflite, "test", work / "plan", kernels=kernels)
-        return HostEngine(build_host_engine(work / "plan", work / "build", objects))
-
-    return make
-
-
 @pytest.fixture(scope="module")
-def engines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Factory]:
+def engines(kernel_set_engine: Callable[..., HostEngine]) -> dict[str, Factory]:
     """The engine built with each kernel set: dsp under test, reference as the other oracle."""
-    root = tmp_path_factory.mktemp("dsp-fc")
-    made: dict[str, Factory] = {}
-    for kernels in ("dsp", "reference"):
-        objects = build_engine_objects(root / f"obj-{kernels}", kernels=kernels)
-        made[kernels] = _factory(root, objects, kernels)
-    return made
+    return {k: functools.partial(kernel_set_engine, kernels=k) for k in ("dsp", "reference")}
 
 
 def fc_model(

@@ -7,6 +7,7 @@ extreme inputs, MAX_POOL_2D, and kws01 on its dataset samples.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from pathlib import Path
@@ -21,28 +22,15 @@ from native_modelgen import (
     random_pool,
 )
 
-from tinybench.compiler import compile_model
-from tinybench.compiler.hostlib import HostEngine, build_engine_objects, build_host_engine
+from tinybench.compiler.hostlib import HostEngine
 
 _counter = itertools.count()
 Factory = Callable[[bytes], HostEngine]
 
 
 @pytest.fixture(scope="module")
-def engines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Factory]:
-    root = tmp_path_factory.mktemp("dsp-pool")
-    made: dict[str, Factory] = {}
-    for kernels in ("dsp", "reference"):
-        objects = build_engine_objects(root / f"obj-{kernels}", kernels=kernels)
-
-        def make(tflite: bytes, *, kernels: str = kernels, objects: list[Path] = objects
-                 ) -> HostEngine:  # fmt: skip
-            work = root / f"m{next(_counter)}"
-            compile_model(tflite, "test", work / "plan", kernels=kernels)
-            return HostEngine(build_host_engine(work / "plan", work / "build", objects))
-
-        made[kernels] = make
-    return made
+def engines(kernel_set_engine: Callable[..., HostEngine]) -> dict[str, Factory]:
+    return {k: functools.partial(kernel_set_engine, kernels=k) for k in ("dsp", "reference")}
 
 
 def pool_model(
