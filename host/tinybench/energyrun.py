@@ -299,10 +299,12 @@ def _physical(
         if request.io_manager is not None:
             relay = instruments.open_io_manager(request.io_manager, dut_baud)
             link = relay
-        else:
-            assert board is not None or request.serial_port is not None
-            port = request.serial_port or find_board_port(board, access)  # type: ignore[arg-type]
-            link = instruments.open_serial(port, dut_baud)
+        elif request.serial_port is not None:
+            link = instruments.open_serial(request.serial_port, dut_baud)
+        elif board is not None:
+            link = instruments.open_serial(find_board_port(board, access), dut_baud)
+        else:  # check_energy_setup refuses an external DUT without --port or --io-manager
+            raise TinybenchError("energy mode: no link to the DUT (--port or --io-manager)")
         session = DutSession(link, timestamp_mode="energy", standard_only=request.external)
         session.synchronize()
         identity = _identify(session, model_id) if request.external else None

@@ -55,8 +55,7 @@ class TransportServer:
     are kept for it, as a tty keeps them; a client that disconnects may connect again."""
 
     def __init__(self, transport: Transport) -> None:
-        self.transport = transport
-        self._transport = transport
+        self.transport = transport  # what is served (a FaultyStream shows what it injected)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"socket://127.0.0.1:{self._listener.getsockname()[1]}"
         self._early = bytearray()
@@ -83,7 +82,7 @@ class TransportServer:
 
     def _read_early(self) -> None:
         with contextlib.suppress(TransportError):
-            self._early += self._transport.read(0.0)
+            self._early += self.transport.read(0.0)
 
     def _pump(self, client: socket.socket) -> None:
         with contextlib.suppress(OSError):
@@ -96,9 +95,9 @@ class TransportServer:
                     data = client.recv(4096)
                     if not data:
                         return  # the client closed the port
-                    self._transport.write(data)
+                    self.transport.write(data)
                 try:
-                    out = self._transport.read(0.005)
+                    out = self.transport.read(0.005)
                 except TransportError:
                     return
                 if out:
