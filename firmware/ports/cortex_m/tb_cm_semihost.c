@@ -108,6 +108,7 @@ long tb_port_file_write(const char *path, const uint8_t *data, uint32_t len, int
 {
     uint32_t args[3];
     int32_t handle;
+    int32_t size;
     long result = (long)len;
 
     args[0] = (uint32_t)(uintptr_t)path;
@@ -117,7 +118,16 @@ long tb_port_file_write(const char *path, const uint8_t *data, uint32_t len, int
     if (handle < 0) {
         return TB_PORT_FILE_NOT_FOUND;
     }
-    if (len > 0u) {
+    if (mode == TB_PORT_FILE_APPEND) {
+        /* QEMU opens "ab" without O_APPEND (writes start at offset 0): seek to the end. */
+        args[0] = (uint32_t)handle;
+        size = semihost(TB_SEMIHOST_SYS_FLEN, args);
+        args[1] = (uint32_t)size;
+        if (size < 0 || semihost(TB_SEMIHOST_SYS_SEEK, args) != 0) {
+            result = TB_PORT_FILE_IO;
+        }
+    }
+    if (len > 0u && result >= 0) {
         args[0] = (uint32_t)handle;
         args[1] = (uint32_t)(uintptr_t)data;
         args[2] = len;
