@@ -509,9 +509,7 @@ def run_benchmark(
         timings["dut_restarts"] = workers.restarts
         if journal is not None:
             batched = request.batch_size > 0 and workers.workers[0].session.can_batch
-            emulation = _emulation_block(
-                board, workers, journal, rules, shards_s, dataset, batched
-            )
+            emulation = _emulation_block(board, workers, journal, rules, shards_s, dataset, batched)
         first_input = performance.inputs[0] if performance is not None else None
         if first_input is None and dataset.samples:
             first_input = dataset.inferences(dataset.samples[0])[0]

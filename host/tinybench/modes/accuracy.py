@@ -11,6 +11,7 @@ floats of `m-results` can tie where the int8 values do not), else the floats.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,17 +139,20 @@ def run_batch(
     session: DutSession,
     manifest: ModelManifest,
     samples: list[SampleInput],
-    references: list[ReferenceSample | None],
+    reference_of: Callable[[str], ReferenceSample | None],
     infer_count: int,
     warmup_count: int,
 ) -> list[SampleOutcome]:
     """Every inference of every sample in one `batch` command (session.can_batch), each
-    outcome as run_sample makes it; a DUT that dies mid-batch loses the whole batch."""
+    outcome as run_sample makes it; a DUT that dies mid-batch loses the whole batch.
+    reference_of(name) is asked only after the DUT ran the batch (a reference still being
+    computed beside the DUT then rarely makes anyone wait)."""
     flat = [wire for sample in samples for wire in sample.inferences]
     records = session.batch(flat, infer_count, warmup_count, manifest.output.elements)
     outcomes: list[SampleOutcome] = []
     position = 0
-    for sample, reference in zip(samples, references, strict=True):
+    for sample in samples:
+        reference = reference_of(sample.name)
         mine = records[position : position + len(sample.inferences)]
         position += len(sample.inferences)
         outcomes.append(

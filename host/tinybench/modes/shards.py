@@ -108,25 +108,20 @@ def run_accuracy_shards(
                 if not samples:
                     return
                 items = [item_of(sample) for sample in samples]
-                refs = [references.get(sample.file_name) for sample in samples]
 
                 def step(
-                    session: DutSession,
-                    items: list[SampleInput] = items,
-                    refs: list[ReferenceSample | None] = refs,
+                    session: DutSession, items: list[SampleInput] = items
                 ) -> list[SampleOutcome]:
                     if batching:
                         return run_batch(
-                            session, model, items, refs, rules.infer_count, rules.warmup_count
-                        )
-                    return [
-                        run_sample(
-                            session, model, items[0], refs[0], rules.infer_count, rules.warmup_count
-                        )
-                    ]
+                            session, model, items, references.get, rules.infer_count,
+                            rules.warmup_count,
+                        )  # fmt: skip
+                    reference = references.get(items[0].name)
+                    counts = (rules.infer_count, rules.warmup_count)
+                    return [run_sample(session, model, items[0], reference, *counts)]
 
-                for outcome in worker.call(step):
-                    journal.append(outcome)
+                journal.extend(worker.call(step))
                 if progress is not None:
                     progress(len(journal.done()), total)
         except BaseException as exc:  # reported by the caller, after the other workers stop
