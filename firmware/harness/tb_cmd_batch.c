@@ -23,6 +23,7 @@
 
 #define TB_BATCH_HEADER_BYTES 48u
 #define TB_BATCH_FLAG_MSE 1u
+#define TB_BATCH_NAME_MAX 32u
 
 static void put_u32(uint8_t *at, uint32_t value)
 {
@@ -44,6 +45,29 @@ static void put_f32(uint8_t *at, float value)
 
     memcpy(&bits, &value, sizeof(bits));
     put_u32(at, bits);
+}
+
+/*
+ * A plain file name in the working directory: 1..TB_BATCH_NAME_MAX of [A-Za-z0-9_.-], not
+ * starting with '.'. The command writes OUT: no path may reach outside the directory the
+ * host shares (a fuzzer's `batch x /etc/passwd ...` must not truncate anything).
+ */
+static int plain_name(const char *name)
+{
+    size_t i;
+
+    if (name[0] == '\0' || name[0] == '.') {
+        return 0;
+    }
+    for (i = 0u; name[i] != '\0'; i++) {
+        char c = name[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '_' || c == '.' || c == '-';
+        if (!ok || i >= TB_BATCH_NAME_MAX) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 static void batch_error(const char *what, uint32_t index, uint32_t count)
@@ -94,6 +118,12 @@ void tb_cmd_batch(char **argv, unsigned argc)
 
     if (argc != 6u) {
         tb_out_error("batch: usage: batch IN OUT COUNT N W");
+        return;
+    }
+    if (!plain_name(argv[1]) || !plain_name(argv[2])) {
+        tb_out_error_num("batch: IN and OUT must be plain file names (A-Z a-z 0-9 _ . -, not "
+                         "starting with '.', at most ",
+                         TB_BATCH_NAME_MAX, " characters)");
         return;
     }
     if (!tb_args_int(argv[3], &count) || count <= 0) {
