@@ -57,9 +57,13 @@ def full_run_s(
     outcome = run_benchmark(project, request)
     wall = time.monotonic() - started
     emulation = outcome.document.get("emulation") or {}
+    times = outcome.document["wall_time_s"]
     print(
-        f"    (run: {outcome.document['accuracy']['total']} samples, emulation efficiency "
-        f"{emulation.get('efficiency')}, jobs {emulation.get('jobs')})",
+        f"    (run: {outcome.document['accuracy']['total']} samples; build {times['build']:.2f} "
+        f"s, reference {times.get('reference', 0.0):.2f} s (beside the DUTs), samples "
+        f"{emulation.get('samples_wall_s')} s, DUT sessions {times['dut_sessions']:.2f} s; "
+        f"emulation efficiency {emulation.get('efficiency')} over {emulation.get('jobs')} "
+        "DUT(s))",
         flush=True,
     )
     return wall
