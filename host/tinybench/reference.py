@@ -274,6 +274,40 @@ def write_reference(
     tmp.replace(path)
 
 
+def reference_cache_key(
+    model_sha256: str, samples: Iterable[tuple[str, int | None, list[bytes]]]
+) -> str:
+    """What a reference depends on: the model, the interpreter, the file format and every
+    sample's name, label and input bytes (sha256 over all of them)."""
+    digest = hashlib.sha256()
+    header = f"{model_sha256}\n{interpreter_version()}\n{REFERENCE_FORMAT_VERSION}\n"
+    digest.update(header.encode())
+    for name, label, inferences in samples:
+        inputs = hashlib.sha256(b"".join(inferences)).hexdigest()
+        digest.update(f"{name}\t{label}\t{inputs}\n".encode())
+    return digest.hexdigest()
+
+
+def cached_reference(
+    path: Path, manifest: ModelManifest, samples: Iterable[tuple[str, int | None, list[bytes]]]
+) -> ReferenceSummary | None:
+    """The reference stored at path when it is for exactly these samples, else None (a
+    missing, unreadable or stale cache file is recomputed, never trusted)."""
+    if not path.exists():
+        return None
+    try:
+        document, stored = read_reference(path)
+    except ReferenceRunError:
+        return None
+    wanted = [(name, hashlib.sha256(b"".join(inf)).hexdigest()) for name, _, inf in samples]
+    if (
+        document.get("model") != manifest.model_id
+        or [(s.name, s.input_sha256) for s in stored] != wanted
+    ):
+        return None
+    return ReferenceSummary(metric=manifest.metric, samples=stored)
+
+
 def read_reference(path: Path) -> tuple[dict[str, Any], list[ReferenceSample]]:
     """Reads a reference file back (for comparing device runs with it)."""
     try:

@@ -64,8 +64,10 @@ from tinybench.reference import (
     ReferenceInterpreter,
     ReferenceSample,
     ReferenceSummary,
+    cached_reference,
     interpreter_version,
     iterate_dataset,
+    reference_cache_key,
     run_reference,
     write_reference,
 )
@@ -474,12 +476,27 @@ def run_benchmark(
 
         def compute_reference(on_sample: Callable[[ReferenceSample], None]) -> None:
             # In a thread beside the DUTs: they need a sample's reference only once they
-            # have run it, and the host interpreter is several times faster than an emulator.
+            # have run it, and the host interpreter is several times faster than an
+            # emulator. Cached by model, interpreter and inputs (a CI run that changed the
+            # firmware only reuses it and costs the emulator no CPU).
             mark = time.monotonic()
-            reference_step(
-                project, model, iterate_dataset(dataset), len(dataset.samples), source,
-                run_dir / "reference.json", on_sample=on_sample,
-            )  # fmt: skip
+            model_sha256 = sha256_file(project.model_path(model))
+            key = reference_cache_key(model_sha256, iterate_dataset(dataset))
+            cache_file = project.locations.cache_dir / "reference" / f"{model.model_id}-{key}.json"
+            summary = cached_reference(cache_file, model, iterate_dataset(dataset))
+            if summary is None:
+                summary = reference_step(
+                    project, model, iterate_dataset(dataset), len(dataset.samples), source,
+                    None, on_sample=on_sample,
+                )  # fmt: skip
+                # Under a name of this process's own first: runs in parallel may race here.
+                own = cache_file.with_name(f"{cache_file.name}.{os.getpid()}-{id(summary)}")
+                write_reference(own, model, model_sha256, source, summary)
+                own.replace(cache_file)
+            else:
+                for sample in summary.samples:
+                    on_sample(sample)
+            write_reference(run_dir / "reference.json", model, model_sha256, source, summary)
             timings["reference"] = time.monotonic() - mark
 
         references = ReferenceFeed(compute_reference)
