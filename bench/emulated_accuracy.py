@@ -60,7 +60,8 @@ def full_run_s(
     times = outcome.document["wall_time_s"]
     print(
         f"    (run: {outcome.document['accuracy']['total']} samples; build {times['build']:.2f} "
-        f"s, reference {times.get('reference', 0.0):.2f} s (beside the DUTs), samples "
+        f"s, reference {times.get('reference', 0.0):.2f} s beside the DUTs "
+        f"({'cached' if times.get('reference_cached') else 'computed'}), samples "
         f"{emulation.get('samples_wall_s')} s, DUT sessions {times['dut_sessions']:.2f} s; "
         f"emulation efficiency {emulation.get('efficiency')} over {emulation.get('jobs')} "
         "DUT(s))",

@@ -484,6 +484,7 @@ def run_benchmark(
             key = reference_cache_key(model_sha256, iterate_dataset(dataset))
             cache_file = project.locations.cache_dir / "reference" / f"{model.model_id}-{key}.json"
             summary = cached_reference(cache_file, model, iterate_dataset(dataset))
+            cached = summary is not None
             if summary is None:
                 summary = reference_step(
                     project, model, iterate_dataset(dataset), len(dataset.samples), source,
@@ -498,6 +499,7 @@ def run_benchmark(
                     on_sample(sample)
             write_reference(run_dir / "reference.json", model, model_sha256, source, summary)
             timings["reference"] = time.monotonic() - mark
+            timings["reference_cached"] = cached
 
         references = ReferenceFeed(compute_reference)
 
