@@ -6,7 +6,8 @@
 For each model, in one run of this script: the pure-emulation time (one `infer N 0` on a
 freshly booted QEMU, N = the run's sample count, timed around that one command), then the
 full `tinybench run` (build, reference, boot, every sample, scoring; in-process) with
---jobs 1 and --jobs auto, each with its ratio to the pure-emulation time. --per-sample adds
+--jobs 1 and --jobs auto, each with its ratio to the pure-emulation time; the pure time is
+measured again after every run, and a run's ratio uses the mean of the two around it. --per-sample adds
 the per-sample path (--batch 0) with --jobs 1 for comparison. Prints the load average
 before and after (the machine is shared). Prints numbers; asserts nothing.
 """
@@ -88,18 +89,26 @@ def main() -> int:
         dataset = open_dataset(model.dataset, project.dataset_root(model, None))
         samples = dataset.limited(args.limit).samples
         count = sum(len(dataset.inferences(s)) for s in samples)
-        pure = pure_emulation_s(project, model_id, count)
         print(f"{model_id}: {len(samples)} samples, {count} inferences", flush=True)
-        print(f"  pure emulation (one infer {count} 0): {pure:7.2f} s", flush=True)
         configs = [("--jobs 1", 1, 50), (f"--jobs auto ({auto})", JOBS_AUTO, 50)]
         if args.per_sample:
             configs.append(("--jobs 1 --batch 0", 1, 0))
+        # The pure-emulation time is taken before every run and after the last, and each
+        # run's ratio uses the mean of the two around it: a shared machine's load drifts.
+        pure = pure_emulation_s(project, model_id, count)
+        print(f"  pure emulation (one infer {count} 0): {pure:7.2f} s", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             for k, (label, jobs, batch) in enumerate(configs):
                 wall = full_run_s(project, model_id, jobs, batch, args.limit, Path(tmp) / str(k))
+                after = pure_emulation_s(project, model_id, count)
+                print(f"  pure emulation (one infer {count} 0): {after:7.2f} s", flush=True)
+                mean = (pure + after) / 2
                 print(
-                    f"  full run {label:22s} {wall:7.2f} s   ratio {wall / pure:5.2f}x", flush=True
+                    f"  full run {label:22s} {wall:7.2f} s   ratio {wall / mean:5.2f}x to the "
+                    f"pure time around it ({mean:.2f} s); load {load()}",
+                    flush=True,
                 )
+                pure = after
     print(f"load average after: {load()}")
     return 0
 
