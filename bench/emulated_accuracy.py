@@ -7,9 +7,10 @@ For each model, in one run of this script: the pure-emulation time (one `infer N
 freshly booted QEMU, N = the run's sample count, timed around that one command), then the
 full `tinybench run` (build, reference, boot, every sample, scoring; in-process) with
 --jobs 1 and --jobs auto, each with its ratio to the pure-emulation time; the pure time is
-measured again after every run, and a run's ratio uses the mean of the two around it. --per-sample adds
-the per-sample path (--batch 0) with --jobs 1 for comparison. Prints the load average
-before and after (the machine is shared). Prints numbers; asserts nothing.
+measured again after every run, and a run's ratio uses the mean of the two around it.
+--per-sample adds the per-sample path (--batch 0) with --jobs 1 for comparison. Prints the
+load average before, after every run and at the end (the machine is shared). Prints
+numbers; asserts nothing.
 """
 
 from __future__ import annotations
