@@ -1,6 +1,6 @@
 """Benchmark of full emulated accuracy runs against the emulator's own speed (issue 17).
 
-    .venv/bin/python bench/emulated_accuracy.py                 # kws01, about 1.5 min on 2 cores
+    .venv/bin/python bench/emulated_accuracy.py                 # kws01, all 1000 samples
     .venv/bin/python bench/emulated_accuracy.py kws01 ic01 --limit 200 --per-sample
 
 For each model, in one run of this script: the pure-emulation time (one `infer N 0` on a
