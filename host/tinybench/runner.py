@@ -12,6 +12,7 @@ directory:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -491,9 +492,11 @@ def run_benchmark(
                     None, on_sample=on_sample,
                 )  # fmt: skip
                 # Under a name of this process's own first: runs in parallel may race here.
+                # A cache that cannot be written costs the next run a recomputation only.
                 own = cache_file.with_name(f"{cache_file.name}.{os.getpid()}-{id(summary)}")
-                write_reference(own, model, model_sha256, source, summary)
-                own.replace(cache_file)
+                with contextlib.suppress(OSError):
+                    write_reference(own, model, model_sha256, source, summary)
+                    own.replace(cache_file)
             else:
                 for sample in summary.samples:
                     on_sample(sample)
