@@ -128,15 +128,94 @@ void tb_cmd_profile(char **argv, unsigned argc)
     tb_out_end();
 }
 
-void tb_cmd_infer(char **argv, unsigned argc)
+/*
+ * One `infer n w` on the loaded input, everything but the argument parsing and the results
+ * line: the checks, the input binding, the LoadGen (printing its lines, or quiet for the
+ * batch command) and the MSE. Errors are printed with the command's name; returns 1 when the
+ * results are ready.
+ */
+static int infer_loaded(const char *command, uint32_t n, uint32_t w, int quiet,
+                        tb_loadgen_record_t *record)
 {
-    int32_t n;
-    int32_t w = 10;
     uint32_t want;
     uint64_t ticks;
     tb_engine_status_t status;
 
     /* A failed infer leaves neither results nor a latency record behind. */
+    s_have_results = 0;
+    tb_latency_clear();
+    if (s_engine_status != TB_ENGINE_OK) {
+        tb_out_str("e-[");
+        tb_out_str(command);
+        tb_out_str(": engine not ready: ");
+        tb_out_str(status_text(s_engine_status));
+        tb_out_char(']');
+        tb_out_end();
+        return 0;
+    }
+    if (!tb_db_complete()) {
+        tb_out_str("e-[");
+        tb_out_str(command);
+        tb_out_str(": no complete db load (");
+        tb_out_u64(tb_db_loaded());
+        tb_out_str(" of ");
+        tb_out_u64(tb_db_expected());
+        tb_out_str(" bytes)]");
+        tb_out_end();
+        return 0;
+    }
+    want = tb_model_input_bytes(s_input_format, s_input.bytes);
+    if (tb_db_loaded() != want) {
+        tb_out_str("e-[");
+        tb_out_str(command);
+        tb_out_str(": loaded ");
+        tb_out_u64(tb_db_loaded());
+        tb_out_str(" bytes but model ");
+        tb_out_safe(tb_engine_model()->id, 32u);
+        tb_out_str(" expects ");
+        tb_out_u64(want);
+        tb_out_str("]");
+        tb_out_end();
+        return 0;
+    }
+    if (!bind_loaded_input(command)) {
+        return 0;
+    }
+    if (quiet) {
+        status = tb_loadgen_run_quiet(n, w, record);
+    } else {
+        status = tb_loadgen_run(n, w, &ticks);
+    }
+    tb_model_restore_db(s_input_format, tb_db_buffer(), &s_input);
+    if (status != TB_ENGINE_OK) {
+        tb_out_str("e-[");
+        tb_out_str(command);
+        tb_out_str(": invoke failed: ");
+        tb_out_str(status_text(status));
+        tb_out_char(']');
+        tb_out_end();
+        return 0;
+    }
+    if (s_result_kind == TB_RESULT_MSE) {
+        if (s_output.bytes != s_input.bytes) {
+            tb_latency_clear();
+            tb_out_str("e-[");
+            tb_out_str(command);
+            tb_out_str(": output and input sizes differ; no MSE]");
+            tb_out_end();
+            return 0;
+        }
+        s_mse = tb_model_mse(tb_db_data(), &s_output);
+    }
+    s_have_results = 1;
+    return 1;
+}
+
+void tb_cmd_infer(char **argv, unsigned argc)
+{
+    int32_t n;
+    int32_t w = 10;
+
     s_have_results = 0;
     tb_latency_clear();
     if (argc < 2u || argc > 3u) {
@@ -151,51 +230,34 @@ void tb_cmd_infer(char **argv, unsigned argc)
         tb_out_error_arg("infer: W must be an integer >= 0, got '", argv[2], "'");
         return;
     }
-    if (s_engine_status != TB_ENGINE_OK) {
-        tb_out_error_arg("infer: engine not ready: ", status_text(s_engine_status), "");
-        return;
+    if (infer_loaded("infer", (uint32_t)n, (uint32_t)w, 0, NULL)) {
+        print_results();
     }
-    if (!tb_db_complete()) {
-        tb_out_str("e-[infer: no complete db load (");
-        tb_out_u64(tb_db_loaded());
-        tb_out_str(" of ");
-        tb_out_u64(tb_db_expected());
-        tb_out_str(" bytes)]");
-        tb_out_end();
-        return;
-    }
-    want = tb_model_input_bytes(s_input_format, s_input.bytes);
-    if (tb_db_loaded() != want) {
-        tb_out_str("e-[infer: loaded ");
-        tb_out_u64(tb_db_loaded());
-        tb_out_str(" bytes but model ");
-        tb_out_safe(tb_engine_model()->id, 32u);
-        tb_out_str(" expects ");
-        tb_out_u64(want);
-        tb_out_str("]");
-        tb_out_end();
-        return;
-    }
-    if (!bind_loaded_input("infer")) {
-        return;
-    }
-    status = tb_loadgen_run((uint32_t)n, (uint32_t)w, &ticks);
-    tb_model_restore_db(s_input_format, tb_db_buffer(), &s_input);
-    if (status != TB_ENGINE_OK) {
-        tb_out_error_arg("infer: invoke failed: ", status_text(status), "");
-        return;
-    }
-    if (s_result_kind == TB_RESULT_MSE) {
-        if (s_output.bytes != s_input.bytes) {
-            tb_latency_clear();
-            tb_out_error("infer: output and input sizes differ; no MSE");
-            return;
-        }
-        s_mse = tb_model_mse(tb_db_data(), &s_output);
-    }
-    s_have_results = 1;
-    print_results();
 }
+
+#if TB_HARNESS_EXTENSIONS
+uint32_t tb_cmd_engine_input_bytes(void)
+{
+    return s_engine_status == TB_ENGINE_OK ? tb_model_input_bytes(s_input_format, s_input.bytes)
+                                           : 0u;
+}
+
+int tb_cmd_engine_infer_quiet(const char *command, uint32_t n, uint32_t w,
+                              tb_loadgen_record_t *record)
+{
+    return infer_loaded(command, n, w, 1, record);
+}
+
+void tb_cmd_engine_output(tb_cmd_output_t *output)
+{
+    output->raw = (const uint8_t *)s_output.data;
+    output->raw_bytes = s_have_results ? s_output.bytes : 0u;
+    output->scale = s_output.scale;
+    output->zero_point = s_output.zero_point;
+    output->mse = s_result_kind == TB_RESULT_MSE ? s_mse : 0.0f;
+    output->is_mse = s_result_kind == TB_RESULT_MSE;
+}
+#endif
 
 void tb_cmd_results(char **argv, unsigned argc)
 {

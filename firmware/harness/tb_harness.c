@@ -81,6 +81,9 @@ static const tb_command_t k_commands[] = {
     { "opprofile", tb_cmd_opprofile,
       "opprofile : (ext) one inference on the loaded input, counter ticks per op" },
     { "exit", cmd_exit, "exit [code] : (ext) end the program (emulators)" },
+    { "batch", tb_cmd_batch,
+      "batch IN OUT COUNT N W : (ext) infer N W on COUNT inputs of file IN, records to OUT "
+      "(emulators)" },
 #endif
 };
 
@@ -100,7 +103,8 @@ static void cmd_help(char **argv, unsigned argc)
     tb_out_line("m-help-db file PATH [offset length] : (ext) load from a host file "
                 "(emulators)");
     tb_out_line("m-help-results raw : (ext) last output tensor as int8 hex");
-    tb_out_line("m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,opprofile,exit]");
+    tb_out_line(
+        "m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,opprofile,exit,batch]");
 #endif
 }
 

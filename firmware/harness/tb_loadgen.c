@@ -6,12 +6,7 @@
 #include "tb_latency.h"
 #include "tb_out.h"
 
-#if TB_HARNESS_ENERGY
-void tb_loadgen_timestamp(void)
-{
-    tb_port_timestamp_pulse(); /* the edge is the message: a monitor sees it, the UART is quiet */
-}
-#else
+#if !TB_HARNESS_ENERGY
 static uint64_t ticks_to_us(uint64_t ticks)
 {
     uint64_t hz = tb_port_counter_hz();
@@ -21,20 +16,40 @@ static uint64_t ticks_to_us(uint64_t ticks)
     }
     return (ticks / hz) * 1000000u + ((ticks % hz) * 1000000u) / hz;
 }
+#endif
 
-void tb_loadgen_timestamp(void)
+#if TB_HARNESS_ENERGY
+/* The edge is the message: a monitor sees it, the UART is quiet and no time is read. */
+static uint64_t timestamp(int print)
 {
-    uint64_t now;
+    (void)print;
+    tb_port_timestamp_pulse();
+    return 0u;
+}
+#else
+/* Pulses the pin and reads the time; prints m-lap-us when printing. */
+static uint64_t timestamp(int print)
+{
+    uint64_t us;
 
     tb_port_timestamp_pulse();
-    now = tb_port_counter();
-    tb_out_str("m-lap-us-");
-    tb_out_u64(ticks_to_us(now));
-    tb_out_end();
+    us = ticks_to_us(tb_port_counter());
+    if (print) {
+        tb_out_str("m-lap-us-");
+        tb_out_u64(us);
+        tb_out_end();
+    }
+    return us;
 }
 #endif
 
-tb_engine_status_t tb_loadgen_run(uint32_t n, uint32_t w, uint64_t *ticks)
+void tb_loadgen_timestamp(void)
+{
+    (void)timestamp(1);
+}
+
+/* The LoadGen loop; print = 0 keeps every line off the link (the batch command). */
+static tb_engine_status_t run(uint32_t n, uint32_t w, int print, tb_loadgen_record_t *record)
 {
     tb_engine_status_t status = TB_ENGINE_OK;
     uint32_t *slots = tb_latency_slots();
@@ -43,23 +58,31 @@ tb_engine_status_t tb_loadgen_run(uint32_t n, uint32_t w, uint64_t *ticks)
     uint64_t prev;
     uint64_t now;
     uint64_t delta;
+    uint64_t lap_start;
+    uint64_t lap_end;
     uint32_t i;
 
-    *ticks = 0u;
+    record->lap_start_us = 0u;
+    record->lap_end_us = 0u;
+    record->ticks = 0u;
     tb_latency_clear();
-    tb_out_str("m-warmup-start-");
-    tb_out_u64(w);
-    tb_out_end();
+    if (print) {
+        tb_out_str("m-warmup-start-");
+        tb_out_u64(w);
+        tb_out_end();
+    }
     for (i = 0u; i < w && status == TB_ENGINE_OK; i++) {
         status = tb_engine_invoke();
     }
     if (status != TB_ENGINE_OK) {
         return status;
     }
-    tb_out_line("m-warmup-done");
-    tb_out_str("m-infer-start-");
-    tb_out_u64(n);
-    tb_out_end();
+    if (print) {
+        tb_out_line("m-warmup-done");
+        tb_out_str("m-infer-start-");
+        tb_out_u64(n);
+        tb_out_end();
+    }
 #if TB_HARNESS_ENERGY
     /*
      * Re-armed before the start edge: the edge's counter reading (the QEMU marker) then starts
@@ -67,9 +90,9 @@ tb_engine_status_t tb_loadgen_run(uint32_t n, uint32_t w, uint64_t *ticks)
      * re-arm, its sub-tick phase varied with how long the DUT had polled for the host.
      */
     tb_port_counter_rearm();
-    tb_loadgen_timestamp();
+    lap_start = timestamp(print);
 #else
-    tb_loadgen_timestamp();
+    lap_start = timestamp(print);
     tb_port_counter_rearm();
 #endif
 
@@ -93,17 +116,35 @@ tb_engine_status_t tb_loadgen_run(uint32_t n, uint32_t w, uint64_t *ticks)
         prev = now;
     }
 
-    tb_loadgen_timestamp();
+    lap_end = timestamp(print);
     if (status != TB_ENGINE_OK) {
         return status;
     }
     tb_latency_commit(kept, n - kept);
-    *ticks = prev - start;
+    record->lap_start_us = lap_start;
+    record->lap_end_us = lap_end;
+    record->ticks = prev - start;
+    if (print) {
 #if TB_HARNESS_EXTENSIONS
-    tb_out_str("m-infer-counter-"); /* extension (d) */
-    tb_out_u64(*ticks);
-    tb_out_end();
+        tb_out_str("m-infer-counter-"); /* extension (d) */
+        tb_out_u64(record->ticks);
+        tb_out_end();
 #endif
-    tb_out_line("m-infer-done");
+        tb_out_line("m-infer-done");
+    }
     return TB_ENGINE_OK;
+}
+
+tb_engine_status_t tb_loadgen_run(uint32_t n, uint32_t w, uint64_t *ticks)
+{
+    tb_loadgen_record_t record;
+    tb_engine_status_t status = run(n, w, 1, &record);
+
+    *ticks = record.ticks;
+    return status;
+}
+
+tb_engine_status_t tb_loadgen_run_quiet(uint32_t n, uint32_t w, tb_loadgen_record_t *record)
+{
+    return run(n, w, 0, record);
 }

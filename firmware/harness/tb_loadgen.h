@@ -21,4 +21,18 @@ void tb_loadgen_timestamp(void);
  */
 tb_engine_status_t tb_loadgen_run(uint32_t n, uint32_t w, uint64_t *ticks);
 
+/* What tb_loadgen_run would print about its timed loop, kept instead (the batch command). */
+typedef struct {
+    uint64_t lap_start_us; /* the m-lap-us values of the two timestamps */
+    uint64_t lap_end_us;
+    uint64_t ticks; /* the m-infer-counter value */
+} tb_loadgen_record_t;
+
+/*
+ * tb_loadgen_run without a line on the link: the same warm-up, re-arm, timestamps (the pin
+ * pulses), counter readings and per-run deltas in the same order, with the timestamps'
+ * microseconds and the counter delta stored in *record (zeroed when an invoke fails).
+ */
+tb_engine_status_t tb_loadgen_run_quiet(uint32_t n, uint32_t w, tb_loadgen_record_t *record);
+
 #endif /* TB_LOADGEN_H */

@@ -7,8 +7,8 @@
  * Required: tb_port_init, tb_port_write, tb_port_read_byte, tb_port_counter,
  * tb_port_counter_hz, tb_port_cpu_hz, tb_port_counter_kind, tb_port_exit.
  * Optional: tb_port_idle, tb_port_counter_rearm, tb_port_timestamp_pulse,
- * tb_port_file_read and tb_port_stack_usage. On Cortex-M, firmware/ports/cortex_m supplies weak
- * defaults (no-ops; file_read returns TB_PORT_FILE_UNSUPPORTED) and the
+ * tb_port_file_read, tb_port_file_write and tb_port_stack_usage. On Cortex-M, firmware/ports/cortex_m supplies weak
+ * defaults (no-ops; file_read and file_write return TB_PORT_FILE_UNSUPPORTED) and the
  * startup, counters and semihosting exit, so a board port is its clock, its
  * UART and its pin. The board's constants (clocks, UART base, NVIC lines) are
  * generated from boards/<board>.toml into tb_board_config.h.
@@ -101,6 +101,19 @@ void tb_port_timestamp_pulse(void);
  * TB_PORT_FILE_UNSUPPORTED.
  */
 long tb_port_file_read(const char *path, uint32_t offset, uint32_t len, uint8_t *buf, uint32_t cap);
+
+/* tb_port_file_write() modes. */
+#define TB_PORT_FILE_TRUNCATE 0 /* create the file or empty it, then write */
+#define TB_PORT_FILE_APPEND 1   /* write after what the file holds */
+
+/*
+ * Optional. Bulk output for emulated runs (the `batch` command's records): writes len bytes
+ * to a host file, opened and closed within the call (semihosting SYS_OPEN "wb"/"ab" and
+ * SYS_WRITE under QEMU, stdio on the host port). Returns len, or TB_PORT_FILE_NOT_FOUND when
+ * the file cannot be opened, TB_PORT_FILE_IO when fewer bytes were written, and
+ * TB_PORT_FILE_UNSUPPORTED on real boards.
+ */
+long tb_port_file_write(const char *path, const uint8_t *data, uint32_t len, int mode);
 
 /*
  * Optional. The main stack: its reserved size and the deepest it has reached since boot, in

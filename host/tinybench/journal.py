@@ -76,14 +76,20 @@ class Journal:
             return set(self._outcomes)
 
     def append(self, outcome: SampleOutcome) -> None:
-        line = json.dumps(outcome_record(outcome)) + "\n"
+        self.extend([outcome])
+
+    def extend(self, outcomes: list[SampleOutcome]) -> None:
+        """Records a batch's outcomes with one sync (a line per sample, as append writes)."""
+        text = "".join(json.dumps(outcome_record(o)) + "\n" for o in outcomes)
         with self._lock:
-            if outcome.index in self._outcomes:
-                raise TinybenchError(f"internal: sample {outcome.index} finished twice")
-            self._handle.write(line)
+            for outcome in outcomes:
+                if outcome.index in self._outcomes:
+                    raise TinybenchError(f"internal: sample {outcome.index} finished twice")
+            self._handle.write(text)
             self._handle.flush()
             os.fsync(self._handle.fileno())
-            self._outcomes[outcome.index] = outcome
+            for outcome in outcomes:
+                self._outcomes[outcome.index] = outcome
 
     def outcomes(self) -> list[SampleOutcome]:
         with self._lock:

@@ -11,6 +11,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,13 +151,60 @@ def run_reference(
     samples: Iterable[tuple[str, int | None, list[bytes]]],
     total: int,
     progress: Progress | None = None,
+    on_sample: Callable[[ReferenceSample], None] | None = None,
 ) -> ReferenceSummary:
     summary = ReferenceSummary(metric=manifest.metric)
     for done, (name, label, inferences) in enumerate(samples, start=1):
         summary.samples.append(interpreter.run_sample(name, label, inferences))
+        if on_sample is not None:
+            on_sample(summary.samples[-1])
         if progress is not None:
             progress(done, total)
     return summary
+
+
+class ReferenceFeed:
+    """The reference computed in a thread while the DUTs run (it is 5x faster than an emulated
+    DUT, so it stays ahead): get(name) waits until that sample is done, or the thread ends."""
+
+    def __init__(self, compute: Callable[[Callable[[ReferenceSample], None]], object]) -> None:
+        """compute(on_sample) runs the reference, calling on_sample after each sample."""
+        self._done: dict[str, ReferenceSample] = {}
+        self._finished = False
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, args=(compute,), daemon=True)
+        self._thread.start()
+
+    def _run(self, compute: Callable[[Callable[[ReferenceSample], None]], object]) -> None:
+        try:
+            compute(self._add)
+        except BaseException as exc:  # handed to whoever waits for a sample, or to join()
+            with self._changed:
+                self._error = exc
+        finally:
+            with self._changed:
+                self._finished = True
+                self._changed.notify_all()
+
+    def _add(self, sample: ReferenceSample) -> None:
+        with self._changed:
+            self._done[sample.name] = sample
+            self._changed.notify_all()
+
+    def get(self, name: str, /) -> ReferenceSample | None:
+        with self._changed:
+            while name not in self._done and not self._finished:
+                self._changed.wait()
+            if self._error is not None:
+                raise self._error
+            return self._done.get(name)
+
+    def join(self) -> None:
+        """Waits for the whole reference; raises what it raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def summary_lines(manifest: ModelManifest, summary: ReferenceSummary) -> list[str]:
@@ -224,6 +272,40 @@ def write_reference(
         handle.flush()
         os.fsync(handle.fileno())
     tmp.replace(path)
+
+
+def reference_cache_key(
+    model_sha256: str, samples: Iterable[tuple[str, int | None, list[bytes]]]
+) -> str:
+    """What a reference depends on: the model, the interpreter, the file format and every
+    sample's name, label and input bytes (sha256 over all of them)."""
+    digest = hashlib.sha256()
+    header = f"{model_sha256}\n{interpreter_version()}\n{REFERENCE_FORMAT_VERSION}\n"
+    digest.update(header.encode())
+    for name, label, inferences in samples:
+        inputs = hashlib.sha256(b"".join(inferences)).hexdigest()
+        digest.update(f"{name}\t{label}\t{inputs}\n".encode())
+    return digest.hexdigest()
+
+
+def cached_reference(
+    path: Path, manifest: ModelManifest, samples: Iterable[tuple[str, int | None, list[bytes]]]
+) -> ReferenceSummary | None:
+    """The reference stored at path when it is for exactly these samples, else None (a
+    missing, unreadable or stale cache file is recomputed, never trusted)."""
+    if not path.exists():
+        return None
+    try:
+        document, stored = read_reference(path)
+    except ReferenceRunError:
+        return None
+    wanted = [(name, hashlib.sha256(b"".join(inf)).hexdigest()) for name, _, inf in samples]
+    if (
+        document.get("model") != manifest.model_id
+        or [(s.name, s.input_sha256) for s in stored] != wanted
+    ):
+        return None
+    return ReferenceSummary(metric=manifest.metric, samples=stored)
 
 
 def read_reference(path: Path) -> tuple[dict[str, Any], list[ReferenceSample]]:

@@ -12,7 +12,9 @@ directory:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -55,14 +57,18 @@ from tinybench.manifests.models import ModelManifest
 from tinybench.manifests.runrules import RuleSet
 from tinybench.modes.accuracy import summarize
 from tinybench.modes.performance import PerformanceOutcome, rules_inputs, run_performance
-from tinybench.modes.shards import Workers, run_accuracy_shards
+from tinybench.modes.shards import DEFAULT_BATCH_SIZE, Workers, run_accuracy_shards
 from tinybench.profile import ProfileTable, model_ops, profile_session, profile_unit, resolve_config
 from tinybench.project import Project
 from tinybench.reference import (
+    ReferenceFeed,
     ReferenceInterpreter,
+    ReferenceSample,
     ReferenceSummary,
+    cached_reference,
     interpreter_version,
     iterate_dataset,
+    reference_cache_key,
     run_reference,
     write_reference,
 )
@@ -79,6 +85,18 @@ from tinybench.results import (
 
 MODES = ("accuracy", "performance", "energy")
 RUN_FILE = "run.json"
+JOBS_AUTO = 0  # RunRequest.jobs: as many DUTs as cores (--jobs auto)
+CALIBRATION_INFERENCES = 10  # the single-emulator speed: one `infer 10 0` after the run
+
+
+def resolve_jobs(jobs: int, board: BoardManifest, mode: str) -> int:
+    """--jobs auto: one DUT per core this process may run on (os.sched_getaffinity) for an
+    accuracy run on an emulated or host board; one DUT anywhere else."""
+    if jobs != JOBS_AUTO:
+        return jobs
+    if board.kind is BoardKind.PHYSICAL or mode != "accuracy":
+        return 1
+    return max(1, min(64, len(os.sched_getaffinity(0))))
 
 
 @dataclass(frozen=True)
@@ -91,7 +109,8 @@ class RunRequest:
     limit: int | None
     out_dir: Path | None
     serial_port: str | None
-    jobs: int = 1
+    jobs: int = 1  # JOBS_AUTO: one DUT per core this process may use (emulated accuracy runs)
+    batch_size: int = DEFAULT_BATCH_SIZE  # samples per `batch` command; 0: one per command
     min_window_s: float | None = None  # performance: below the rules' minimum = non-compliant
     accuracy_run: Path | None = None  # performance: an accuracy run for the weighted throughput
     kernels: str | None = None  # kernel set; None: the engine's default (native: reference)
@@ -141,7 +160,9 @@ def _saved_kernels(saved: dict[str, Any]) -> str | None:
     return str(kernels) if kernels is not None else None
 
 
-def load_resume_request(run_dir: Path, serial_port: str | None, jobs: int) -> RunRequest:
+def load_resume_request(
+    run_dir: Path, serial_port: str | None, jobs: int, batch_size: int = DEFAULT_BATCH_SIZE
+) -> RunRequest:
     """The request of an interrupted run, from its run.json."""
     path = run_dir / RUN_FILE
     try:
@@ -160,6 +181,7 @@ def load_resume_request(run_dir: Path, serial_port: str | None, jobs: int) -> Ru
         out_dir=run_dir,
         serial_port=serial_port,
         jobs=jobs,
+        batch_size=batch_size,
         min_window_s=saved.get("min_window_s"),
         kernels=_saved_kernels(saved),
         rules_file=Path(saved["rules_file"]) if saved.get("rules_file") else None,
@@ -260,11 +282,12 @@ def reference_step(
     source: dict[str, object],
     out_file: Path | None,
     progress: Progress | None = None,
+    on_sample: Callable[[ReferenceSample], None] | None = None,
 ) -> ReferenceSummary:
     """The host reference over the samples, written to out_file (reference.json of a run)."""
     model_path = project.model_path(model)
     interpreter = ReferenceInterpreter(model, model_path)
-    summary = run_reference(interpreter, model, samples, total, progress)
+    summary = run_reference(interpreter, model, samples, total, progress, on_sample)
     if out_file is not None:
         write_reference(out_file, model, sha256_file(model_path), source, summary)
     return summary
@@ -408,9 +431,10 @@ def run_benchmark(
     model = project.resolve_model(request.model_id, request.model_options)
     rules = project.rules(request.rules_file) if request.rules_file else project.rules()
     project.check_model_rules(model, rules)
-    if request.jobs > 1 and board.kind is BoardKind.PHYSICAL:
+    jobs = resolve_jobs(request.jobs, board, request.mode)
+    if jobs > 1 and board.kind is BoardKind.PHYSICAL:
         raise TinybenchError("--jobs needs emulated or host boards (one board has one port)")
-    if request.jobs > 1 and request.mode != "accuracy":
+    if jobs > 1 and request.mode != "accuracy":
         raise TinybenchError("--jobs shards accuracy runs only")
     root = project.dataset_root(model, request.dataset_dir)
     dataset = open_dataset(model.dataset, root).limited(request.limit)
@@ -443,30 +467,61 @@ def run_benchmark(
         timeouts=request.timeouts,
         port_access=access,
     )
+    references: ReferenceFeed | None = None
     if request.mode == "accuracy":
-        mark = time.monotonic()
         source: dict[str, object] = {
             "kind": "dataset",
             "path": str(root.resolve()),
             "samples": len(dataset.samples),
         }
-        reference = reference_step(
-            project, model, iterate_dataset(dataset), len(dataset.samples), source,
-            run_dir / "reference.json",
-        )  # fmt: skip
-        references = {s.name: s for s in reference.samples}
-        timings["reference"] = time.monotonic() - mark
 
-    workers = Workers(config, request.jobs, run_dir)
+        def compute_reference(on_sample: Callable[[ReferenceSample], None]) -> None:
+            # In a thread beside the DUTs: they need a sample's reference only once they
+            # have run it, and the host interpreter is several times faster than an
+            # emulator. Cached by model, interpreter and inputs (a CI run that changed the
+            # firmware only reuses it and costs the emulator no CPU).
+            mark = time.monotonic()
+            model_sha256 = sha256_file(project.model_path(model))
+            key = reference_cache_key(model_sha256, iterate_dataset(dataset))
+            cache_file = project.locations.cache_dir / "reference" / f"{model.model_id}-{key}.json"
+            summary = cached_reference(cache_file, model, iterate_dataset(dataset))
+            cached = summary is not None
+            if summary is None:
+                summary = reference_step(
+                    project, model, iterate_dataset(dataset), len(dataset.samples), source,
+                    None, on_sample=on_sample,
+                )  # fmt: skip
+                # Under a name of this process's own first: runs in parallel may race here.
+                # A cache that cannot be written costs the next run a recomputation only.
+                own = cache_file.with_name(f"{cache_file.name}.{os.getpid()}-{id(summary)}")
+                with contextlib.suppress(OSError):
+                    write_reference(own, model, model_sha256, source, summary)
+                    own.replace(cache_file)
+            else:
+                for sample in summary.samples:
+                    on_sample(sample)
+            write_reference(run_dir / "reference.json", model, model_sha256, source, summary)
+            timings["reference"] = time.monotonic() - mark
+            timings["reference_cached"] = cached
+
+        references = ReferenceFeed(compute_reference)
+
+    workers = Workers(config, jobs, run_dir)
     mark = time.monotonic()
     journal: Journal | None = None
     performance: PerformanceOutcome | None = None
+    emulation: dict[str, Any] | None = None
+    shards_s = 0.0
     try:
         if request.mode == "accuracy":
+            assert references is not None
             journal = Journal(run_dir / "samples.jsonl")
             run_accuracy_shards(
-                workers, model, dataset, references, journal, rules.accuracy, progress
-            )
+                workers, model, dataset, references, journal, rules.accuracy, progress,
+                request.batch_size,
+            )  # fmt: skip
+            shards_s = time.monotonic() - mark
+            references.join()
         else:
             performance = _performance(workers, model, dataset, rules, request, progress)
         info = workers.workers[0].info
@@ -474,6 +529,9 @@ def run_benchmark(
         timings["upload"] = sum(w.stats.upload_s for w in workers.workers)
         timings["inference"] = sum(w.stats.infer_s for w in workers.workers)
         timings["dut_restarts"] = workers.restarts
+        if journal is not None:
+            batched = request.batch_size > 0 and workers.workers[0].session.can_batch
+            emulation = _emulation_block(board, workers, journal, rules, shards_s, dataset, batched)
         first_input = performance.inputs[0] if performance is not None else None
         if first_input is None and dataset.samples:
             first_input = dataset.inferences(dataset.samples[0])[0]
@@ -489,6 +547,8 @@ def run_benchmark(
         project, request, model, board, build, info, journal, performance, timings, rules,
         profile, stack,
     )  # fmt: skip
+    if emulation is not None:
+        document["emulation"] = emulation
     missing = rules.missing_result_keys(document)
     if missing:
         raise TinybenchError(f"internal: results lack required keys {missing}")
@@ -497,6 +557,57 @@ def run_benchmark(
         write_atomic(run_dir / "latencies.json", json.dumps(latencies_document(performance)) + "\n")
     shutil.copy(build.image, run_dir / build.image.name)
     return RunOutcome(run_dir=run_dir, document=document)
+
+
+def _emulation_block(
+    board: BoardManifest,
+    workers: Workers,
+    journal: Journal,
+    rules: RuleSet,
+    shards_s: float,
+    dataset: Dataset,
+    batched: bool,
+) -> dict[str, Any] | None:
+    """How fast the accuracy run's DUTs emulated, against one emulator's measured speed:
+    results.json `emulation` (emulated boards with an exact counter only).
+
+    The single-emulator speed is one `infer 10 0` on worker 0, timed on the host, after every
+    sample ran (so no figure of the run sees it). The run's own speed is every timed
+    inference's instructions (journal counter deltas) over the sample phase's wall time;
+    efficiency is that over jobs x the single speed (1.0: each DUT ran at one emulator's
+    speed, the link and the host cost nothing)."""
+    worker = workers.workers[0]
+    hz_text = worker.info.get("counter_hz", "")
+    per_tick = instructions_per_tick(board, int(hz_text) if hz_text.isdigit() else None)
+    outcomes = journal.outcomes()
+    if per_tick is None or not outcomes or not dataset.samples or shards_s <= 0:
+        return None
+    ticks = sum(t for o in outcomes for t in o.counter_ticks) * rules.accuracy.infer_count
+    wire = dataset.inferences(dataset.samples[0])[0]
+
+    def calibrate(session: DutSession) -> tuple[float, int]:
+        session.load(wire)
+        start = time.monotonic()
+        result = session.infer(CALIBRATION_INFERENCES, 0)
+        return time.monotonic() - start, result.counter_ticks or 0
+
+    wall_s, calibration_ticks = worker.call(calibrate)
+    if calibration_ticks <= 0 or wall_s <= 0:
+        return None
+    single_ips = calibration_ticks * per_tick / wall_s
+    run_ips = ticks * per_tick / shards_s
+    jobs = len(workers.workers)
+    return {
+        "jobs": jobs,
+        "cores": len(os.sched_getaffinity(0)),
+        "batch": batched,
+        "instructions": round(ticks * per_tick),
+        "samples_wall_s": round(shards_s, 3),
+        "pure_emulation_s": round(ticks * per_tick / single_ips, 3),
+        "single_emulator_ips": round(single_ips),
+        "run_ips": round(run_ips),
+        "efficiency": round(run_ips / (jobs * single_ips), 3),
+    }
 
 
 def _stack_high_water(workers: Workers) -> StackUsage | None:

@@ -70,7 +70,10 @@ def test_help_lists_standard_commands_and_extensions(dut: PipeLink) -> None:
         "exit",
     ):
         assert word in text
-    assert "m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,opprofile,exit]" in lines
+    assert (
+        "m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,opprofile,exit,batch]"
+        in lines
+    )
 
 
 def test_timestamp_prints_lap_us(dut: PipeLink) -> None:

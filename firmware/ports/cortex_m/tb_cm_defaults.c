@@ -33,6 +33,16 @@ __attribute__((weak)) long tb_port_file_read(const char *path, uint32_t offset, 
     return TB_PORT_FILE_UNSUPPORTED;
 }
 
+__attribute__((weak)) long tb_port_file_write(const char *path, const uint8_t *data, uint32_t len,
+                                              int mode)
+{
+    (void)path;
+    (void)data;
+    (void)len;
+    (void)mode;
+    return TB_PORT_FILE_UNSUPPORTED;
+}
+
 __attribute__((weak)) void tb_cm_systick_handler(void)
 {
     /* SysTick is not the counter: nothing to count. */

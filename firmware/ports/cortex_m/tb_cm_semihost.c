@@ -1,6 +1,6 @@
 /*
  * tb_cm_semihost.c - Arm semihosting (bkpt 0xab): the program's exit code and
- * host file reads, under QEMU -semihosting or a debugger. A physical board
+ * host file reads and writes, under QEMU -semihosting or a debugger. A physical board
  * (TB_BOARD_PHYSICAL) has no file reads and stops on exit unless a debugger
  * is attached.
  */
@@ -40,10 +40,13 @@ static int32_t semihost(uint32_t op, const uint32_t *args)
 #ifndef TB_PORT_NO_SEMIHOST_FILES
 #define TB_SEMIHOST_SYS_OPEN 0x01u
 #define TB_SEMIHOST_SYS_CLOSE 0x02u
+#define TB_SEMIHOST_SYS_WRITE 0x05u
 #define TB_SEMIHOST_SYS_READ 0x06u
 #define TB_SEMIHOST_SYS_SEEK 0x0au
 #define TB_SEMIHOST_SYS_FLEN 0x0cu
 #define TB_SEMIHOST_MODE_RB 1u
+#define TB_SEMIHOST_MODE_WB 5u
+#define TB_SEMIHOST_MODE_AB 9u
 
 static uint32_t string_length(const char *s)
 {
@@ -98,6 +101,44 @@ long tb_port_file_read(const char *path, uint32_t offset, uint32_t len, uint8_t 
     }
     args[0] = (uint32_t)handle;
     (void)semihost(TB_SEMIHOST_SYS_CLOSE, args);
+    return result;
+}
+
+long tb_port_file_write(const char *path, const uint8_t *data, uint32_t len, int mode)
+{
+    uint32_t args[3];
+    int32_t handle;
+    int32_t size;
+    long result = (long)len;
+
+    args[0] = (uint32_t)(uintptr_t)path;
+    args[1] = mode == TB_PORT_FILE_APPEND ? TB_SEMIHOST_MODE_AB : TB_SEMIHOST_MODE_WB;
+    args[2] = string_length(path);
+    handle = semihost(TB_SEMIHOST_SYS_OPEN, args);
+    if (handle < 0) {
+        return TB_PORT_FILE_NOT_FOUND;
+    }
+    if (mode == TB_PORT_FILE_APPEND) {
+        /* QEMU opens "ab" without O_APPEND (writes start at offset 0): seek to the end. */
+        args[0] = (uint32_t)handle;
+        size = semihost(TB_SEMIHOST_SYS_FLEN, args);
+        args[1] = (uint32_t)size;
+        if (size < 0 || semihost(TB_SEMIHOST_SYS_SEEK, args) != 0) {
+            result = TB_PORT_FILE_IO;
+        }
+    }
+    if (len > 0u && result >= 0) {
+        args[0] = (uint32_t)handle;
+        args[1] = (uint32_t)(uintptr_t)data;
+        args[2] = len;
+        if (semihost(TB_SEMIHOST_SYS_WRITE, args) != 0) { /* returns bytes NOT written */
+            result = TB_PORT_FILE_IO;
+        }
+    }
+    args[0] = (uint32_t)handle;
+    if (semihost(TB_SEMIHOST_SYS_CLOSE, args) != 0) {
+        result = TB_PORT_FILE_IO;
+    }
     return result;
 }
 #endif

@@ -157,3 +157,20 @@ long tb_port_file_read(const char *path, uint32_t offset, uint32_t len, uint8_t 
     (void)fclose(f);
     return result;
 }
+
+long tb_port_file_write(const char *path, const uint8_t *data, uint32_t len, int mode)
+{
+    FILE *f = fopen(path, mode == TB_PORT_FILE_APPEND ? "ab" : "wb");
+    long result = (long)len;
+
+    if (f == NULL) {
+        return TB_PORT_FILE_NOT_FOUND;
+    }
+    if (len > 0u && fwrite(data, 1u, len, f) != len) {
+        result = TB_PORT_FILE_IO;
+    }
+    if (fclose(f) != 0) {
+        result = TB_PORT_FILE_IO;
+    }
+    return result;
+}

@@ -31,9 +31,29 @@ from tinybench.energy.instruments import (
 from tinybench.energyrun import DEFAULT_POWER_MODEL
 from tinybench.errors import TinybenchError
 from tinybench.flash import FlashRequest
+from tinybench.modes.shards import DEFAULT_BATCH_SIZE
 from tinybench.project import Project
 from tinybench.results import checker_lines
-from tinybench.runner import MODES, RunRequest, load_resume_request, run_benchmark
+from tinybench.runner import JOBS_AUTO, MODES, RunRequest, load_resume_request, run_benchmark
+
+
+class JobsType(click.ParamType[int, Any]):
+    """--jobs: 1..64, or `auto` (one emulator per core this process may use)."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        if str(value).strip().lower() == "auto":
+            return JOBS_AUTO
+        try:
+            jobs = int(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is neither a number nor 'auto'", param, ctx)
+        if not 1 <= jobs <= 64:
+            self.fail(f"{jobs} is not in 1..64 (or 'auto')", param, ctx)
+        return jobs
 
 
 def _summary(document: dict[str, Any]) -> list[str]:
@@ -97,6 +117,14 @@ def _summary(document: dict[str, Any]) -> list[str]:
             )
         return lines
     lines.append(f"reference check: {check['compared']} compared, {check['mismatches']} mismatches")
+    emulation = document.get("emulation")
+    if emulation is not None:
+        lines.append(
+            f"emulation: {emulation['jobs']} DUT(s) ran {emulation['run_ips'] / 1e9:.3f} G "
+            f"instructions/s; one emulator alone {emulation['single_emulator_ips'] / 1e9:.3f}; "
+            f"efficiency {emulation['efficiency']:.2f} "
+            f"({'batched' if emulation['batch'] else 'per sample'})"
+        )
     return lines
 
 
@@ -149,10 +177,21 @@ def _power_model(text: str | None, mode: str) -> PowerModel:
 )
 @click.option(
     "--jobs",
-    type=click.IntRange(min=1, max=64),
-    default=1,
+    type=JobsType(),
+    default="1",
     show_default=True,
-    help="Shard an accuracy run over N emulator instances (one merged result and journal).",
+    help="Shard an accuracy run over N emulator instances (one merged result and journal); "
+    "auto: one per CPU core this process may use.",
+)
+@click.option(
+    "--batch",
+    "batch_size",
+    type=click.IntRange(min=0),
+    default=DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="Accuracy runs on emulated and host boards: samples per `batch` command (inputs and "
+    "outputs through files, not the UART); 0 sends every sample on its own, as on real boards "
+    "and external DUTs, which always do.",
 )
 @click.option(
     "--min-window",
@@ -246,6 +285,7 @@ def run_command(
     out_dir: Path | None,
     resume_dir: Path | None,
     jobs: int,
+    batch_size: int,
     min_window_s: float | None,
     accuracy_run: Path | None,
     rules_file: Path | None,
@@ -302,13 +342,14 @@ def run_command(
         if source is click.core.ParameterSource.DEFAULT:
             board_id = EXTERNAL
     if resume_dir is not None:
-        request = load_resume_request(resume_dir, serial_port, jobs)
+        request = load_resume_request(resume_dir, serial_port, jobs, batch_size)
         if request.model_id not in (model_id, str(Path(model_id).resolve())):
             raise TinybenchError(f"{resume_dir} is a run of {request.model_id}, not {model_id}")
     else:
         request = RunRequest(
             model_id, board_id, engine, mode, dataset_dir, limit, out_dir, serial_port,
-            jobs=jobs, min_window_s=min_window_s, accuracy_run=accuracy_run,
+            jobs=jobs, batch_size=batch_size, min_window_s=min_window_s,
+            accuracy_run=accuracy_run,
             kernels=resolve_kernels(engine, kernels),
             rules_file=rules_file, model_options=model_options(input_format, metric, classes),
             external=external, baud=baud,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +22,9 @@ from tinybench.manifests.boards import BoardKind, BoardManifest
 class DutLink:
     transport: Transport
     shared_dir: Path | None  # a directory the DUT reads files from (emulators), if any
+    # Where the `batch` command's input and record files go (the DUT's working directory):
+    # emulators and the host board; None for real boards, which have no host files.
+    batch_dir: Path | None = None
 
 
 @contextmanager
@@ -35,10 +40,16 @@ def open_dut(
     anyway has its boot banner read to the end before the first command."""
     if board.kind is BoardKind.EMULATED:
         with QemuDut(board, image) as qemu:
-            yield DutLink(qemu.transport, qemu.workdir)
+            yield DutLink(qemu.transport, qemu.workdir, qemu.workdir)
         return
+    batch_dir: Path | None = None
     if board.kind is BoardKind.PROCESS:
-        transport: Transport = ProcessTransport([str(image)])
+        batch_dir = Path(tempfile.mkdtemp(prefix="tinybench-host-"))
+        try:
+            transport: Transport = ProcessTransport([str(image.resolve())], cwd=batch_dir)
+        except BaseException:
+            shutil.rmtree(batch_dir, ignore_errors=True)
+            raise
     else:
         if serial_port is None:
             raise TinybenchError(
@@ -51,6 +62,8 @@ def open_dut(
             serial_port, baud, factory=factory, banner_first_byte_s=BANNER_FIRST_BYTE_S
         )
     try:
-        yield DutLink(transport, None)
+        yield DutLink(transport, None, batch_dir)
     finally:
         transport.close()
+        if batch_dir is not None:
+            shutil.rmtree(batch_dir, ignore_errors=True)

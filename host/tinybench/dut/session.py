@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from tinybench.dut.batch import BatchRecord, parse_records
 from tinybench.dut.protocol import (
     READY,
     LineSplitter,
@@ -63,6 +64,8 @@ class DutResetError(ProtocolError):
     and whatever it held (the loaded input) is gone."""
 
 
+BATCH_INPUT_FILE = "batch-in.bin"  # relative to the DUT's working directory (batch_dir)
+BATCH_OUTPUT_FILE = "batch-out.bin"
 BINARY_UPLOAD_RETRIES = 3
 MIN_LINK_BYTES_PER_S = 500.0
 
@@ -202,8 +205,11 @@ class DutSession:
         shared_dir: Path | None = None,
         standard_only: bool = False,
         timestamp_mode: str = "performance",
+        batch_dir: Path | None = None,
     ) -> None:
         """shared_dir: where the DUT reads files (`db file`), for emulated DUTs only.
+        batch_dir: where the DUT reads and writes the `batch` command's files (its working
+        directory: emulators and the host board), or None.
         standard_only: send only the standard commands (see the module's docstring).
         timestamp_mode: "energy" for firmware whose `timestamp` drives the pin and prints
         nothing (`infer` then has no m-lap-us lines), else "performance"."""
@@ -211,6 +217,7 @@ class DutSession:
         self.standard_only = standard_only
         self.timestamp_mode = timestamp_mode
         self._shared_dir = shared_dir
+        self._batch_dir = batch_dir
         self._timeouts = timeouts or Timeouts()
         self._splitter = LineSplitter()
         self._pending_lines: list[str] = []
@@ -486,6 +493,45 @@ class DutSession:
             counter_ticks=ticks[0] if ticks else None,
             results=tuple(results),
         )
+
+    @property
+    def can_batch(self) -> bool:
+        """The DUT runs `batch` and shares a directory with the host for its files."""
+        return self._batch_dir is not None and "batch" in self.extensions
+
+    def batch(
+        self, inputs: list[bytes], count: int, warmup: int, output_bytes: int
+    ) -> list[BatchRecord]:
+        """`infer count warmup` on every input, in one command: the inputs go into a file in
+        the shared directory, the records come back in another (tinybench.dut.batch)."""
+        self._require("batch")
+        if self._batch_dir is None:
+            raise ProtocolError("`batch` needs a directory shared with the DUT (emulators only)")
+        if not inputs:
+            return []
+        size = len(inputs[0])
+        if any(len(data) != size for data in inputs):
+            raise ProtocolError("`batch`: every input of a batch must have the same size")
+        in_file, out_file = self._batch_dir / BATCH_INPUT_FILE, self._batch_dir / BATCH_OUTPUT_FILE
+        start = time.monotonic()
+        in_file.write_bytes(b"".join(inputs))
+        out_file.unlink(missing_ok=True)
+        self.stats.upload_s += time.monotonic() - start
+        start = time.monotonic()
+        text = f"batch {BATCH_INPUT_FILE} {BATCH_OUTPUT_FILE} {len(inputs)} {count} {warmup}"
+        # Silence lasts the whole batch: allow each inference the session's infer silence.
+        silence = self._timeouts.infer_s + len(inputs) * self._timeouts.command_s
+        reply = self.command(text, silence_s=silence)
+        self.stats.infer_s += time.monotonic() - start
+        self.stats.inferences += len(inputs) * (count + warmup)
+        summary = reply.need("batch")
+        if f"count={len(inputs)}," not in summary + ",":
+            raise ProtocolError(f"`batch`: the DUT reports {summary!r} for {len(inputs)} inputs")
+        try:
+            data = out_file.read_bytes()
+        except OSError as exc:
+            raise ProtocolError(f"`batch`: no record file from the DUT: {exc}") from exc
+        return parse_records(data, len(inputs), output_bytes)
 
     def results(self) -> tuple[float, ...]:
         return tuple(parse_floats(self.command("results").need("results"), "results"))

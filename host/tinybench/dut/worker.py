@@ -96,6 +96,7 @@ class DutWorker:
                 RecordingTransport(link.transport, self._transcript),
                 config.timeouts,
                 link.shared_dir,
+                batch_dir=link.batch_dir,
             )
             session.synchronize()
             _, dut_model = session.profile()

@@ -1,12 +1,17 @@
 """Accuracy mode: every sample with the rule set's `infer N W` (MLPerf Tiny: `infer 1 0`),
 each output checked against the reference.
 
+Emulated DUTs (and the host board) run whole batches of samples in one `batch` command
+(run_batch): the same `infer N W` per inference, with the inputs and the per-inference
+records carried by files instead of the UART, so each outcome equals the per-sample one.
+
 Scoring uses the raw int8 output when the firmware offers it (exact; the 3-decimal
 floats of `m-results` can tie where the int8 values do not), else the floats.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,6 +80,33 @@ def _score(
     return None, float(np.mean(np.asarray(scores, dtype=np.float64)))
 
 
+def _outcome(
+    manifest: ModelManifest,
+    sample: SampleInput,
+    reference: ReferenceSample | None,
+    raws: list[bytes],
+    floats: list[tuple[float, ...]],
+    elapsed: list[int],
+    ticks: list[int],
+) -> SampleOutcome:
+    prediction, score = _score(manifest, sample, raws, floats)
+    match: bool | None = None
+    if reference is not None and raws:
+        match = tuple(raws) == reference.raw_outputs
+    return SampleOutcome(
+        index=sample.index,
+        name=sample.name,
+        label=sample.label,
+        raw_outputs=tuple(raws),
+        device_results=tuple(floats),
+        elapsed_us=tuple(elapsed),
+        counter_ticks=tuple(ticks),
+        prediction=prediction,
+        score=score,
+        reference_match=match,
+    )
+
+
 def run_sample(
     session: DutSession,
     manifest: ModelManifest,
@@ -100,22 +132,41 @@ def run_sample(
             ticks.append(round(result.counter_ticks / infer_count))
         if raw_available:
             raws.append(session.results_raw())
-    prediction, score = _score(manifest, sample, raws, floats)
-    match: bool | None = None
-    if reference is not None and raws:
-        match = tuple(raws) == reference.raw_outputs
-    return SampleOutcome(
-        index=sample.index,
-        name=sample.name,
-        label=sample.label,
-        raw_outputs=tuple(raws),
-        device_results=tuple(floats),
-        elapsed_us=tuple(elapsed),
-        counter_ticks=tuple(ticks),
-        prediction=prediction,
-        score=score,
-        reference_match=match,
-    )
+    return _outcome(manifest, sample, reference, raws, floats, elapsed, ticks)
+
+
+def run_batch(
+    session: DutSession,
+    manifest: ModelManifest,
+    samples: list[SampleInput],
+    reference_of: Callable[[str], ReferenceSample | None],
+    infer_count: int,
+    warmup_count: int,
+) -> list[SampleOutcome]:
+    """Every inference of every sample in one `batch` command (session.can_batch), each
+    outcome as run_sample makes it; a DUT that dies mid-batch loses the whole batch.
+    reference_of(name) is asked only after the DUT ran the batch (a reference still being
+    computed beside the DUT then rarely makes anyone wait)."""
+    flat = [wire for sample in samples for wire in sample.inferences]
+    records = session.batch(flat, infer_count, warmup_count, manifest.output.elements)
+    outcomes: list[SampleOutcome] = []
+    position = 0
+    for sample in samples:
+        reference = reference_of(sample.name)
+        mine = records[position : position + len(sample.inferences)]
+        position += len(sample.inferences)
+        outcomes.append(
+            _outcome(
+                manifest,
+                sample,
+                reference,
+                [r.raw_output for r in mine],
+                [r.results for r in mine],
+                [round(r.elapsed_us / infer_count) for r in mine],
+                [round(r.counter_ticks / infer_count) for r in mine],
+            )
+        )
+    return outcomes
 
 
 def summarize(manifest: ModelManifest, outcomes: list[SampleOutcome]) -> AccuracySummary:

@@ -6,16 +6,19 @@ import os
 import select
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 from tinybench.errors import TransportError
 
 
 class ProcessTransport:
-    def __init__(self, argv: Sequence[str]) -> None:
+    def __init__(self, argv: Sequence[str], cwd: Path | None = None) -> None:
+        """cwd: the process's working directory, where its relative file paths resolve."""
         self._argv = list(argv)
         try:
             self._process = subprocess.Popen(
                 self._argv,
+                cwd=cwd,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
