@@ -58,6 +58,17 @@ static void cmd_exit(char **argv, unsigned argc)
     tb_out_end();
     tb_port_exit((int)code);
 }
+
+static void cmd_crc(char **argv, unsigned argc)
+{
+    if (argc == 2u && strcmp(argv[1], "on") == 0) {
+        tb_out_reply_crc_enable(1);
+    } else if (argc == 2u && strcmp(argv[1], "off") == 0) {
+        tb_out_reply_crc_enable(0);
+    } else {
+        tb_out_error("crc: usage: crc on|off");
+    }
+}
 #endif
 
 static const tb_command_t k_commands[] = {
@@ -81,6 +92,8 @@ static const tb_command_t k_commands[] = {
     { "opprofile", tb_cmd_opprofile,
       "opprofile : (ext) one inference on the loaded input, counter ticks per op" },
     { "exit", cmd_exit, "exit [code] : (ext) end the program (emulators)" },
+    { "crc", cmd_crc,
+      "crc on|off : (ext) end every reply with m-crc-[CRC-32 of command and reply]" },
 #endif
 };
 
@@ -100,7 +113,8 @@ static void cmd_help(char **argv, unsigned argc)
     tb_out_line("m-help-db file PATH [offset length] : (ext) load from a host file "
                 "(emulators)");
     tb_out_line("m-help-results raw : (ext) last output tensor as int8 hex");
-    tb_out_line("m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,opprofile,exit]");
+    tb_out_line(
+        "m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,opprofile,exit,reply-crc]");
 #endif
 }
 
@@ -160,15 +174,18 @@ static void handle_line(tb_line_event_t event)
 {
     switch (event) {
     case TB_LINE_READY:
+        tb_out_reply_begin(s_line.text);
         dispatch(s_line.text);
         break;
     case TB_LINE_TOO_LONG:
+        tb_out_reply_begin(s_line.text);
         if (strncmp(s_line.text, "db ", 3u) == 0) {
             tb_db_reset();
         }
         tb_out_error_num("Command longer than ", TB_LINE_MAX, " characters; line discarded");
         break;
     case TB_LINE_BAD_BYTE:
+        tb_out_reply_begin(s_line.text);
         if (strncmp(s_line.text, "db ", 3u) == 0) {
             tb_db_reset();
         }
@@ -182,6 +199,7 @@ static void handle_line(tb_line_event_t event)
         return;
     }
     tb_line_reset(&s_line);
+    tb_out_reply_end();
     tb_out_line("m-ready");
 }
 

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from tinybench.build.firmware import (
 from tinybench.datasets import Dataset, open_dataset
 from tinybench.dut.discovery import PortAccess, find_board_port
 from tinybench.dut.session import DutSession, StackUsage, Timeouts
+from tinybench.dut.transport.faulty import FaultSpec
 from tinybench.dut.worker import WorkerConfig
 from tinybench.energy.cosim import PowerModel
 from tinybench.energy.instruments import Instruments, IoManagerSpec, MonitorSpec
@@ -107,6 +108,7 @@ class RunRequest:
     power_model: PowerModel = DEFAULT_POWER_MODEL
     monitor: MonitorSpec | None = None  # energy mode: the power monitor (None: cosim, emulated)
     io_manager: IoManagerSpec | None = None  # energy mode, physical: None is the direct setup
+    faults: FaultSpec | None = None  # `--inject`: damage the link on purpose (tests, benches)
 
 
 @dataclass(frozen=True)
@@ -373,6 +375,11 @@ def run_benchmark(
     """access and flasher: how serial ports are found and opened and how boards are flashed
     (the system's and pyOCD by default; simulated boards and fake probes in tests);
     instruments: how energy mode opens its power monitor and DUT link."""
+    if request.faults is not None and (request.mode == "energy" or request.external):
+        raise TinybenchError(
+            "--inject needs the reply-crc extension of tinybench's firmware and a link it "
+            "drives itself: accuracy and performance runs, not --external or --mode energy"
+        )
     if request.mode == "energy":
         from tinybench.energyrun import EnergyRequest, run_energy_benchmark
 
@@ -440,8 +447,9 @@ def run_benchmark(
         model=model,
         serial_port=serial_port,
         transcript=run_dir / "transcript.txt",
-        timeouts=request.timeouts,
+        timeouts=_fault_timeouts(request),
         port_access=access,
+        faults=request.faults,
     )
     if request.mode == "accuracy":
         mark = time.monotonic()
@@ -474,6 +482,7 @@ def run_benchmark(
         timings["upload"] = sum(w.stats.upload_s for w in workers.workers)
         timings["inference"] = sum(w.stats.infer_s for w in workers.workers)
         timings["dut_restarts"] = workers.restarts
+        link_faults = workers.link_faults()
         first_input = performance.inputs[0] if performance is not None else None
         if first_input is None and dataset.samples:
             first_input = dataset.inferences(dataset.samples[0])[0]
@@ -489,6 +498,8 @@ def run_benchmark(
         project, request, model, board, build, info, journal, performance, timings, rules,
         profile, stack,
     )  # fmt: skip
+    if link_faults is not None:
+        document["link_faults"] = link_faults
     missing = rules.missing_result_keys(document)
     if missing:
         raise TinybenchError(f"internal: results lack required keys {missing}")
@@ -497,6 +508,15 @@ def run_benchmark(
         write_atomic(run_dir / "latencies.json", json.dumps(latencies_document(performance)) + "\n")
     shutil.copy(build.image, run_dir / build.image.name)
     return RunOutcome(run_dir=run_dir, document=document)
+
+
+def _fault_timeouts(request: RunRequest) -> Timeouts:
+    """The session's timeouts; with --inject ...,silence=S, S of silence per command and
+    infer (a dropped `%` then costs S, not the minute an `infer` may take)."""
+    if request.faults is None or request.faults.silence_s is None:
+        return request.timeouts
+    silence = request.faults.silence_s
+    return replace(request.timeouts, command_s=silence, infer_s=silence)
 
 
 def _stack_high_water(workers: Workers) -> StackUsage | None:

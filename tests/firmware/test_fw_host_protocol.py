@@ -70,7 +70,10 @@ def test_help_lists_standard_commands_and_extensions(dut: PipeLink) -> None:
         "exit",
     ):
         assert word in text
-    assert "m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,opprofile,exit]" in lines
+    assert (
+        "m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,opprofile,exit,reply-crc]"
+        in lines
+    )
 
 
 def test_timestamp_prints_lap_us(dut: PipeLink) -> None:
@@ -408,6 +411,7 @@ def test_float_format_matches_its_specification_on_random_values(tmp_path: Path)
             f"-I{FIRMWARE / 'harness'}",
             str(TEST_C / "tb_out_f3_check.c"),
             str(FIRMWARE / "harness" / "tb_out.c"),
+            str(FIRMWARE / "harness" / "tb_crc32.c"),  # the reply-crc extension
             "-o",
             str(exe),
         ],
