@@ -67,6 +67,10 @@ class ReplyCorruptError(ProtocolError):
     """A reply failed its reply-crc check (or lost its m-crc line): damaged in transit."""
 
 
+class UploadDamagedError(ProtocolError):
+    """Every try of a binary frame reached the DUT damaged (CRC mismatch or missing bytes)."""
+
+
 BINARY_UPLOAD_RETRIES = 3
 # Resync after damage: a DUT left inside a binary frame (its `db bin` header arrived, part of
 # the payload did not) takes this many filler bytes to finish it; no input buffer is larger.
@@ -534,7 +538,10 @@ class DutSession:
             if "m-load-done" not in reply.lines:
                 raise ProtocolError(f"the DUT did not confirm the binary load: {reply.lines}")
             return
-        raise DutError(f"binary upload failed {BINARY_UPLOAD_RETRIES} times: {last_error}")
+        message = f"binary upload failed {BINARY_UPLOAD_RETRIES} times: {last_error}"
+        if self.verify_replies:  # a checked link: the frames were damaged, the DUT is fine
+            raise UploadDamagedError(message)
+        raise DutError(message)
 
     def load_file(self, data: bytes) -> None:
         """The emulator path: the input goes into a file the DUT reads with semihosting."""

@@ -25,6 +25,7 @@ from tinybench.dut.session import (
     ReplyCorruptError,
     SessionStats,
     Timeouts,
+    UploadDamagedError,
 )
 from tinybench.dut.transport.base import Transport
 from tinybench.dut.transport.faulty import FaultInjector, FaultSpec, FaultyTransport
@@ -62,6 +63,8 @@ def fault_kind(exc: BaseException) -> str:
         return "corrupt_reply"
     if isinstance(exc, DutResetError):
         return "dut_reset"
+    if isinstance(exc, UploadDamagedError):
+        return "upload_rejected"
     if isinstance(exc, DutSilentError):
         return "silence"
     if isinstance(exc, TransportError):
