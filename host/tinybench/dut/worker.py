@@ -40,6 +40,7 @@ RECOVERABLE = (TransportError, ProtocolError)
 RESET_POLL_S = 1.0
 # With injected faults: how often one step may fail before the run stops (recovery impossible).
 MAX_FAULTY_STEP_ATTEMPTS = 12
+RESYNC_TRIES = 3  # resyncs hit by damage themselves before the DUT is restarted instead
 
 
 @dataclass(frozen=True)
@@ -218,14 +219,8 @@ class DutWorker:
                         f"the link is too damaged to recover: one step failed {attempts} times "
                         f"in a row; last error: {exc}"
                     ) from exc
-                if self._session is not None and not isinstance(exc, TransportError):
-                    try:
-                        self._session.resync()
-                        self.recovered["resync"] += 1
-                        continue
-                    except RECOVERABLE as again:
-                        kind = fault_kind(again)
-                        self.detected[kind] = self.detected.get(kind, 0) + 1
+                if not isinstance(exc, TransportError) and self._resynced():
+                    continue
                 self._stop()
                 self.restarts += 1
                 self.recovered["restart"] += 1
@@ -233,6 +228,23 @@ class DutWorker:
                     raise TinybenchError(
                         f"the DUT failed {self.restarts} times; giving up. Last error: {exc}"
                     ) from exc
+
+    def _resynced(self) -> bool:
+        """A resync of the current session, tried again while the damage hits its own
+        exchange; False when there is no session or the link is gone (restart then)."""
+        for _ in range(RESYNC_TRIES):
+            if self._session is None:
+                return False
+            try:
+                self._session.resync()
+                self.recovered["resync"] += 1
+                return True
+            except TransportError:
+                return False
+            except ProtocolError as again:
+                kind = fault_kind(again)
+                self.detected[kind] = self.detected.get(kind, 0) + 1
+        return False
 
     def close(self) -> None:
         self._stop()
