@@ -293,7 +293,7 @@ def _performance(
 ) -> PerformanceOutcome:
     timed = rules.performance
     worker = workers.workers[0]
-    worker.session  # noqa: B018 - starts the DUT, which reads its info line
+    worker.call(lambda session: None)  # starts the DUT (which reads its info line), recovering
     hz_text = worker.info.get("counter_hz", "")
     counter_hz = int(hz_text) if hz_text.isdigit() else None
     min_window = request.min_window_s or timed.min_window_s
@@ -511,11 +511,14 @@ def run_benchmark(
 
 
 def _fault_timeouts(request: RunRequest) -> Timeouts:
-    """The session's timeouts; with --inject ...,silence=S, S of silence per command and
-    infer (a dropped `%` then costs S, not the minute an `infer` may take)."""
+    """The session's timeouts; with --inject ...,silence=S, S of silence per command and, in
+    accuracy mode, per infer (a dropped `%` then costs S, not the minute an `infer` may take;
+    a performance window's infer runs for its whole window)."""
     if request.faults is None or request.faults.silence_s is None:
         return request.timeouts
     silence = request.faults.silence_s
+    if request.mode != "accuracy":
+        return replace(request.timeouts, command_s=silence)
     return replace(request.timeouts, command_s=silence, infer_s=silence)
 
 
