@@ -216,6 +216,9 @@ void tb_cmd_db(char **argv, unsigned argc)
 
 void tb_cmd_db_bin_event(tb_db_bin_event_t event)
 {
+    if (event != TB_DB_BIN_MORE) {
+        tb_out_reply_begin(""); /* the frame's answer has no command line of its own */
+    }
     switch (event) {
     case TB_DB_BIN_DONE:
         tb_out_line("m-load-done");
@@ -238,5 +241,6 @@ void tb_cmd_db_bin_event(tb_db_bin_event_t event)
     default:
         return;
     }
+    tb_out_reply_end();
     tb_out_line("m-ready");
 }

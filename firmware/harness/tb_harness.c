@@ -58,6 +58,17 @@ static void cmd_exit(char **argv, unsigned argc)
     tb_out_end();
     tb_port_exit((int)code);
 }
+
+static void cmd_crc(char **argv, unsigned argc)
+{
+    if (argc == 2u && strcmp(argv[1], "on") == 0) {
+        tb_out_reply_crc_enable(1);
+    } else if (argc == 2u && strcmp(argv[1], "off") == 0) {
+        tb_out_reply_crc_enable(0);
+    } else {
+        tb_out_error("crc: usage: crc on|off");
+    }
+}
 #endif
 
 static const tb_command_t k_commands[] = {
@@ -84,6 +95,8 @@ static const tb_command_t k_commands[] = {
     { "batch", tb_cmd_batch,
       "batch IN OUT COUNT N W : (ext) infer N W on COUNT inputs of file IN, records to OUT "
       "(emulators)" },
+    { "crc", cmd_crc,
+      "crc on|off : (ext) end every reply with m-crc-[CRC-32 of command and reply]" },
 #endif
 };
 
@@ -104,7 +117,7 @@ static void cmd_help(char **argv, unsigned argc)
                 "(emulators)");
     tb_out_line("m-help-results raw : (ext) last output tensor as int8 hex");
     tb_out_line(
-        "m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,opprofile,exit,batch]");
+        "m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,opprofile,exit,batch,reply-crc]");
 #endif
 }
 
@@ -164,15 +177,18 @@ static void handle_line(tb_line_event_t event)
 {
     switch (event) {
     case TB_LINE_READY:
+        tb_out_reply_begin(s_line.text);
         dispatch(s_line.text);
         break;
     case TB_LINE_TOO_LONG:
+        tb_out_reply_begin(s_line.text);
         if (strncmp(s_line.text, "db ", 3u) == 0) {
             tb_db_reset();
         }
         tb_out_error_num("Command longer than ", TB_LINE_MAX, " characters; line discarded");
         break;
     case TB_LINE_BAD_BYTE:
+        tb_out_reply_begin(s_line.text);
         if (strncmp(s_line.text, "db ", 3u) == 0) {
             tb_db_reset();
         }
@@ -186,6 +202,7 @@ static void handle_line(tb_line_event_t event)
         return;
     }
     tb_line_reset(&s_line);
+    tb_out_reply_end();
     tb_out_line("m-ready");
 }
 

@@ -1,17 +1,25 @@
 /* tb_out.c - buffered protocol output without printf (small, no float printf). */
 #include "tb_out.h"
 
+#include <string.h>
+
 #include "harness.h"
 #include "port.h"
+#include "tb_crc32.h"
 
 #define TB_OUT_BUF_BYTES 128u
 
 static uint8_t s_out_buf[TB_OUT_BUF_BYTES];
 static size_t s_len;
+static int s_reply_crc_on;   /* `crc on`: every reply ends with an m-crc line */
+static uint32_t s_reply_crc; /* over the command text and the reply's bytes so far */
 
 void tb_out_flush(void)
 {
     if (s_len > 0u) {
+        if (s_reply_crc_on) {
+            s_reply_crc = tb_crc32_update(s_reply_crc, s_out_buf, s_len);
+        }
         tb_port_write(s_out_buf, s_len);
         s_len = 0u;
     }
@@ -151,6 +159,32 @@ void tb_out_error_num(const char *prefix, uint64_t value, const char *suffix)
     tb_out_str(prefix);
     tb_out_u64(value);
     tb_out_str(suffix);
+    tb_out_char(']');
+    tb_out_end();
+}
+
+void tb_out_reply_crc_enable(int on)
+{
+    s_reply_crc_on = on;
+}
+
+void tb_out_reply_begin(const char *command)
+{
+    tb_out_flush();
+    s_reply_crc = tb_crc32_update(TB_CRC32_INIT, (const uint8_t *)command, strlen(command));
+}
+
+void tb_out_reply_end(void)
+{
+    uint32_t crc;
+
+    if (!s_reply_crc_on) {
+        return;
+    }
+    tb_out_flush();
+    crc = s_reply_crc;
+    tb_out_str("m-crc-[");
+    tb_out_hex32(crc);
     tb_out_char(']');
     tb_out_end();
 }

@@ -27,4 +27,10 @@ void tb_out_error_arg(const char *prefix, const char *arg, const char *suffix);
 void tb_out_error_num(const char *prefix, uint64_t value, const char *suffix);
 void tb_out_flush(void);
 
+/* The reply-crc extension: with it on, tb_out_reply_end prints m-crc-[<crc32>] over the
+ * command text given to tb_out_reply_begin and every byte written since; off, nothing. */
+void tb_out_reply_crc_enable(int on);
+void tb_out_reply_begin(const char *command);
+void tb_out_reply_end(void);
+
 #endif /* TB_OUT_H */

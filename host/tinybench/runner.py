@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from tinybench.build.firmware import (
 from tinybench.datasets import Dataset, open_dataset
 from tinybench.dut.discovery import PortAccess, find_board_port
 from tinybench.dut.session import DutSession, StackUsage, Timeouts
+from tinybench.dut.transport.faulty import FaultSpec
 from tinybench.dut.worker import WorkerConfig
 from tinybench.energy.cosim import PowerModel
 from tinybench.energy.instruments import Instruments, IoManagerSpec, MonitorSpec
@@ -126,6 +127,7 @@ class RunRequest:
     power_model: PowerModel = DEFAULT_POWER_MODEL
     monitor: MonitorSpec | None = None  # energy mode: the power monitor (None: cosim, emulated)
     io_manager: IoManagerSpec | None = None  # energy mode, physical: None is the direct setup
+    faults: FaultSpec | None = None  # `--inject`: damage the link on purpose (tests, benches)
 
 
 @dataclass(frozen=True)
@@ -314,7 +316,7 @@ def _performance(
 ) -> PerformanceOutcome:
     timed = rules.performance
     worker = workers.workers[0]
-    worker.session  # noqa: B018 - starts the DUT, which reads its info line
+    worker.call(lambda session: None)  # starts the DUT (which reads its info line), recovering
     hz_text = worker.info.get("counter_hz", "")
     counter_hz = int(hz_text) if hz_text.isdigit() else None
     min_window = request.min_window_s or timed.min_window_s
@@ -396,6 +398,11 @@ def run_benchmark(
     """access and flasher: how serial ports are found and opened and how boards are flashed
     (the system's and pyOCD by default; simulated boards and fake probes in tests);
     instruments: how energy mode opens its power monitor and DUT link."""
+    if request.faults is not None and (request.mode == "energy" or request.external):
+        raise TinybenchError(
+            "--inject needs the reply-crc extension of tinybench's firmware and a link it "
+            "drives itself: accuracy and performance runs, not --external or --mode energy"
+        )
     if request.mode == "energy":
         from tinybench.energyrun import EnergyRequest, run_energy_benchmark
 
@@ -464,8 +471,9 @@ def run_benchmark(
         model=model,
         serial_port=serial_port,
         transcript=run_dir / "transcript.txt",
-        timeouts=request.timeouts,
+        timeouts=_fault_timeouts(request),
         port_access=access,
+        faults=request.faults,
     )
     references: ReferenceFeed | None = None
     if request.mode == "accuracy":
@@ -532,6 +540,7 @@ def run_benchmark(
         if journal is not None:
             batched = request.batch_size > 0 and workers.workers[0].session.can_batch
             emulation = _emulation_block(board, workers, journal, rules, shards_s, dataset, batched)
+        link_faults = workers.link_faults()
         first_input = performance.inputs[0] if performance is not None else None
         if first_input is None and dataset.samples:
             first_input = dataset.inferences(dataset.samples[0])[0]
@@ -549,6 +558,8 @@ def run_benchmark(
     )  # fmt: skip
     if emulation is not None:
         document["emulation"] = emulation
+    if link_faults is not None:
+        document["link_faults"] = link_faults
     missing = rules.missing_result_keys(document)
     if missing:
         raise TinybenchError(f"internal: results lack required keys {missing}")
@@ -608,6 +619,18 @@ def _emulation_block(
         "run_ips": round(run_ips),
         "efficiency": round(run_ips / (jobs * single_ips), 3),
     }
+
+
+def _fault_timeouts(request: RunRequest) -> Timeouts:
+    """The session's timeouts; with --inject ...,silence=S, S of silence per command and, in
+    accuracy mode, per infer (a dropped `%` then costs S, not the minute an `infer` may take;
+    a performance window's infer runs for its whole window)."""
+    if request.faults is None or request.faults.silence_s is None:
+        return request.timeouts
+    silence = request.faults.silence_s
+    if request.mode != "accuracy":
+        return replace(request.timeouts, command_s=silence)
+    return replace(request.timeouts, command_s=silence, infer_s=silence)
 
 
 def _stack_high_water(workers: Workers) -> StackUsage | None:

@@ -71,7 +71,7 @@ def test_help_lists_standard_commands_and_extensions(dut: PipeLink) -> None:
     ):
         assert word in text
     assert (
-        "m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,opprofile,exit,batch]"
+        "m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,opprofile,exit,batch,reply-crc]"
         in lines
     )
 
@@ -411,6 +411,7 @@ def test_float_format_matches_its_specification_on_random_values(tmp_path: Path)
             f"-I{FIRMWARE / 'harness'}",
             str(TEST_C / "tb_out_f3_check.c"),
             str(FIRMWARE / "harness" / "tb_out.c"),
+            str(FIRMWARE / "harness" / "tb_crc32.c"),  # the reply-crc extension
             "-o",
             str(exe),
         ],

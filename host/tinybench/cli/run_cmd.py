@@ -21,6 +21,7 @@ from tinybench.cli.options import (
     model_options,
     rules_option,
 )
+from tinybench.dut.transport.faulty import SPEC_HELP, parse_fault_spec
 from tinybench.energy.cosim import PowerModel
 from tinybench.energy.instruments import (
     DEFAULT_SUPPLY_MV,
@@ -125,7 +126,22 @@ def _summary(document: dict[str, Any]) -> list[str]:
             f"efficiency {emulation['efficiency']:.2f} "
             f"({'batched' if emulation['batch'] else 'per sample'})"
         )
+    lines.extend(_link_fault_lines(document.get("link_faults")))
     return lines
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{kind} {count}" for kind, count in counts.items() if count) or "none"
+
+
+def _link_fault_lines(block: dict[str, Any] | None) -> list[str]:
+    if block is None:
+        return []
+    return [
+        f"link faults injected ({block['spec']}): {_counts(block['injected'])}",
+        f"link faults detected: {_counts(block['detected'])}; recovered by "
+        f"{_counts(block['recovered_by'])}",
+    ]
 
 
 def _power_model(text: str | None, mode: str) -> PowerModel:
@@ -272,6 +288,7 @@ def _power_model(text: str | None, mode: str) -> PowerModel:
     show_default=True,
     help="Energy mode with an LPM01A: the supply voltage it gives the DUT, in mV.",
 )
+@click.option("--inject", "inject_text", metavar="SPEC", help=SPEC_HELP)
 @click.pass_obj
 def run_command(
     project: Project,
@@ -302,6 +319,7 @@ def run_command(
     monitor_text: str | None,
     io_manager_text: str | None,
     supply_mv: int,
+    inject_text: str | None,
 ) -> None:
     """Build the firmware, run MODEL on the board and check every output against the reference.
 
@@ -341,6 +359,8 @@ def run_command(
         source = click.get_current_context().get_parameter_source("board_id")
         if source is click.core.ParameterSource.DEFAULT:
             board_id = EXTERNAL
+    if inject_text is not None and resume_dir is not None:
+        raise TinybenchError("--inject starts a fresh run; a resumed run continues undamaged")
     if resume_dir is not None:
         request = load_resume_request(resume_dir, serial_port, jobs, batch_size)
         if request.model_id not in (model_id, str(Path(model_id).resolve())):
@@ -357,6 +377,7 @@ def run_command(
             power_model=_power_model(power_model_text, mode),
             monitor=parse_monitor(monitor_text) if monitor_text else None,
             io_manager=parse_io_manager(io_manager_text) if io_manager_text else None,
+            faults=parse_fault_spec(inject_text) if inject_text is not None else None,
         )  # fmt: skip
     instruments = Instruments(supply_mv=supply_mv)
     if sys.stderr.isatty():

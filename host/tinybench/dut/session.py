@@ -29,7 +29,7 @@ from tinybench.dut.protocol import (
     prefixed_int,
 )
 from tinybench.dut.transport.base import Transport
-from tinybench.errors import DutError, ProtocolError
+from tinybench.errors import DutError, ProtocolError, TinybenchError
 
 HEX_BYTES_PER_LINE = 38  # "db " + 76 hex digits = 79 characters, within the 80 allowed
 # What the MLCommons runner sends per line (`db ` + 62 hex digits + `%` = 66 characters):
@@ -66,7 +66,22 @@ class DutResetError(ProtocolError):
 
 BATCH_INPUT_FILE = "batch-in.bin"  # relative to the DUT's working directory (batch_dir)
 BATCH_OUTPUT_FILE = "batch-out.bin"
+
+
+class ReplyCorruptError(ProtocolError):
+    """A reply failed its reply-crc check (or lost its m-crc line): damaged in transit."""
+
+
+class UploadDamagedError(ProtocolError):
+    """Every try of a binary frame reached the DUT damaged (CRC mismatch or missing bytes)."""
+
+
 BINARY_UPLOAD_RETRIES = 3
+# Resync after damage: a DUT left inside a binary frame (its `db bin` header arrived, part of
+# the payload did not) takes this many filler bytes to finish it; no input buffer is larger.
+RESYNC_FILLER_BYTES = 1024
+REPLY_CRC_EXTENSION = "reply-crc"
+VERIFIED_HELP_TRIES = 8
 MIN_LINK_BYTES_PER_S = 500.0
 
 
@@ -85,6 +100,7 @@ class SessionStats:
     upload_wire_bytes: int = 0  # everything written while uploading, commands included
     infer_s: float = 0.0
     inferences: int = 0
+    upload_retries: int = 0  # binary frames the DUT rejected (CRC or timeout) and sent again
 
 
 @dataclass(frozen=True)
@@ -206,13 +222,16 @@ class DutSession:
         standard_only: bool = False,
         timestamp_mode: str = "performance",
         batch_dir: Path | None = None,
+        verify_replies: bool = False,
     ) -> None:
         """shared_dir: where the DUT reads files (`db file`), for emulated DUTs only.
         batch_dir: where the DUT reads and writes the `batch` command's files (its working
         directory: emulators and the host board), or None.
         standard_only: send only the standard commands (see the module's docstring).
         timestamp_mode: "energy" for firmware whose `timestamp` drives the pin and prints
-        nothing (`infer` then has no m-lap-us lines), else "performance"."""
+        nothing (`infer` then has no m-lap-us lines), else "performance".
+        verify_replies: turn on the firmware's reply-crc extension and check every reply
+        (command text included) against its CRC-32; a damaged one is a ReplyCorruptError."""
         self._transport = transport
         self.standard_only = standard_only
         self.timestamp_mode = timestamp_mode
@@ -224,6 +243,8 @@ class DutSession:
         self.extensions: frozenset[str] = frozenset()
         self.stats = SessionStats()
         self._sent = 0  # bytes written by this session
+        self.verify_replies = verify_replies
+        self._crc_active = False  # the DUT ends every reply with m-crc (we turned it on)
 
     def __enter__(self) -> DutSession:
         return self
@@ -272,12 +293,36 @@ class DutSession:
                 deadline = time.monotonic() + silence_s  # silence, not total time, is limited
         return self._pending_lines.pop(0)
 
-    def _collect(self, command: str, silence_s: float) -> Reply:
+    def _collect(self, command: str, silence_s: float, sent: str | None = None) -> Reply:
+        """The reply's lines up to m-ready; sent: the command line as the DUT received it (for
+        the reply CRC; default `command`, "" for a binary frame's verdict)."""
         lines: list[str] = []
+        crc = zlib.crc32((command if sent is None else sent).encode("ascii", "replace"))
         while True:
             line = self._next_line(silence_s, command)
             if line == READY:
+                if self._crc_active:
+                    raise ReplyCorruptError(
+                        f"{self._transport.description}: the answer to `{command}` has no "
+                        "m-crc line (damaged in transit, or the DUT lacks reply-crc)"
+                    )
                 break
+            stated = bracketed(line, "crc")
+            if stated is not None:
+                if not self._crc_active:
+                    continue  # a DUT still in crc mode, answering before a resync turned it on
+                if stated != f"{crc:08x}":
+                    raise ReplyCorruptError(
+                        f"{self._transport.description}: the answer to `{command}` fails its "
+                        f"CRC ({stated} stated, {crc:08x} received): damaged in transit"
+                    )
+                if self._next_line(silence_s, command) != READY:
+                    raise ReplyCorruptError(
+                        f"{self._transport.description}: no m-ready after the m-crc line of "
+                        f"`{command}`"
+                    )
+                break
+            crc = zlib.crc32((line + "\r\n").encode("ascii", "replace"), crc)
             if line == INIT_DONE:
                 raise DutResetError(
                     f"{self._transport.description}: the DUT reset (printed {INIT_DONE}) "
@@ -311,6 +356,16 @@ class DutSession:
         if self.standard_only:
             self._synchronize_standard()
             return
+        if self.verify_replies:
+            self.resync()
+            for _ in range(VERIFIED_HELP_TRIES - 1):  # `help` is long: the likeliest to be hit
+                try:
+                    self.extensions = self._read_extensions()
+                    return
+                except ReplyCorruptError:
+                    self.resync()
+            self.extensions = self._read_extensions()
+            return
         self._transport.write(b"%")
         deadline = time.monotonic() + self._timeouts.boot_s
         self._transport.write(encode_command("name"))
@@ -331,6 +386,56 @@ class DutSession:
         self._collect("name", self._timeouts.command_s)
         self._pending_lines.clear()
         self.extensions = self._read_extensions()
+
+    def resync(self) -> None:
+        """Back to a known state after a damaged exchange, without a restart: `%name%` every
+        RESYNC_NAME_EVERY_S (with filler bytes from the second try on, to finish a binary
+        frame the DUT may be stuck in) until answered, late lines drained; with
+        verify_replies, reply-crc turned on again (the DUT may have lost it)."""
+        self._pending_lines.clear()
+        self._splitter = LineSplitter()
+        self._crc_active = False
+        deadline = time.monotonic() + self._timeouts.boot_s
+        attempt = 0
+        while True:
+            filler = b" " * RESYNC_FILLER_BYTES if attempt else b""
+            attempt += 1
+            self._transport.write(filler + b"%" + encode_command("name"))
+            if self._name_seen(min(deadline, time.monotonic() + RESYNC_NAME_EVERY_S)):
+                break
+            if time.monotonic() >= deadline:
+                raise DutSilentError(
+                    f"{self._transport.description}: no answer to `name` within "
+                    f"{self._timeouts.boot_s:g} s of resynchronizing ({attempt} tries)"
+                )
+        quiet_until = time.monotonic() + self._timeouts.command_s
+        while True:  # the rest of the reply, answers to repeated tries, a frame's verdict
+            try:
+                self._next_line(SYNC_QUIET_S, "name", quiet_until)
+            except DutSilentError:
+                break
+        self._pending_lines.clear()
+        if self.verify_replies:
+            self._crc_active = True
+            try:
+                self.command("crc on")
+            except ReplyCorruptError as exc:
+                if REPLY_CRC_EXTENSION not in self.extensions and self.extensions:
+                    raise TinybenchError(
+                        "checked replies need the firmware's reply-crc extension; this DUT "
+                        f"offers {', '.join(sorted(self.extensions))}"
+                    ) from exc
+                raise
+
+    def _name_seen(self, until: float) -> bool:
+        while (remaining := until - time.monotonic()) > 0:
+            try:
+                line = self._next_line(remaining, "name", until)
+            except DutSilentError:
+                return False
+            if line.startswith("m-name-dut-"):
+                return True
+        return False
 
     def _synchronize_standard(self) -> None:
         """`name` until a DUT answers it, then the rest of its reply and any late lines.
@@ -432,14 +537,20 @@ class DutSession:
             # (9600 baud through an energy monitor's IO manager moves under 1,000 bytes/s).
             silence_s = self._timeouts.command_s + len(data) / MIN_LINK_BYTES_PER_S
             try:
-                reply = self._collect("db bin data", silence_s)
+                reply = self._collect("db bin data", silence_s, sent="")
             except DutError as exc:
                 last_error = exc
+                self.stats.upload_retries += 1
+                if self.verify_replies:  # a damaged frame's tail may sit in the line buffer
+                    self.resync()
                 continue
             if "m-load-done" not in reply.lines:
                 raise ProtocolError(f"the DUT did not confirm the binary load: {reply.lines}")
             return
-        raise DutError(f"binary upload failed {BINARY_UPLOAD_RETRIES} times: {last_error}")
+        message = f"binary upload failed {BINARY_UPLOAD_RETRIES} times: {last_error}"
+        if self.verify_replies:  # a checked link: the frames were damaged, the DUT is fine
+            raise UploadDamagedError(message)
+        raise DutError(message)
 
     def load_file(self, data: bytes) -> None:
         """The emulator path: the input goes into a file the DUT reads with semihosting."""

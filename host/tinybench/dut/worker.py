@@ -18,7 +18,17 @@ from typing import TextIO, TypeVar
 
 from tinybench.dut.discovery import PortAccess
 from tinybench.dut.link import open_dut
-from tinybench.dut.session import DutSession, SessionStats, Timeouts
+from tinybench.dut.session import (
+    DutResetError,
+    DutSession,
+    DutSilentError,
+    ReplyCorruptError,
+    SessionStats,
+    Timeouts,
+    UploadDamagedError,
+)
+from tinybench.dut.transport.base import Transport
+from tinybench.dut.transport.faulty import FaultInjector, FaultSpec, FaultyTransport
 from tinybench.dut.transport.recording import RecordingTransport
 from tinybench.errors import DutError, ProtocolError, TinybenchError, TransportError
 from tinybench.manifests.boards import BoardKind, BoardManifest, check_dut_clocks
@@ -28,6 +38,9 @@ T = TypeVar("T")
 
 RECOVERABLE = (TransportError, ProtocolError)
 RESET_POLL_S = 1.0
+# With injected faults: how often one step may fail before the run stops (recovery impossible).
+MAX_FAULTY_STEP_ATTEMPTS = 12
+RESYNC_TRIES = 3  # resyncs hit by damage themselves before the DUT is restarted instead
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,23 @@ class WorkerConfig:
     max_restarts: int = 20  # over the whole run: a DUT that keeps dying is a failed run
     reset_wait_s: float = 600.0  # physical boards: how long to wait for a manual reset
     port_access: PortAccess | None = None  # physical boards: how ports open (None: pyserial)
+    faults: FaultSpec | None = None  # `--inject`: the link is damaged on purpose
+    fault_stream: int = 0  # which of the spec's random streams this DUT's link draws from
+
+
+def fault_kind(exc: BaseException) -> str:
+    """How a damaged exchange showed itself, for results.json's link_faults.detected."""
+    if isinstance(exc, ReplyCorruptError):
+        return "corrupt_reply"
+    if isinstance(exc, DutResetError):
+        return "dut_reset"
+    if isinstance(exc, UploadDamagedError):
+        return "upload_rejected"
+    if isinstance(exc, DutSilentError):
+        return "silence"
+    if isinstance(exc, TransportError):
+        return "link_closed"
+    return "malformed_reply"
 
 
 def _check_model_io(model: ModelManifest, info: Mapping[str, str]) -> None:
@@ -66,6 +96,9 @@ class DutWorker:
         self.restarts = 0
         self.info: dict[str, str] = {}
         self._past = SessionStats()  # sessions before the last restart
+        self.injector = FaultInjector(config.faults, config.fault_stream) if config.faults else None
+        self.detected: dict[str, int] = {}  # damaged exchanges by how they showed
+        self.recovered: dict[str, int] = {"resync": 0, "restart": 0}
 
     @property
     def stats(self) -> SessionStats:
@@ -76,6 +109,7 @@ class DutWorker:
             upload_wire_bytes=self._past.upload_wire_bytes + current.upload_wire_bytes,
             infer_s=self._past.infer_s + current.infer_s,
             inferences=self._past.inferences + current.inferences,
+            upload_retries=self._past.upload_retries + current.upload_retries,
         )
 
     @property
@@ -92,11 +126,17 @@ class DutWorker:
             link = stack.enter_context(
                 open_dut(config.board, config.image, config.serial_port, config.port_access)
             )
+            transport: Transport = link.transport
+            if self.injector is not None:  # uploads then go over the link, CRC-checked
+                transport = FaultyTransport(transport, self.injector)
             session = DutSession(
-                RecordingTransport(link.transport, self._transcript),
+                RecordingTransport(transport, self._transcript),
                 config.timeouts,
-                link.shared_dir,
-                batch_dir=link.batch_dir,
+                # With --inject every input and output crosses the damaged link: no shared
+                # directory for `db file` or batches.
+                None if self.injector is not None else link.shared_dir,
+                batch_dir=None if self.injector is not None else link.batch_dir,
+                verify_replies=self.injector is not None,
             )
             session.synchronize()
             _, dut_model = session.profile()
@@ -153,6 +193,8 @@ class DutWorker:
 
     def call(self, step: Callable[[DutSession], T]) -> T:
         """Runs one step (e.g. one sample); a dead DUT is restarted and the step retried."""
+        if self.injector is not None:
+            return self._call_on_faulty_link(step)
         while True:
             try:
                 return step(self.session)
@@ -160,6 +202,52 @@ class DutWorker:
                 raise  # the DUT answered and refused: not a crash, a real error
             except RECOVERABLE as exc:
                 self.restart(exc)
+
+    def _call_on_faulty_link(self, step: Callable[[DutSession], T]) -> T:
+        """The step, retried from its start after every damaged exchange: after a resync
+        when the link still works, else after a restart. Every reply is CRC-checked, so a
+        step that returns was not damaged; one that keeps failing stops the run."""
+        attempts = 0
+        while True:
+            try:
+                return step(self.session)
+            except DutError:
+                raise  # a refusal whose CRC checked out: the DUT got the command intact
+            except RECOVERABLE as exc:
+                attempts += 1
+                kind = fault_kind(exc)
+                self.detected[kind] = self.detected.get(kind, 0) + 1
+                if attempts >= MAX_FAULTY_STEP_ATTEMPTS:
+                    raise TinybenchError(
+                        f"the link is too damaged to recover: one step failed {attempts} times "
+                        f"in a row; last error: {exc}"
+                    ) from exc
+                if not isinstance(exc, TransportError) and self._resynced():
+                    continue
+                self._stop()
+                self.restarts += 1
+                self.recovered["restart"] += 1
+                if self.restarts > self._config.max_restarts:
+                    raise TinybenchError(
+                        f"the DUT failed {self.restarts} times; giving up. Last error: {exc}"
+                    ) from exc
+
+    def _resynced(self) -> bool:
+        """A resync of the current session, tried again while the damage hits its own
+        exchange; False when there is no session or the link is gone (restart then)."""
+        for _ in range(RESYNC_TRIES):
+            if self._session is None:
+                return False
+            try:
+                self._session.resync()
+                self.recovered["resync"] += 1
+                return True
+            except TransportError:
+                return False
+            except ProtocolError as again:
+                kind = fault_kind(again)
+                self.detected[kind] = self.detected.get(kind, 0) + 1
+        return False
 
     def close(self) -> None:
         self._stop()

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from tinybench.datasets import Dataset, Sample
 from tinybench.dut.session import DutSession
@@ -48,7 +48,11 @@ class Workers:
 
     def __init__(self, config: WorkerConfig, jobs: int, run_dir: Path) -> None:
         names = ["transcript.txt"] if jobs == 1 else [f"transcript-{k}.txt" for k in range(jobs)]
-        self.workers = [DutWorker(replace(config, transcript=run_dir / n)) for n in names]
+        self.workers = [
+            DutWorker(replace(config, transcript=run_dir / n, fault_stream=k))
+            for k, n in enumerate(names)
+        ]
+        self._faults = config.faults
 
     def close(self) -> None:
         for worker in self.workers:
@@ -57,6 +61,31 @@ class Workers:
     @property
     def restarts(self) -> int:
         return sum(w.restarts for w in self.workers)
+
+    def link_faults(self) -> dict[str, Any] | None:
+        """results.json's link_faults: what `--inject` did and how every fault showed and was
+        recovered from, summed over the DUTs; None without --inject."""
+        if self._faults is None:
+            return None
+        injected: dict[str, int] = {}
+        detected: dict[str, int] = {}
+        recovered: dict[str, int] = {}
+        for worker in self.workers:
+            if worker.injector is not None:
+                for kind, count in worker.injector.injected.items():
+                    injected[kind] = injected.get(kind, 0) + count
+            for kind, count in worker.detected.items():
+                detected[kind] = detected.get(kind, 0) + count
+            for kind, count in worker.recovered.items():
+                recovered[kind] = recovered.get(kind, 0) + count
+        recovered["upload_retry"] = sum(w.stats.upload_retries for w in self.workers)
+        return {
+            "spec": self._faults.text,
+            "seed": self._faults.seed,
+            "injected": injected,
+            "detected": dict(sorted(detected.items())),
+            "recovered_by": recovered,
+        }
 
 
 def _check_journal(journal: Journal, dataset: Dataset) -> None:
