@@ -538,7 +538,9 @@ def run_benchmark(
         timings["inference"] = sum(w.stats.infer_s for w in workers.workers)
         timings["dut_restarts"] = workers.restarts
         if journal is not None:
-            batched = request.batch_size > 0 and workers.workers[0].session.can_batch
+            batched = request.batch_size > 0 and workers.workers[0].call(
+                lambda session: session.can_batch
+            )
             emulation = _emulation_block(board, workers, journal, rules, shards_s, dataset, batched)
         link_faults = workers.link_faults()
         first_input = performance.inputs[0] if performance is not None else None

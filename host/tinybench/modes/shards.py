@@ -131,7 +131,8 @@ def run_accuracy_shards(
 
     def work(worker: DutWorker) -> None:
         try:
-            batching = batch_size > 0 and worker.session.can_batch
+            # Through call(): starting the DUT may meet a damaged link (--inject) or a dead DUT.
+            batching = batch_size > 0 and worker.call(lambda session: session.can_batch)
             while True:
                 samples = take(batch_size if batching else 1)
                 if not samples:
