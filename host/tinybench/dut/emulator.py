@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
+from tinybench.dut.lifeline import Lifeline
 from tinybench.dut.transport.base import Transport
 from tinybench.dut.transport.serial_link import SerialTransport
 from tinybench.errors import TinybenchError, TransportError
@@ -133,6 +134,13 @@ class QemuDut:
             stderr=self._stderr,
             cwd=self.workdir,
         )
+        # SIGKILL of tinybench must not leave this QEMU running (see dut/lifeline.py).
+        try:
+            self._lifeline = Lifeline(self._process)
+        except BaseException:
+            self._process.kill()
+            self._process.wait()
+            raise
         # The time limit: a guest that hangs (a bkpt without semihosting, a kernel bug)
         # must never hang the host.
         self._watchdog = threading.Timer(time_limit_s, self._process.kill)
@@ -209,5 +217,6 @@ class QemuDut:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+        self._lifeline.close()
         self._stderr.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
