@@ -45,6 +45,7 @@ _MODULE_MARKERS: dict[str, frozenset[str]] = {
     "energy/test_energy_qemu.py": frozenset({"qemu"}),
     "energy/test_energy_bench.py": frozenset({"qemu", "slow"}),  # QEMU runs of 20-30 s each
     "session/test_no_orphans.py": frozenset({"qemu"}),  # SIGKILL of tinybench mid-run
+    "session/test_soak_smoke.py": frozenset({"qemu"}),  # bench/soak.py on a tiny budget
 }
 
 # Session fixtures that boot QEMU for whoever uses them.
