@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ORPHAN_GRACE_S = 5.0
-TINYBENCH_RUN = [sys.executable, "-m", "tinybench", "run", "kws01", "--limit", "200"]
+TINYBENCH_RUN = [sys.executable, "-m", "tinybench", "run", "kws01", "--limit", "60"]
 
 
 def _children(pid: int, name: str) -> list[int]:
@@ -46,13 +46,6 @@ def _running(pid: int) -> bool:
     return stat[stat.rindex(")") + 2] != "Z"
 
 
-def _journal_lines(run_dir: Path) -> int:
-    try:
-        return (run_dir / "samples.jsonl").read_bytes().count(b"\n")
-    except FileNotFoundError:
-        return 0
-
-
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_sigkill_of_tinybench_alone_leaves_no_qemu_running(
     shared_dir: Path, tmp_path: Path, jobs: int
@@ -69,8 +62,7 @@ def test_sigkill_of_tinybench_alone_leaves_no_qemu_running(
     try:
         deadline = time.monotonic() + 120
         qemu: list[int] = []
-        # Every QEMU is up and the run is under way (a sample journaled).
-        while len(qemu) < jobs or _journal_lines(run_dir) < 1:
+        while len(qemu) < jobs:  # every QEMU is up
             assert process.poll() is None, process.communicate()
             assert time.monotonic() < deadline, "the run never got going"
             qemu = _children(process.pid, "qemu-system")

@@ -127,20 +127,20 @@ class QemuDut:
         # The guest's semihosting file calls resolve relative paths here: the host drops
         # inputs into this directory and the firmware's `db file` reads them in milliseconds.
         self.workdir = Path(tempfile.mkdtemp(prefix="tinybench-qemu-"))
-        self._process = subprocess.Popen(
-            self.argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=self._stderr,
-            cwd=self.workdir,
-        )
         # SIGKILL of tinybench must not leave this QEMU running (see dut/lifeline.py).
+        self._lifeline = Lifeline()
         try:
-            self._lifeline = Lifeline(self._process)
+            self._process = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self._stderr,
+                cwd=self.workdir,
+            )
         except BaseException:
-            self._process.kill()
-            self._process.wait()
+            self._lifeline.close()
             raise
+        self._lifeline.watch(self._process)
         # The time limit: a guest that hangs (a bkpt without semihosting, a kernel bug)
         # must never hang the host.
         self._watchdog = threading.Timer(time_limit_s, self._process.kill)
