@@ -46,6 +46,8 @@ _MODULE_MARKERS: dict[str, frozenset[str]] = {
     "energy/test_energy_bench.py": frozenset({"qemu", "slow"}),  # QEMU runs of 20-30 s each
     "batch/test_batch_qemu.py": frozenset({"qemu"}),  # 30-sample runs batched and per sample
     "session/test_fault_runs.py": frozenset({"qemu"}),  # `run --inject`, 4 short runs
+    "session/test_no_orphans.py": frozenset({"qemu"}),  # SIGKILL of tinybench mid-run
+    "session/test_soak_smoke.py": frozenset({"qemu"}),  # bench/soak.py on a tiny budget
 }
 
 # Session fixtures that boot QEMU for whoever uses them.

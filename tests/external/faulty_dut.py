@@ -5,7 +5,8 @@ banner, `name`, `profile`, `db load` + hex lines, `infer N W` printing `m-lap-us
 3-decimal `m-results` (truncated like the reference firmware, or rounded). The outputs come
 from the TF Lite Micro interpreter on the uploaded bytes, so a fault-free peer is right;
 the faults make it wrong on purpose: wrong vectors, silence, a reset mid-run, a garbled
-results line, an e- reply, another model's id.
+results line, an e- reply, another model's id; or hostile: markup in its name, extra
+profile lines (paths, control characters, a 1 MB line), NaN/Inf results.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class Faults:
     model_id: str | None = None  # what `profile` claims (default: the real model)
     name: str = "Faulty DUT"
     name_delays_s: tuple[float, ...] = ()  # the k-th `name` is answered this much later
+    profile_extra: tuple[str, ...] = ()  # more lines in the `profile` reply (sent as UTF-8)
+    results_text: str | None = None  # printed in m-results-[...] instead of the outputs
 
 
 @dataclass
@@ -107,7 +110,11 @@ class FaultyDut:
             return self._lines(f"m-name-dut-[{self.faults.name}]")
         if words[0] == "profile":
             model_id = self.faults.model_id or self._model.model_id
-            return self._lines("m-profile-[Faulty DUT firmware 1.0]", f"m-model-[{model_id}]")
+            return self._lines(
+                "m-profile-[Faulty DUT firmware 1.0]",
+                *self.faults.profile_extra,
+                f"m-model-[{model_id}]",
+            )
         if words[0] == "db" and len(words) == 3 and words[1] == "load":
             self._buffer, self._expected = bytearray(), int(words[2])
             return self._lines(f"m-[Expecting {self._expected} bytes]")
@@ -138,6 +145,8 @@ class FaultyDut:
         if faults.wrong_every and n % faults.wrong_every == 0:
             values = values[::-1]
         text = ",".join(self._format(v) for v in values)
+        if faults.results_text is not None:
+            text = faults.results_text
         if faults.garble_at == n:
             text = text[: len(text) // 2] + "#?" + text[len(text) // 2 :]
         end = time.monotonic_ns() // 1000
@@ -169,4 +178,4 @@ class FaultyDut:
 
     @staticmethod
     def _lines(*lines: str) -> bytes:
-        return "".join(f"{line}\r\n" for line in (*lines, "m-ready")).encode("ascii")
+        return "".join(f"{line}\r\n" for line in (*lines, "m-ready")).encode("utf-8")

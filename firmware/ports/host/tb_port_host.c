@@ -1,6 +1,10 @@
 /*
  * tb_port_host.c - the firmware as a Linux process: the host link is
  * stdin/stdout, the counter is CLOCK_MONOTONIC in nanoseconds.
+ *
+ * TB_HOST_COUNTER_SCALE=K (environment, default 1) makes the counter run K
+ * times faster than real time, so a soak run covers a day of the DUT's time
+ * in minutes (bench/soak.py). Timing figures of such a run are not real.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -21,6 +25,7 @@ static uint8_t s_rx[TB_HOST_RX_BYTES];
 static size_t s_rx_len;
 static size_t s_rx_pos;
 static uint64_t s_epoch_ns;
+static uint64_t s_counter_scale = 1u;
 
 static uint64_t monotonic_ns(void)
 {
@@ -33,7 +38,16 @@ static uint64_t monotonic_ns(void)
 void tb_port_init(void)
 {
     int flags = fcntl(STDIN_FILENO, F_GETFL, 0);
+    const char *scale = getenv("TB_HOST_COUNTER_SCALE");
 
+    if (scale != NULL) {
+        char *end = NULL;
+        unsigned long long value = strtoull(scale, &end, 10);
+
+        if (end != scale && *end == '\0' && value > 0u) {
+            s_counter_scale = (uint64_t)value;
+        }
+    }
     if (flags >= 0) {
         (void)fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK);
     }
@@ -84,7 +98,7 @@ void tb_port_idle(void)
 
 uint64_t tb_port_counter(void)
 {
-    return monotonic_ns() - s_epoch_ns;
+    return (monotonic_ns() - s_epoch_ns) * s_counter_scale;
 }
 
 uint32_t tb_port_counter_hz(void)

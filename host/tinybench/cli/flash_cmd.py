@@ -18,6 +18,7 @@ from tinybench.dut.discovery import PortAccess
 from tinybench.errors import TinybenchError
 from tinybench.flash import PyocdBackend, check_ready, confirm_by_name, flash_board
 from tinybench.project import Project
+from tinybench.untrusted import NAME_CHARS, printable
 
 
 @click.command("flash", epilog=MODEL_HELP)
@@ -84,4 +85,5 @@ def flash_command(
         f"through probe {report.probe.unique_id} ({report.probe.description}), target "
         f"{report.target}" + (f", pack {report.pack}" if report.pack else "")
     )
-    click.echo(f"the board answers: m-name-dut-[{report.dut_name}]")
+    name = printable(str(report.dut_name), NAME_CHARS)  # the board's text: no escape codes
+    click.echo(f"the board answers: m-name-dut-[{name}]")

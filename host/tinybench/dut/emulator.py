@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
+from tinybench.dut.lifeline import Lifeline
 from tinybench.dut.transport.base import Transport
 from tinybench.dut.transport.serial_link import SerialTransport
 from tinybench.errors import TinybenchError, TransportError
@@ -126,13 +127,20 @@ class QemuDut:
         # The guest's semihosting file calls resolve relative paths here: the host drops
         # inputs into this directory and the firmware's `db file` reads them in milliseconds.
         self.workdir = Path(tempfile.mkdtemp(prefix="tinybench-qemu-"))
-        self._process = subprocess.Popen(
-            self.argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=self._stderr,
-            cwd=self.workdir,
-        )
+        # SIGKILL of tinybench must not leave this QEMU running (see dut/lifeline.py).
+        self._lifeline = Lifeline()
+        try:
+            self._process = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self._stderr,
+                cwd=self.workdir,
+            )
+        except BaseException:
+            self._lifeline.close()
+            raise
+        self._lifeline.watch(self._process)
         # The time limit: a guest that hangs (a bkpt without semihosting, a kernel bug)
         # must never hang the host.
         self._watchdog = threading.Timer(time_limit_s, self._process.kill)
@@ -209,5 +217,6 @@ class QemuDut:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+        self._lifeline.close()
         self._stderr.close()
         shutil.rmtree(self.workdir, ignore_errors=True)

@@ -7,6 +7,7 @@ CRLF-terminated lines starting with `m-` (messages) or `e-` (errors).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -76,10 +77,14 @@ def prefixed_int(line: str, prefix: str) -> int | None:
 
 
 def parse_floats(text: str, what: str) -> list[float]:
+    """Finite numbers only: a NaN or an infinity is no result to score (and not JSON)."""
     try:
-        return [float(v) for v in text.split(",")] if text else []
+        values = [float(v) for v in text.split(",")] if text else []
     except ValueError as exc:
-        raise ProtocolError(f"{what}: not a list of numbers: {text!r}") from exc
+        raise ProtocolError(f"{what}: not a list of numbers: {text[:200]!r}") from exc
+    if not all(math.isfinite(v) for v in values):
+        raise ProtocolError(f"{what}: not finite numbers: {text[:200]!r}")
+    return values
 
 
 def parse_hex(text: str, what: str) -> bytes:
@@ -114,7 +119,9 @@ class Reply:
     def need(self, name: str) -> str:
         value = self.find(name)
         if value is None:
-            raise ProtocolError(f"`{self.command}`: no m-{name}-[...] line in {list(self.lines)}")
+            shown = repr(list(self.lines))
+            shown = shown if len(shown) <= 500 else f"{shown[:500]}... ({len(shown)} characters)"
+            raise ProtocolError(f"`{self.command}`: no m-{name}-[...] line in {shown}")
         return value
 
     def ints(self, prefix: str) -> list[int]:

@@ -70,6 +70,7 @@ from tinybench.results import (
     write_results,
 )
 from tinybench.scoring import top1
+from tinybench.untrusted import message
 
 if TYPE_CHECKING:
     from tinybench.runner import Progress, RunOutcome, RunRequest
@@ -305,8 +306,8 @@ def run_external(
         try:
             identity = worker.connect()  # another model is refused here, before anything runs
         except FAULTS as exc:  # silence, a dead link, e- replies: reported, not raised bare
-            worker.faults.append(Fault(None, fault_kind(exc), str(exc)))
-            failure = ExternalDutFailure(f"the external DUT did not come up: {exc}")
+            worker.faults.append(Fault(None, fault_kind(exc), message(exc)))
+            failure = ExternalDutFailure(f"the external DUT did not come up: {message(exc)}")
         _record_request(run_dir, request, board_id, baud, root, rules, identity)
         if identity is not None:
             mark = time.monotonic()
@@ -353,8 +354,8 @@ def run_external(
         write_atomic(run_dir / "latencies.json", json.dumps(latencies_document(performance)) + "\n")
     if failure is not None:
         raise ExternalDutFailure(
-            f"{failure} -- the run stopped; {run_dir / 'results.json'} lists the faults and "
-            f"{run_dir / 'transcript.txt'} holds every byte"
+            f"{message(failure)} -- the run stopped; {run_dir / 'results.json'} lists the faults "
+            f"and {run_dir / 'transcript.txt'} holds every byte"
         ) from failure
     return RunOutcome(run_dir=run_dir, document=document)
 
@@ -424,7 +425,7 @@ def _document(
         "name": identity.name if identity is not None else None,
         "profile": list(identity.profile_lines) if identity is not None else [],
         "status": "complete" if complete else "failed",
-        "failure": str(failure) if failure is not None else None,
+        "failure": message(failure) if failure is not None else None,
         "faults": [f.record() for f in faults],
         "fault_counts": dict(Counter(f.kind for f in faults)),
         "samples_done": len(outcomes),

@@ -26,6 +26,15 @@ from tinybench.dut.transport.base import Transport
 from tinybench.dut.transport.recording import RecordingTransport
 from tinybench.errors import DutError, ProtocolError, TinybenchError, TransportError
 from tinybench.external.link import open_external
+from tinybench.untrusted import (
+    MODEL_CHARS,
+    NAME_CHARS,
+    PROFILE_LINE_CHARS,
+    PROFILE_LINES,
+    is_clean,
+    message,
+    printable,
+)
 
 T = TypeVar("T")
 
@@ -45,7 +54,7 @@ class ExternalDutRefused(TinybenchError):
 @dataclass(frozen=True)
 class Fault:
     sample: str | None  # the sample (or "performance window N") in flight; None at connect
-    kind: str  # reset, silence, error-reply, garbled, link
+    kind: str  # reset, silence, error-reply, garbled, link, untrusted-text
     message: str
 
     def record(self) -> dict[str, str | None]:
@@ -66,11 +75,30 @@ def fault_kind(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class Identity:
-    """What the DUT says it is: `name` and every line of `profile`."""
+    """What the DUT says it is: `name` and every line of `profile` (as untrusted.printable
+    keeps them: printable, bounded)."""
 
     name: str
     profile_lines: tuple[str, ...]
     model: str
+
+
+def clean_identity(name: str, lines: tuple[str, ...], model: str) -> tuple[Identity, list[str]]:
+    """The identity as kept, and a note for each string that had to be escaped or cut."""
+    notes = []
+    if not is_clean(name, NAME_CHARS):
+        notes.append(f"name of {len(name)} characters escaped or cut to {NAME_CHARS}")
+    if not is_clean(model, MODEL_CHARS):
+        notes.append(f"model id of {len(model)} characters escaped or cut to {MODEL_CHARS}")
+    kept = [printable(line, PROFILE_LINE_CHARS) for line in lines[:PROFILE_LINES]]
+    changed = sum(k != line for k, line in zip(kept, lines, strict=False))
+    if changed:
+        notes.append(f"{changed} profile lines escaped or cut to {PROFILE_LINE_CHARS} characters")
+    if len(lines) > PROFILE_LINES:
+        notes.append(f"profile of {len(lines)} lines: {PROFILE_LINES} kept")
+        kept.append(f"... [cut: {len(lines) - PROFILE_LINES} more lines]")
+    identity = Identity(printable(name, NAME_CHARS), tuple(kept), printable(model, MODEL_CHARS))
+    return identity, notes
 
 
 @dataclass(frozen=True)
@@ -115,7 +143,7 @@ class ExternalWorker:
             self._past = self.stats
         session = DutSession(self._transport, self._config.timeouts, None, standard_only=True)
         self._session = session
-        identity = self._identify(session)
+        identity, notes = self._identify(session)
         model, name = identity.model, identity.name
         if model != self._config.model_id:
             raise ExternalDutRefused(
@@ -129,11 +157,13 @@ class ExternalWorker:
                 f"({'; '.join(self.identity.profile_lines)}), now {name} "
                 f"({'; '.join(identity.profile_lines)})"
             )
+        if self.identity is None:  # noted once, not again on every reconnection
+            self.faults.extend(Fault(None, "untrusted-text", note) for note in notes)
         self.identity = identity
         return identity
 
     @staticmethod
-    def _identify(session: DutSession) -> Identity:
+    def _identify(session: DutSession) -> tuple[Identity, list[str]]:
         """Synchronizes, then `name` and `profile`. A slow DUT's late answers to repeated
         `name`s can shift the replies by one; each new synchronization absorbs one."""
         for attempt in range(IDENTIFY_ATTEMPTS):
@@ -141,7 +171,7 @@ class ExternalWorker:
             try:
                 name = session.name()
                 reply = session.command("profile")
-                return Identity(name, reply.lines, reply.need("model"))
+                return clean_identity(name, reply.lines, reply.need("model"))
             except DutSilentError:
                 raise
             except ProtocolError:
@@ -176,11 +206,12 @@ class ExternalWorker:
                 if time.monotonic() >= deadline:
                     raise ExternalDutFailure(
                         f"the DUT did not come back within {self._config.reconnect_wait_s:g} s "
-                        f"after {fault_kind(reason)} ({reason}); last error: {exc}"
+                        f"after {fault_kind(reason)} ({message(reason)}); last error: "
+                        f"{message(exc)}"
                     ) from exc
                 if not told:
                     self._notify(
-                        f"the DUT stopped answering ({reason}). If it hangs, reset it; "
+                        f"the DUT stopped answering ({message(reason)}). If it hangs, reset it; "
                         f"tinybench retries for {self._config.reconnect_wait_s:g} s."
                     )
                     told = True
@@ -196,17 +227,17 @@ class ExternalWorker:
             try:
                 return step(self._session)
             except FAULTS as exc:
-                self.faults.append(Fault(what, fault_kind(exc), str(exc)))
+                self.faults.append(Fault(what, fault_kind(exc), message(exc)))
                 attempts += 1
                 if attempts >= self._config.attempts_per_step:
                     raise ExternalDutFailure(
                         f"{what} failed {attempts} times on the external DUT; last: "
-                        f"{fault_kind(exc)}: {exc}"
+                        f"{fault_kind(exc)}: {message(exc)}"
                     ) from exc
                 if len(self.faults) > self._config.max_faults:
                     raise ExternalDutFailure(
                         f"the external DUT had {len(self.faults)} faults (more than "
-                        f"{self._config.max_faults}); last: {fault_kind(exc)}: {exc}"
+                        f"{self._config.max_faults}); last: {fault_kind(exc)}: {message(exc)}"
                     ) from exc
                 self._recover(exc)
 

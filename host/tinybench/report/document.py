@@ -13,6 +13,7 @@ from typing import Any
 
 from tinybench.report import plots
 from tinybench.report.classnames import class_names
+from tinybench.report.dut import dut_section
 from tinybench.report.energy import energy_section
 from tinybench.report.formatting import (
     MISSING,
@@ -319,6 +320,7 @@ def build_report(run: RunDirectory) -> Report:
         energy_section(run.block("energy"), run.path),
         _provenance_section(run),
         _wall_time_section(run),
+        dut_section(run.block("dut")),
     ]
     return Report(
         title=f"tinybench report: {model} on {board}",

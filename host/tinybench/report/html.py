@@ -3,12 +3,15 @@
 Each plot is an <img data-plot="<id>" id="plot-<id>">. A small inline script
 stamps data-rendered="WxH" (the decoded image size) on every plot once the page
 has loaded, so a headless browser's --dump-dom shows whether each one rendered.
-No external URL, stylesheet or script is referenced.
+No external URL, stylesheet or script is referenced, and the page's Content-Security-Policy
+says so: only that probe (by its hash) may run, images only from data: URIs, nothing may be
+fetched. Every text is escaped; the policy is the second wall, for text from an external DUT.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 from html import escape
 
 from tinybench.report.layout import Report, Section, Table
@@ -26,6 +29,7 @@ h1 { margin-bottom: 0.1em; }
 .check-absent { background: #f5f5f5; border-color: #9e9e9e; }
 table { border-collapse: collapse; margin: 0.6em 0 1.2em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
+#section-dut td:last-child { overflow-wrap: anywhere; }  /* a DUT's long unbroken text */
 th { background: #f0f0f0; }
 td.mono { font-family: monospace; }
 figure { margin: 1em 0; }
@@ -81,6 +85,13 @@ def _section(section: Section) -> str:
     return "\n".join(parts)
 
 
+_PROBE_HASH = base64.b64encode(hashlib.sha256(_RENDER_PROBE.encode()).digest()).decode()
+_POLICY = (
+    f"default-src 'none'; script-src 'sha256-{_PROBE_HASH}'; style-src 'unsafe-inline'; "
+    "img-src data:; base-uri 'none'; form-action 'none'"
+)
+
+
 def render_html(report: Report) -> str:
     check = report.reference_check
     body = "\n".join(_section(s) for s in report.sections)
@@ -88,6 +99,7 @@ def render_html(report: Report) -> str:
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_POLICY}">
 <title>{escape(report.title)}</title>
 <style>{_STYLE}</style>
 </head>

@@ -1,4 +1,9 @@
-"""The report as Markdown; plots are PNG files beside it, referenced by relative path."""
+"""The report as Markdown; plots are PNG files beside it, referenced by relative path.
+
+Text is escaped so that it stays text in any renderer: `&`, `<` and `>` as entities (no raw
+HTML, so no <script> or autolink from an external DUT's name), `[` and `]` with a backslash
+(no link or image), `|` in table cells, and newlines as spaces.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,17 @@ from collections.abc import Mapping
 
 from tinybench.report.layout import CheckStatus, Report, Section, Table
 
+_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]", "\n": " ", "\r": " "}
+)
+
+
+def _text(text: str) -> str:
+    return text.translate(_ESCAPES)
+
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _text(text).replace("|", "\\|")
 
 
 def _table(table: Table) -> list[str]:
@@ -19,13 +32,14 @@ def _table(table: Table) -> list[str]:
 
 
 def _section(section: Section, plot_files: Mapping[str, str]) -> list[str]:
-    lines = [f"## {section.title}", ""]
+    lines = [f"## {_text(section.title)}", ""]
     for paragraph in section.paragraphs:
-        lines += [paragraph, ""]
+        lines += [_text(paragraph), ""]
     for table in section.tables:
         lines += _table(table)
     for plot in section.plots:
-        lines += [f"![{plot.title}]({plot_files[plot.plot_id]})", "", f"*{plot.caption}*", ""]
+        image = f"![{_text(plot.title)}]({plot_files[plot.plot_id]})"
+        lines += [image, "", f"*{_text(plot.caption)}*", ""]
     return lines
 
 
@@ -34,13 +48,13 @@ def render_markdown(report: Report, plot_files: Mapping[str, str]) -> str:
     check = report.reference_check
     marker = {CheckStatus.PASS: "PASS", CheckStatus.FAIL: "FAIL", CheckStatus.ABSENT: "NONE"}
     lines = [
-        f"# {report.title}",
+        f"# {_text(report.title)}",
         "",
-        report.subtitle,
+        _text(report.subtitle),
         "",
-        f"> **{marker[check.status]} — {check.headline}**",
+        f"> **{marker[check.status]} — {_text(check.headline)}**",
         ">",
-        f"> {check.detail}",
+        f"> {_text(check.detail)}",
         "",
     ]
     for section in report.sections:
