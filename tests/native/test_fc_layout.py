@@ -47,7 +47,37 @@ def test_only_the_dsp_plan_interleaves_and_flash_does_not_grow(shared_dir: Path)
         rw, dw = r["weights"].values, d["weights"].values  # type: ignore[attr-defined]
         assert rw.size == dw.size and not np.array_equal(rw, dw)
         assert sorted(rw.tolist()) == sorted(dw.tolist())
-    assert analyze_model(tflite, "dsp").weights_bytes == analyze_model(tflite).weights_bytes
+        # the input offset folded into the bias, the weight sums gone
+        sums, bias = r["weight_sums"].values, r["bias"].values  # type: ignore[attr-defined]
+        folded = bias.astype(np.int64) + int(r["input_offset"]) * sums  # type: ignore[call-overload]
+        assert d["bias"].values.tolist() == folded.tolist()  # type: ignore[attr-defined]
+        assert "weight_sums" not in d
+    saved = sum(4 * int(op["out_depth"]) for op in ref)  # type: ignore[call-overload]
+    assert analyze_model(tflite, "dsp").weights_bytes == analyze_model(tflite).weights_bytes - saved
+
+
+def test_a_layer_breaking_the_requantization_promise_stays_row_major() -> None:
+    """A left shift (shift > 0) is outside what the ROWS4 kernel requantizes without checks."""
+    from tinybench.compiler.layout import apply_layouts
+    from tinybench.compiler.lower import ConstArray, LoweredOp
+
+    rng = np.random.default_rng(3)
+    weights = rng.integers(-127, 128, size=(8, 16)).astype(np.int8)
+    arrays = (
+        ("weights", ConstArray("int8_t", weights.reshape(-1))),
+        ("multiplier", ConstArray("int32_t", np.full(8, 1 << 30, dtype=np.int32))),
+        ("weight_sums", ConstArray("int32_t", weights.astype(np.int32).sum(axis=1))),
+    )
+    scalars = (("in_depth", 16), ("out_depth", 8), ("input_offset", 5), ("weights_layout", 0))
+
+    def layout_with(shift: int) -> int:
+        shifts = ("shift", ConstArray("int32_t", np.full(8, shift, dtype=np.int32)))
+        op = LoweredOp(0, "FULLY_CONNECTED", "fc", (0,), 1, scalars, (*arrays, shifts))
+        return int(dict(apply_layouts([op], "dsp")[0].scalars)["weights_layout"])
+
+    assert layout_with(-1) == FC_ROWS4
+    assert layout_with(0) == FC_ROW_MAJOR
+    assert layout_with(2) == FC_ROW_MAJOR
 
 
 def test_a_row_major_kernel_refuses_the_interleaved_layout(

@@ -77,8 +77,11 @@ typedef struct {
  * FULLY_CONNECTED weight layouts. ROW_MAJOR: [out_depth][in_depth]. ROWS4 (in_depth a
  * multiple of 4, emitted only for a kernel set that reads it): each block of four rows
  * interleaved word by word (word k of rows 4b .. 4b + 3, then word k + 1), the
- * out_depth % 4 last rows row-major after the blocks. A kernel refuses a layout it
- * does not read.
+ * out_depth % 4 last rows row-major after the blocks. With ROWS4 bias holds the
+ * folded bias + input_offset * sum(row) (no weight_sums), and the compiler
+ * promises shift <= -1, multiplier != INT32_MIN and |sum w * x + bias| < 2^30
+ * for every output and any int8 input x (compiler/layout.py). A kernel refuses
+ * a layout it does not read.
  */
 #define TB_NATIVE_FC_ROW_MAJOR 0
 #define TB_NATIVE_FC_ROWS4 1

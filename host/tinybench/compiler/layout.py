@@ -8,6 +8,14 @@ block b holds, for k = 0 .. in_depth / 4 - 1, word k of rows 4b, 4b + 1, 4b + 2,
 out_depth % 4 rows after the last block stay row-major. The same bytes, reordered: flash does
 not grow. Only whole words are interleaved, so an in_depth that is not a multiple of 4 keeps
 the row-major layout (the kernel's general path).
+
+The same plan folds the input offset into the bias at compile time: its `bias` holds
+bias + input_offset * sum(row) per output (int32, wrapping as the kernels' accumulators do)
+and it has no `weight_sums` array (4 bytes per output less flash, and per output one load
+and one multiply-add less in the kernel). The layout also promises what lets the kernel
+requantize every output in a few instructions without checks (tb_native_plan.h): each shift
+is a right shift of at least 1, no multiplier is INT32_MIN, and |dot + bias| < 2^30 for any
+input (|x| <= 128). A layer that breaks a promise keeps the row-major layout.
 """
 
 from __future__ import annotations
@@ -33,21 +41,56 @@ def fc_rows4_weights(weights: np.ndarray, out_depth: int, in_depth: int) -> np.n
     return np.concatenate([head.reshape(-1), rows[blocks * 4 :].reshape(-1)])
 
 
+def folded_bias(bias: np.ndarray | None, weight_sums: np.ndarray, input_offset: int) -> np.ndarray:
+    """bias + input_offset * weight_sums per output, wrapped to int32 (the kernels' sum)."""
+    total = weight_sums.astype(np.int64) * input_offset
+    if bias is not None:
+        total += bias.astype(np.int64)
+    return ((total + 2**31) % 2**32 - 2**31).astype(np.int32)
+
+
+# |dot + bias| must stay below this for the kernel's doubling before SMMULR.
+_REQUANT_BOUND = 2**30
+
+
+def _requantizes_fast(
+    weights: np.ndarray, folded: np.ndarray, mults: np.ndarray, shifts: np.ndarray
+) -> bool:
+    """The layout's promises (module docstring) hold for every output of the layer."""
+    rows = weights.reshape(len(folded), -1).astype(np.int64)
+    worst = np.abs(rows).sum(axis=1) * 128 + np.abs(folded.astype(np.int64))
+    return bool(
+        (shifts <= -1).all() and (mults != -(2**31)).all() and (worst < _REQUANT_BOUND).all()
+    )
+
+
 def _with_rows4(op: LoweredOp) -> LoweredOp:
     s = dict(op.scalars)
     out_depth, in_depth = s["out_depth"], s["in_depth"]
     if in_depth % 4 != 0 or out_depth < 4:
         return op
-    arrays = tuple(
-        (name, ConstArray(arr.ctype, fc_rows4_weights(arr.values, out_depth, in_depth)))
-        if name == "weights"
-        else (name, arr)
-        for name, arr in op.arrays
+    given = dict(op.arrays)
+    bias = given.get("bias")
+    folded = folded_bias(
+        None if bias is None else bias.values, given["weight_sums"].values, s["input_offset"]
     )
+    if not _requantizes_fast(
+        given["weights"].values, folded, given["multiplier"].values, given["shift"].values
+    ):
+        return op
+    arrays: list[tuple[str, ConstArray]] = []
+    for name, arr in op.arrays:
+        if name == "weights":
+            arrays.append(
+                (name, ConstArray(arr.ctype, fc_rows4_weights(arr.values, out_depth, in_depth)))
+            )
+        elif name not in ("bias", "weight_sums"):
+            arrays.append((name, arr))
+    arrays.append(("bias", ConstArray("int32_t", folded)))
     scalars = tuple(
         (name, FC_ROWS4 if name == "weights_layout" else value) for name, value in op.scalars
     )
-    return dataclasses.replace(op, scalars=scalars, arrays=arrays)
+    return dataclasses.replace(op, scalars=scalars, arrays=tuple(arrays))
 
 
 def apply_layouts(ops: list[LoweredOp], kernels: str) -> list[LoweredOp]:

@@ -351,7 +351,7 @@ typedef struct {
 /* One output: input offset (folded) and bias added, requantized, offset, clamped. */
 static inline int8_t finish(const fc_layer_t *l, int32_t o, int32_t dot)
 {
-    int32_t acc = dot + l->input_offset * l->weight_sums[o] + (l->bias != 0 ? l->bias[o] : 0);
+    int32_t acc = dot + l->input_offset * l->weight_sums[o] + l->bias[o];
     acc = requantize(acc, l->multiplier[o], l->shift[o]) + l->output_offset;
     acc = acc < l->act_min ? l->act_min : acc;
     acc = acc > l->act_max ? l->act_max : acc;
@@ -386,14 +386,59 @@ uint32_t tb_native_fully_connected_scratch_bytes(const tb_native_fc_t *p)
     return p->weights_layout == TB_NATIVE_FC_ROWS4 ? 2u * (uint32_t)p->in_depth : 0u;
 }
 
+/* The outputs of a TB_NATIVE_FC_ROWS4 plan: its bias has the input offset folded in. */
+typedef struct {
+    const int32_t *bias, *multiplier, *shift;
+    int32_t output_offset, act_min, act_max;
+} fc_outputs_t;
+
+/*
+ * Outputs o .. o + count - 1 from their dot products: requantize's result with
+ * what the ROWS4 layout promises (tb_native_plan.h), so without its checks.
+ * With |v| < 2^30, floor((v * m + 2^30) / 2^31) is SMMULR's rounded top word of
+ * (2v) * m. With e = -shift >= 1, round_shift's (d >> e) + ((d >> (e - 1)) & 1)
+ * is ((d >> (e - 1)) + 1) >> 1 (both are floor((d + 2^(e-1)) / 2^e)), and
+ * e - 1 = ~shift. Not inlined into the row loop: on its own it keeps the
+ * layer's values in registers.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static void
+finish_outputs(const fc_outputs_t *q, int32_t o, const int32_t *dot, int32_t count, int8_t *out)
+{
+    const int32_t *bias = q->bias + o;
+    const int32_t *multiplier = q->multiplier + o;
+    const int32_t *shift = q->shift + o;
+    const int32_t output_offset = q->output_offset;
+    const int32_t act_min = q->act_min;
+    const int32_t act_max = q->act_max;
+    int32_t r;
+    for (r = 0; r < count; ++r) {
+        const int32_t v = dot[r] + bias[r];
+        int32_t t = tb_smmulr((int32_t)((uint32_t)v << 1), multiplier[r]);
+        t += t >> 31; /* t - 1 for t < 0: the rounding is half away from zero */
+        t = (((t >> ~shift[r]) + 1) >> 1) + output_offset;
+        t = t < act_min ? act_min : t;
+        t = t > act_max ? act_max : t;
+        out[r] = (int8_t)t;
+    }
+}
+
 /* Every batch over TB_NATIVE_FC_ROWS4 weights, the input extended into pairs. */
-static void fc_rows4(const tb_native_fc_t *p, const fc_layer_t *l, const int8_t *input,
-                     int8_t *output, uint32_t *pairs)
+static void fc_rows4(const tb_native_fc_t *p, const int8_t *input, int8_t *output, uint32_t *pairs)
 {
     const int32_t n = p->in_depth;
     const int32_t out_depth = p->out_depth;
     const int32_t blocks_end = out_depth & ~3;
+    fc_outputs_t q;
     int32_t b;
+    q.bias = p->bias;
+    q.multiplier = p->multiplier;
+    q.shift = p->shift;
+    q.output_offset = p->output_offset;
+    q.act_min = p->act_min;
+    q.act_max = p->act_max;
     for (b = 0; b < p->batches; ++b) {
         const int8_t *x = input + b * n;
         int8_t *out = output + b * out_depth;
@@ -402,19 +447,17 @@ static void fc_rows4(const tb_native_fc_t *p, const fc_layer_t *l, const int8_t 
         extend_input(x, n, pairs);
         for (o = 0; o < blocks_end; o += 4) {
             dot_block4(pairs, p->weights + o * n, n >> 2, acc);
-            out[o] = finish(l, o, acc[0]);
-            out[o + 1] = finish(l, o + 1, acc[1]);
-            out[o + 2] = finish(l, o + 2, acc[2]);
-            out[o + 3] = finish(l, o + 3, acc[3]);
+            finish_outputs(&q, o, acc, 4, out + o);
         }
+        /* the rows after the blocks are row-major */
         if (o + 2 <= out_depth) {
-            dot_rows2(x, p->weights + o * n, n, acc); /* the rows after the blocks */
-            out[o] = finish(l, o, acc[0]);
-            out[o + 1] = finish(l, o + 1, acc[1]);
+            dot_rows2(x, p->weights + o * n, n, acc);
+            finish_outputs(&q, o, acc, 2, out + o);
             o += 2;
         }
         if (o < out_depth) {
-            out[o] = finish(l, o, dot_row1(x, p->weights + o * n, n));
+            acc[0] = dot_row1(x, p->weights + o * n, n);
+            finish_outputs(&q, o, acc, 1, out + o);
         }
     }
 }
@@ -432,14 +475,17 @@ int tb_native_fully_connected_s8(const tb_native_fc_t *p, const int8_t *input, i
         return -1;
     }
     if (p->weights_layout == TB_NATIVE_FC_ROWS4) {
-        /* the compiler emits weight sums for every FULLY_CONNECTED */
-        if (scratch == 0 || (n & 3) != 0 || out_depth < 4 || p->weight_sums == 0) {
+        /* the compiler folds the input offset into the bias of this layout */
+        if (scratch == 0 || (n & 3) != 0 || out_depth < 4 || p->bias == 0) {
             return -1;
         }
-    } else if (p->weights_layout != TB_NATIVE_FC_ROW_MAJOR) {
+        fc_rows4(p, input, output, (uint32_t *)scratch);
+        return 0;
+    }
+    if (p->weights_layout != TB_NATIVE_FC_ROW_MAJOR) {
         return -1;
     }
-    if (p->weights_layout == TB_NATIVE_FC_ROW_MAJOR && (p->weight_sums == 0 || p->bias == 0)) {
+    if (p->weight_sums == 0 || p->bias == 0) {
         fc_general(p, input, output);
         return 0;
     }
@@ -451,10 +497,6 @@ int tb_native_fully_connected_s8(const tb_native_fc_t *p, const int8_t *input, i
     l.multiplier = p->multiplier;
     l.shift = p->shift;
     l.weight_sums = p->weight_sums;
-    if (p->weights_layout == TB_NATIVE_FC_ROWS4) {
-        fc_rows4(p, &l, input, output, (uint32_t *)scratch);
-        return 0;
-    }
     for (b = 0; b < batches; ++b) {
         const int8_t *x = input + b * n;
         int8_t *out = output + b * out_depth;
