@@ -65,9 +65,12 @@ def _dsp_conv(op: LoweredOp) -> int:
 
 def _dsp_fc(op: LoweredOp) -> int:
     """dsp/tb_native_fully_connected.c: with the interleaved weights (layout.py) the input row
-    extended once to int16 pairs, 2 bytes per input; none for row-major weights."""
+    extended once to int16 pairs (2 bytes per input), then the int32 sums of the four-row
+    blocks (4 bytes per output in them); none for row-major weights."""
     s = dict(op.scalars)
-    return 2 * s["in_depth"] if s["weights_layout"] == FC_ROWS4 else 0
+    if s["weights_layout"] != FC_ROWS4:
+        return 0
+    return 2 * s["in_depth"] + 4 * (s["out_depth"] // 4 * 4)
 
 
 # --- dsp: the set's query, by op --------------------------------------------------------------

@@ -20,7 +20,7 @@
  * the four rows' words of one step are adjacent, so one LDM loads all four, and
  * the input row is extended to int16 pairs once per batch into the op's scratch
  * (2 bytes per input), so one LDRD loads a word's two pairs for four rows: 18
- * instructions per 16 MACs (dot_block4), against 23 with row-major weights.
+ * instructions per 16 MACs (dot_blocks_asm), against 23 with row-major weights.
  */
 #include "tb_native_fixedpoint.h"
 #include "tb_native_kernels.h"
@@ -156,7 +156,7 @@ static inline void dot_rows4(const int8_t *x, const int8_t *w, int32_t n, int32_
 /*
  * The input row x (n a multiple of 4) extended once: word k becomes the pairs
  * (x0, x2) at pairs[2k] and (x1, x3) at pairs[2k + 1], what SXTB16 and SXTB16
- * ROR #8 of a weight word meet in dot_block4.
+ * ROR #8 of a weight word meet in dot_block4_c and dot_blocks_asm.
  */
 static void extend_input(const int8_t *x, int32_t n, uint32_t *pairs)
 {
@@ -188,15 +188,18 @@ static void dot_block4_c(const uint32_t *pairs, const int8_t *w, int32_t first, 
 
 #if TB_SIMD_NATIVE && defined(__thumb2__)
 /*
- * dot_block4_c from zero over the words [0, (pairs_end - pairs) / 2), a multiple
- * of 4 and at least 4, in assembly: the loop needs 14 registers (4 accumulators,
- * 4 weight words, the 2 input pairs, a temporary, 3 pointers), every one but SP
- * and PC, which only a whole function may take. Per word: LDRD of the input
- * pairs, LDM of the four rows' words, and per row SXTB16, SMLAD, SXTB16 ROR #8,
- * SMLAD (18 instructions per 16 MACs); four words per iteration, so the compare
- * and branch add 2 per 64 MACs. The pointers are word aligned (LDRD and LDM
- * need it): the arena's scratch and the weight arrays are 16-byte aligned, and
- * a block is 4 * n bytes. TB_FC_WORD is one word of the four rows.
+ * dot_blocks_asm: every block from the weights at w on, in assembly, until dots_end: dots
+ * receives each block's four sums, each from zero over the words [0, (pairs_end
+ * - pairs) / 2), at least 2. The loop needs 14 registers
+ * (4 accumulators, 4 weight words, the 2 input pairs, a temporary, 3 pointers),
+ * every one but SP and PC, which only a whole function may take. Per word: LDRD
+ * of the input pairs, LDM of the four rows' words, and per row SXTB16, SMLAD,
+ * SXTB16 ROR #8, SMLAD (18 instructions per 16 MACs); up to eight words per
+ * iteration, so the compare and branch add 2 per 128 MACs; the blocks follow
+ * each other in the weights, so between two only the sums are stored and the
+ * input pointer rewound (11 instructions). The pointers are word aligned (LDRD
+ * and LDM need it): the arena's scratch and the weight arrays are 16-byte
+ * aligned, a block is 4 * n bytes. TB_FC_WORD is one word of the four rows.
  */
 #define TB_FC_WORD                                                                                 \
     "ldrd r11, r12, [r0], #8\n\t"                                                                  \
@@ -218,42 +221,70 @@ static void dot_block4_c(const uint32_t *pairs, const int8_t *w, int32_t first, 
     "sxtb16 r10, r10, ror #8\n\t"                                                                  \
     "smlad r6, r10, r12, r6\n\t"
 
-/* The arguments arrive in r0-r3 (AAPCS); a naked function does not name them. */
-__attribute__((naked, noinline)) static void dot_block4_asm(
-    const uint32_t *pairs __attribute__((unused)), const int8_t *w __attribute__((unused)),
-    const uint32_t *pairs_end __attribute__((unused)), int32_t acc[4] __attribute__((unused)))
-{
-    __asm__ volatile("push {r3-r11, lr}\n\t"
-                     "mov r3, #0\n\t"
-                     "mov r4, #0\n\t"
-                     "mov r5, #0\n\t"
-                     "mov r6, #0\n\t"
-                     "1:\n\t" TB_FC_WORD TB_FC_WORD TB_FC_WORD TB_FC_WORD "cmp r0, r2\n\t"
-                     "bne 1b\n\t"
-                     "ldr r7, [sp]\n\t"
-                     "stm r7, {r3, r4, r5, r6}\n\t"
-                     "pop {r3-r11, pc}\n\t");
-}
+#define TB_FC_WORDS2 TB_FC_WORD TB_FC_WORD
+#define TB_FC_WORDS4 TB_FC_WORDS2 TB_FC_WORDS2
+#define TB_FC_WORDS8 TB_FC_WORDS4 TB_FC_WORDS4
+
+/*
+ * One dot_blocks_asm for a number of words per iteration (`words`, 2, 4 or 8:
+ * the words per row must be a multiple). The arguments arrive in r0-r3 and on
+ * the stack (AAPCS); a naked function does not name them. After the push,
+ * [sp] is pairs, [sp, #4] dots and [sp, #44] dots_end.
+ */
+#define TB_FC_DOT_BLOCKS_ASM(name, words)                                                          \
+    __attribute__((naked, noinline)) static void name(                                             \
+        const uint32_t *pairs __attribute__((unused)), const int8_t *w __attribute__((unused)),    \
+        const uint32_t *pairs_end __attribute__((unused)), int32_t *dots __attribute__((unused)),  \
+        const int32_t *dots_end __attribute__((unused)))                                           \
+    {                                                                                              \
+        __asm__ volatile("push {r0, r3-r11, lr}\n\t"                                               \
+                         "2:\n\t"                                                                  \
+                         "mov r3, #0\n\t"                                                          \
+                         "mov r4, #0\n\t"                                                          \
+                         "mov r5, #0\n\t"                                                          \
+                         "mov r6, #0\n\t"                                                          \
+                         "1:\n\t" words "cmp r0, r2\n\t"                                           \
+                         "bne 1b\n\t"                                                              \
+                         "ldr r7, [sp, #4]\n\t"                                                    \
+                         "stm r7!, {r3, r4, r5, r6}\n\t"                                           \
+                         "str r7, [sp, #4]\n\t"                                                    \
+                         "ldr r0, [sp]\n\t"                                                        \
+                         "ldr r8, [sp, #44]\n\t"                                                   \
+                         "cmp r7, r8\n\t"                                                          \
+                         "bne 2b\n\t"                                                              \
+                         "pop {r0, r3-r11, pc}\n\t");                                              \
+    }
+
+TB_FC_DOT_BLOCKS_ASM(dot_blocks_asm2, TB_FC_WORDS2)
+TB_FC_DOT_BLOCKS_ASM(dot_blocks_asm4, TB_FC_WORDS4)
+TB_FC_DOT_BLOCKS_ASM(dot_blocks_asm8, TB_FC_WORDS8)
 #endif
 
-/* acc = the four rows of one TB_NATIVE_FC_ROWS4 block against the extended input. */
-static void dot_block4(const uint32_t *pairs, const int8_t *w, int32_t words, int32_t acc[4])
+/* dots[4b + r] = row r of block b against the extended input, for blocks [0, blocks). */
+static void dot_blocks(const uint32_t *pairs, const int8_t *w, int32_t words, int32_t blocks,
+                       int32_t *dots)
 {
-    int32_t done = 0;
+    int32_t b;
 #if TB_SIMD_NATIVE && defined(__thumb2__)
-    if (words >= 4) {
-        done = words & ~3;
-        dot_block4_asm(pairs, w, pairs + 2 * done, acc);
-        if (done == words) {
-            return; /* every layer of ad01 (in_depth 640, 128) */
-        }
-    } else {
-        acc[0] = acc[1] = acc[2] = acc[3] = 0;
+    /* the widest unrolling that divides the words (all of ad01's layers: 8 or 2) */
+    if (words > 0 && (words & 7) == 0) {
+        dot_blocks_asm8(pairs, w, pairs + 2 * words, dots, dots + 4 * blocks);
+        return;
     }
-#else
-    acc[0] = acc[1] = acc[2] = acc[3] = 0;
+    if (words > 0 && (words & 3) == 0) {
+        dot_blocks_asm4(pairs, w, pairs + 2 * words, dots, dots + 4 * blocks);
+        return;
+    }
+    if (words > 0 && (words & 1) == 0) {
+        dot_blocks_asm2(pairs, w, pairs + 2 * words, dots, dots + 4 * blocks);
+        return;
+    }
 #endif
-    dot_block4_c(pairs, w, done, words, acc);
+    for (b = 0; b < blocks; ++b) {
+        int32_t *acc = dots + 4 * b;
+        acc[0] = acc[1] = acc[2] = acc[3] = 0;
+        dot_block4_c(pairs, w + 16 * words * b, 0, words, acc);
+    }
 }
 
 /* Two rows (the last out_depth % 4 rows, two at a time). */
@@ -382,8 +413,10 @@ static void fc_general(const tb_native_fc_t *p, const int8_t *input, int8_t *out
 
 uint32_t tb_native_fully_connected_scratch_bytes(const tb_native_fc_t *p)
 {
-    /* the input row as int16 pairs (extend_input) */
-    return p->weights_layout == TB_NATIVE_FC_ROWS4 ? 2u * (uint32_t)p->in_depth : 0u;
+    /* the input row as int16 pairs (extend_input), then the four-row blocks' sums */
+    return p->weights_layout == TB_NATIVE_FC_ROWS4
+               ? 2u * (uint32_t)p->in_depth + 4u * ((uint32_t)p->out_depth & ~3u)
+               : 0u;
 }
 
 /* The outputs of a TB_NATIVE_FC_ROWS4 plan: its bias has the input offset folded in. */
@@ -428,6 +461,7 @@ finish_outputs(const fc_outputs_t *q, int32_t o, const int32_t *dot, int32_t cou
 /* Every batch over TB_NATIVE_FC_ROWS4 weights, the input extended into pairs. */
 static void fc_rows4(const tb_native_fc_t *p, const int8_t *input, int8_t *output, uint32_t *pairs)
 {
+    int32_t *const dots = (int32_t *)(pairs + (p->in_depth >> 1)); /* after 2n bytes */
     const int32_t n = p->in_depth;
     const int32_t out_depth = p->out_depth;
     const int32_t blocks_end = out_depth & ~3;
@@ -445,10 +479,9 @@ static void fc_rows4(const tb_native_fc_t *p, const int8_t *input, int8_t *outpu
         int32_t o;
         int32_t acc[4];
         extend_input(x, n, pairs);
-        for (o = 0; o < blocks_end; o += 4) {
-            dot_block4(pairs, p->weights + o * n, n >> 2, acc);
-            finish_outputs(&q, o, acc, 4, out + o);
-        }
+        dot_blocks(pairs, p->weights, n >> 2, blocks_end >> 2, dots);
+        finish_outputs(&q, 0, dots, blocks_end, out);
+        o = blocks_end;
         /* the rows after the blocks are row-major */
         if (o + 2 <= out_depth) {
             dot_rows2(x, p->weights + o * n, n, acc);
