@@ -6,9 +6,9 @@
  * (SXTB16 and SXTB16 ROR #8: two per word) and the SMLADs (two per word).
  * What can be shared is the input: four output rows are computed per pass, so
  * each input word is loaded and extended once for four rows (23 instructions
- * per 16 MACs in the inner loop; one row per pass would need 7 per 4). No
- * scratch: the input is extended in registers, not into a buffer, which would
- * save only its one load per 4 rows and cost 2 bytes per input in the arena.
+ * per 16 MACs in the inner loop; one row per pass would need 7 per 4). With
+ * row-major weights the input is extended in registers (no scratch); the
+ * interleaved layout below extends it once into scratch.
  *
  * The input offset is folded out as in reference (sum w * x + offset * sum w,
  * exact in int32), so the inner loop multiplies raw int8 values. The pairing
