@@ -293,7 +293,7 @@ def test_dsp_scratch_queries_agree_with_the_planner_for_every_op(
 
     tflite = (shared_dir / "models" / f"{model_id}.tflite").read_bytes()
     ops = engines["dsp"](tflite).op_scratch()
-    lowered = analyze_model(tflite).ops
+    lowered = analyze_model(tflite, "dsp").ops  # the dsp layouts (compiler/layout.py)
     mirror = scratch_query("dsp")
     assert len(ops) == len(lowered) > 0
     for op, low in zip(ops, lowered, strict=True):

@@ -30,9 +30,9 @@ extern "C" {
  * Bumped whenever the structs below change; the generated plan records it and
  * the engine refuses any other version. 2: per-op scratch buffers, the model's
  * input format and result kind. 3: the input is read from the caller's buffer
- * (TB_NATIVE_BOUND_INPUT), ADD may run in place.
+ * (TB_NATIVE_BOUND_INPUT), ADD may run in place. 4: FULLY_CONNECTED's weights_layout.
  */
-#define TB_NATIVE_PLAN_VERSION 3u
+#define TB_NATIVE_PLAN_VERSION 4u
 
 /* The "offset" of a tensor read from the bound input buffer instead of the arena. */
 #define TB_NATIVE_BOUND_INPUT 0xFFFFFFFFu
@@ -73,6 +73,19 @@ typedef struct {
     const int32_t *weight_sums; /* conv: out_c sums of each filter (fast path), or NULL */
 } tb_native_conv_t;
 
+/*
+ * FULLY_CONNECTED weight layouts. ROW_MAJOR: [out_depth][in_depth]. ROWS4 (in_depth a
+ * multiple of 4, emitted only for a kernel set that reads it): each block of four rows
+ * interleaved word by word (word k of rows 4b .. 4b + 3, then word k + 1), the
+ * out_depth % 4 last rows row-major after the blocks. With ROWS4 bias holds the
+ * folded bias + input_offset * sum(row) (no weight_sums), and the compiler
+ * promises shift <= -1, multiplier != INT32_MIN and |sum w * x + bias| < 2^30
+ * for every output and any int8 input x (compiler/layout.py). A kernel refuses
+ * a layout it does not read.
+ */
+#define TB_NATIVE_FC_ROW_MAJOR 0
+#define TB_NATIVE_FC_ROWS4 1
+
 /* FULLY_CONNECTED: out[b][o] = sum_i w[o][i] * (in[b][i] + input_offset). */
 typedef struct {
     int32_t batches;
@@ -80,7 +93,8 @@ typedef struct {
     int32_t input_offset;
     int32_t output_offset;
     int32_t act_min, act_max;
-    const int8_t *weights;      /* [out_depth][in_depth] */
+    int32_t weights_layout;     /* TB_NATIVE_FC_ROW_MAJOR or TB_NATIVE_FC_ROWS4 */
+    const int8_t *weights;      /* in weights_layout's order */
     const int32_t *bias;        /* out_depth values or NULL */
     const int32_t *multiplier;  /* out_depth values (a per-tensor scale is repeated) */
     const int32_t *shift;       /* out_depth values */

@@ -26,6 +26,7 @@ from tinybench.compiler.emit import (
     emit_c,
 )
 from tinybench.compiler.errors import CompileError
+from tinybench.compiler.layout import apply_layouts
 from tinybench.compiler.lower import SUPPORTED_OPS, LoweredOp, lower_model
 from tinybench.compiler.model import Model, read_model
 from tinybench.compiler.planner import (
@@ -99,7 +100,7 @@ def analyze_model(
     from the kernel set's query, or from `scratch` when given (tests plan nonzero sizes)."""
     query = scratch if scratch is not None else scratch_query(kernels)
     model = read_model(tflite)
-    ops = lower_model(model)
+    ops = apply_layouts(lower_model(model), kernels)
     sizes = {t.index: t.size for t in model.tensors if t.data is None}
     # RESHAPE is a no-op alias; ADD is elementwise (every kernel set reads element i of both
     # inputs before it writes element i), so its output may overwrite an input dying there.

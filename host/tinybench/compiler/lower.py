@@ -246,6 +246,7 @@ def _lower_fc(model: Model, op: Operator) -> LoweredOp:
         ("batches", batches), ("in_depth", in_depth), ("out_depth", out_depth),
         ("input_offset", -inp.zero_point), ("output_offset", out.zero_point),
         ("act_min", act_min), ("act_max", act_max),
+        ("weights_layout", 0),  # TB_NATIVE_FC_ROW_MAJOR; compiler/layout.py may reorder
     )  # fmt: skip
     return LoweredOp(op.index, op.name, "fc", (inp.index,), out.index, scalars, tuple(arrays))
 

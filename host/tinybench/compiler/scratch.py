@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tinybench.compiler.errors import CompileError
+from tinybench.compiler.layout import FC_ROWS4
 from tinybench.compiler.lower import LoweredOp
 
 ScratchQuery = Callable[[LoweredOp], int]
@@ -59,10 +60,24 @@ def _dsp_conv(op: LoweredOp) -> int:
     return groups * 4 * 6 * 2
 
 
+# --- dsp: FULLY_CONNECTED (issue 14) -----------------------------------------------------------
+
+
+def _dsp_fc(op: LoweredOp) -> int:
+    """dsp/tb_native_fully_connected.c: with the interleaved weights (layout.py) the input row
+    extended once to int16 pairs (2 bytes per input), then the int32 sums of the four-row
+    blocks (4 bytes per output in them); none for row-major weights."""
+    s = dict(op.scalars)
+    if s["weights_layout"] != FC_ROWS4:
+        return 0
+    return 2 * s["in_depth"] + 4 * (s["out_depth"] // 4 * 4)
+
+
 # --- dsp: the set's query, by op --------------------------------------------------------------
 
 _DSP_QUERIES: dict[str, ScratchQuery] = {
     "CONV_2D": _dsp_conv,
+    "FULLY_CONNECTED": _dsp_fc,
 }
 
 

@@ -21,7 +21,8 @@ int tb_native_fully_connected_s8(const tb_native_fc_t *p, const int8_t *input, i
     int32_t acc[FC_OUT_BLOCK];
     int32_t b, o0, j;
     (void)scratch; /* no scratch needed */
-    if (p->weights == 0 || p->multiplier == 0 || p->shift == 0) {
+    if (p->weights == 0 || p->multiplier == 0 || p->shift == 0 ||
+        p->weights_layout != TB_NATIVE_FC_ROW_MAJOR) {
         return -1;
     }
     for (b = 0; b < p->batches; ++b) {
