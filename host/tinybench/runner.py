@@ -38,6 +38,7 @@ from tinybench.energy.cosim import PowerModel
 from tinybench.energy.instruments import Instruments, IoManagerSpec, MonitorSpec
 from tinybench.energyrun import DEFAULT_POWER_MODEL
 from tinybench.errors import DutError, TinybenchError
+from tinybench.farm.places import FarmRequest, FarmSession, open_places
 from tinybench.flash import (
     FlashBackend,
     FlashRequest,
@@ -107,6 +108,7 @@ class RunRequest:
     power_model: PowerModel = DEFAULT_POWER_MODEL
     monitor: MonitorSpec | None = None  # energy mode: the power monitor (None: cosim, emulated)
     io_manager: IoManagerSpec | None = None  # energy mode, physical: None is the direct setup
+    farm: FarmRequest | None = None  # labgrid places instead of a local board (tinybench.farm)
 
 
 @dataclass(frozen=True)
@@ -373,6 +375,8 @@ def run_benchmark(
     """access and flasher: how serial ports are found and opened and how boards are flashed
     (the system's and pyOCD by default; simulated boards and fake probes in tests);
     instruments: how energy mode opens its power monitor and DUT link."""
+    if request.farm is not None:
+        _check_farm_request(request)
     if request.mode == "energy":
         from tinybench.energyrun import EnergyRequest, run_energy_benchmark
 
@@ -457,7 +461,16 @@ def run_benchmark(
         references = {s.name: s for s in reference.samples}
         timings["reference"] = time.monotonic() - mark
 
-    workers = Workers(config, request.jobs, run_dir)
+    farm: FarmSession | None = None
+    if request.farm is not None:
+        baud = board.uart.baud if board.uart is not None else 115200
+        farm = open_places(request.farm, baud, build.image, _warn)
+    try:
+        workers = Workers(config, request.jobs, run_dir, farm.duts if farm is not None else ())
+    except BaseException:
+        if farm is not None:
+            farm.close()
+        raise
     mark = time.monotonic()
     journal: Journal | None = None
     performance: PerformanceOutcome | None = None
@@ -482,6 +495,8 @@ def run_benchmark(
         workers.close()
         if journal is not None:
             journal.close()
+        if farm is not None:
+            farm.close()  # every place released, whatever happened (a crash, Ctrl-C)
     timings["dut_sessions"] = time.monotonic() - mark
     timings["total"] = time.monotonic() - started
 
@@ -489,6 +504,12 @@ def run_benchmark(
         project, request, model, board, build, info, journal, performance, timings, rules,
         profile, stack,
     )  # fmt: skip
+    if farm is not None:
+        restarts = {n: w.restarts for n, w in workers.by_name.items()}
+        outcomes = journal.outcomes() if journal is not None else []
+        document["farm"] = farm.fleet_document(
+            outcomes, workers.samples_by_worker, restarts, workers.dead
+        )
     missing = rules.missing_result_keys(document)
     if missing:
         raise TinybenchError(f"internal: results lack required keys {missing}")
@@ -497,6 +518,24 @@ def run_benchmark(
         write_atomic(run_dir / "latencies.json", json.dumps(latencies_document(performance)) + "\n")
     shutil.copy(build.image, run_dir / build.image.name)
     return RunOutcome(run_dir=run_dir, document=document)
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _check_farm_request(request: RunRequest) -> None:
+    """What a run on farm places covers: accuracy (sharded over places) and performance (on
+    one place); energy needs a monitor at the place, which tinybench cannot reach yet."""
+    if request.mode == "energy" or request.external or request.jobs > 1 or request.flash:
+        raise TinybenchError(
+            "--place/--places run accuracy (sharded over the places) or performance (one "
+            "place) with tinybench's firmware: not with --mode energy, --external, --jobs or "
+            "--flash (the place is flashed through the farm where it can be)"
+        )
+    assert request.farm is not None
+    if request.mode == "performance" and ("," in request.farm.places or "=" in request.farm.places):
+        raise TinybenchError("--mode performance runs on one place: use --place NAME")
 
 
 def _stack_high_water(workers: Workers) -> StackUsage | None:

@@ -12,12 +12,13 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import Protocol, TextIO, TypeVar
 
 from tinybench.dut.discovery import PortAccess
-from tinybench.dut.link import open_dut
+from tinybench.dut.link import DutLink, open_dut
 from tinybench.dut.session import DutSession, SessionStats, Timeouts
 from tinybench.dut.transport.recording import RecordingTransport
 from tinybench.errors import DutError, ProtocolError, TinybenchError, TransportError
@@ -28,6 +29,22 @@ T = TypeVar("T")
 
 RECOVERABLE = (TransportError, ProtocolError)
 RESET_POLL_S = 1.0
+PLACE_POWER_CYCLES = 3  # a farm place that stays dead after these many is given up on
+
+
+class RemoteDut(Protocol):
+    """A board somewhere else (a labgrid place): its link, and a power-cycle for a restart."""
+
+    @property
+    def name(self) -> str: ...
+
+    def open(self) -> AbstractContextManager[DutLink]: ...
+
+    def power_cycle(self) -> None: ...
+
+
+class PlaceDead(TinybenchError):
+    """A remote DUT that did not come back after its power-cycles: its work goes elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,7 @@ class WorkerConfig:
     max_restarts: int = 20  # over the whole run: a DUT that keeps dying is a failed run
     reset_wait_s: float = 600.0  # physical boards: how long to wait for a manual reset
     port_access: PortAccess | None = None  # physical boards: how ports open (None: pyserial)
+    remote: RemoteDut | None = None  # a farm place instead of a local board
 
 
 def _check_model_io(model: ModelManifest, info: Mapping[str, str]) -> None:
@@ -90,7 +108,9 @@ class DutWorker:
         stack = contextlib.ExitStack()
         try:
             link = stack.enter_context(
-                open_dut(config.board, config.image, config.serial_port, config.port_access)
+                config.remote.open()
+                if config.remote is not None
+                else open_dut(config.board, config.image, config.serial_port, config.port_access)
             )
             session = DutSession(
                 RecordingTransport(link.transport, self._transcript),
@@ -129,6 +149,9 @@ class DutWorker:
             raise TinybenchError(
                 f"the DUT failed {self.restarts} times; giving up. Last error: {reason}"
             ) from reason
+        if self._config.remote is not None:
+            self._power_cycle(self._config.remote, reason)
+            return
         if self._config.board.kind is not BoardKind.PHYSICAL:
             self._notify(f"the DUT stopped answering ({reason}); restarting it")
             self.start()
@@ -149,6 +172,24 @@ class DutWorker:
                         f"after a reset: {exc}"
                     ) from exc
                 time.sleep(RESET_POLL_S)
+
+    def _power_cycle(self, remote: RemoteDut, reason: Exception) -> None:
+        last: Exception = reason
+        for attempt in range(1, PLACE_POWER_CYCLES + 1):
+            self._notify(
+                f"place {remote.name} stopped answering ({last}); power-cycling it "
+                f"({attempt}/{PLACE_POWER_CYCLES})"
+            )
+            try:
+                remote.power_cycle()
+                self.start()
+                return
+            except (TinybenchError, *RECOVERABLE) as exc:
+                self._stop()
+                last = exc
+        raise PlaceDead(
+            f"place {remote.name} stayed dead after {PLACE_POWER_CYCLES} power cycles: {last}"
+        ) from last
 
     def call(self, step: Callable[[DutSession], T]) -> T:
         """Runs one step (e.g. one sample); a dead DUT is restarted and the step retried."""
