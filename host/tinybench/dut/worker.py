@@ -187,9 +187,9 @@ class DutWorker:
             except (TinybenchError, *RECOVERABLE) as exc:
                 self._stop()
                 last = exc
-        raise PlaceDead(
-            f"place {remote.name} stayed dead after {PLACE_POWER_CYCLES} power cycles: {last}"
-        ) from last
+        message = f"place {remote.name} stayed dead after {PLACE_POWER_CYCLES} power cycles: {last}"
+        self._notify(f"{message}; its samples go to the other places")
+        raise PlaceDead(message) from last
 
     def call(self, step: Callable[[DutSession], T]) -> T:
         """Runs one step (e.g. one sample); a dead DUT is restarted and the step retried."""

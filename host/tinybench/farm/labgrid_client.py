@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import time
 import uuid
@@ -190,36 +191,43 @@ class FarmClient:
             f"release {name}", stub.ReleasePlace(self._pb2.ReleasePlaceRequest(placename=name))
         )
 
-    def wait_for(self, names: list[str], timeout_s: float) -> str:
-        """A reservation for exactly these places, waited for until allocated; its token."""
+    def wait_for(self, names: list[str], timeout_s: float) -> list[str]:
+        """One reservation per place (labgrid allocates one filter group per reservation),
+        waited for until every one is allocated; their tokens."""
         pb2 = self._pb2
-        filters = {
-            f"p{k}": pb2.Reservation.Filter(filter={"name": name}) for k, name in enumerate(names)
-        }
         stub = self._session.stub
-        response = self._call(
-            "reserve",
-            stub.CreateReservation(pb2.CreateReservationRequest(filters=filters, prio=0.0)),
-        )
-        token: str = response.reservation.token
-        deadline = time.monotonic() + timeout_s
-        while True:
-            polled = self._call(
-                "poll reservation", stub.PollReservation(pb2.PollReservationRequest(token=token))
-            )
-            state = polled.reservation.state
-            if state in (ALLOCATED, ACQUIRED):
-                return token
-            if state != WAITING:
-                raise TinybenchError(
-                    f"the reservation for {', '.join(names)} ended (state {state})"
-                )
-            if time.monotonic() >= deadline:
-                self.cancel(token)
-                raise TinybenchError(
-                    f"places {', '.join(names)} were not free within {timeout_s:g} s"
-                )
-            time.sleep(RESERVATION_POLL_S)
+        tokens: list[str] = []
+        try:
+            for name in names:
+                main = pb2.Reservation.Filter(filter={"name": name})
+                request = pb2.CreateReservationRequest(filters={"main": main}, prio=0.0)
+                response = self._call(f"reserve {name}", stub.CreateReservation(request))
+                tokens.append(response.reservation.token)
+            deadline = time.monotonic() + timeout_s
+            waiting = list(zip(names, tokens, strict=True))
+            while waiting:
+                still = []
+                for name, token in waiting:
+                    poll = pb2.PollReservationRequest(token=token)
+                    state = self._call(f"poll {name}", stub.PollReservation(poll)).reservation.state
+                    if state == WAITING:
+                        still.append((name, token))
+                    elif state not in (ALLOCATED, ACQUIRED):
+                        raise TinybenchError(f"the reservation for {name} ended (state {state})")
+                waiting = still
+                if waiting and time.monotonic() >= deadline:
+                    raise TinybenchError(
+                        f"places {', '.join(n for n, _ in waiting)} were not free within "
+                        f"{timeout_s:g} s"
+                    )
+                if waiting:
+                    time.sleep(RESERVATION_POLL_S)
+        except BaseException:
+            for token in tokens:
+                with contextlib.suppress(TinybenchError):
+                    self.cancel(token)
+            raise
+        return tokens
 
     def cancel(self, token: str) -> None:
         stub = self._session.stub
@@ -233,7 +241,7 @@ class FarmClient:
             self._run(self._session.stop())
             self._run(self._session.close())
         except Exception:  # closing a session that already broke: nothing left to do
-            pass
+            return
 
 
 @contextmanager

@@ -183,12 +183,12 @@ class FarmSession:
         self.request = request
         self._client = FarmClient(request.coordinator)
         self._acquired: list[str] = []
-        self._token: str | None = None
+        self._tokens: list[str] = []
         self.duts: list[PlaceDut] = []
         try:
             names = self._client.select(request.places)
             if request.wait:
-                self._token = self._client.wait_for(names, request.wait_s)
+                self._tokens = self._client.wait_for(names, request.wait_s)
             for name in names:
                 view = self._client.acquire(name)
                 self._acquired.append(name)
@@ -210,10 +210,10 @@ class FarmSession:
             with contextlib.suppress(TinybenchError):
                 self._client.release(name)
         self._acquired.clear()
-        if self._token is not None:
+        for token in self._tokens:
             with contextlib.suppress(TinybenchError):
-                self._client.cancel(self._token)
-            self._token = None
+                self._client.cancel(token)
+        self._tokens = []
         self._client.close()
 
     def fleet_document(
@@ -239,7 +239,7 @@ class FarmSession:
                     "samples": len(indexes),
                     "sample_indexes": sorted(indexes),
                     "median_latency_ms": median,
-                    "power_cycles": restarts.get(dut.name, 0),
+                    "restarts": restarts.get(dut.name, 0),  # each: up to 3 power-cycles
                     "dead": dut.name in dead,
                 }
             )
