@@ -38,7 +38,7 @@ from tinybench.energy.cosim import PowerModel
 from tinybench.energy.instruments import Instruments, IoManagerSpec, MonitorSpec
 from tinybench.energyrun import DEFAULT_POWER_MODEL
 from tinybench.errors import DutError, TinybenchError
-from tinybench.farm.places import FarmRequest, FarmSession, open_places
+from tinybench.farm.places import FarmRequest, FarmSession, check_places_free, open_places
 from tinybench.flash import (
     FlashBackend,
     FlashRequest,
@@ -377,6 +377,7 @@ def run_benchmark(
     instruments: how energy mode opens its power monitor and DUT link."""
     if request.farm is not None:
         _check_farm_request(request)
+        check_places_free(request.farm)
     if request.mode == "energy":
         from tinybench.energyrun import EnergyRequest, run_energy_benchmark
 

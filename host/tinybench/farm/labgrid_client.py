@@ -172,13 +172,18 @@ class FarmClient:
             "set tags", stub.SetPlaceTags(pb2.SetPlaceTagsRequest(placename=name, tags=tags))
         )
 
-    def acquire(self, name: str) -> PlaceView:
+    def check_free(self, name: str) -> PlaceView:
+        """The place, or PlaceHeld naming who holds it."""
         view = self.place(name)
         if view.acquired is not None:
             raise PlaceHeld(
                 f"place {name} is held by {view.acquired}; wait for it with --wait, or ask them "
                 f"to release it (labgrid-client -x {self.address} -p {name} release)"
             )
+        return view
+
+    def acquire(self, name: str) -> PlaceView:
+        self.check_free(name)
         stub = self._session.stub
         self._call(
             f"acquire {name}", stub.AcquirePlace(self._pb2.AcquirePlaceRequest(placename=name))

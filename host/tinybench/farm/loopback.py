@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -245,7 +246,20 @@ class LoopbackFarm:
         )
 
     def _connect(self, address: str) -> FarmClient:
+        """A client once the coordinator listens (labgrid logs every refused connection)."""
         deadline = time.monotonic() + START_TIMEOUT_S
+        host, _, port = address.rpartition(":")
+        while True:
+            try:
+                socket.create_connection((host, int(port)), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    raise TinybenchError(
+                        f"the farm's coordinator did not listen on {address}: see "
+                        f"{self.directory}/coordinator.log"
+                    ) from None
+                time.sleep(0.05)
         while True:
             try:
                 return FarmClient(address)

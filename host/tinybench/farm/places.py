@@ -25,7 +25,12 @@ from typing import Any
 from tinybench.dut.link import DutLink
 from tinybench.dut.transport.serial_link import SerialTransport
 from tinybench.errors import TinybenchError, TransportError
-from tinybench.farm.labgrid_client import FarmClient, PlaceView, prepare_environment
+from tinybench.farm.labgrid_client import (
+    FarmClient,
+    PlaceView,
+    farm_client,
+    prepare_environment,
+)
 from tinybench.farm.powerd import SERVICE_ID
 from tinybench.modes.accuracy import SampleOutcome
 
@@ -258,6 +263,16 @@ class FarmSession:
             "units": units,
             "latency_spread": spread,
         }
+
+
+def check_places_free(request: FarmRequest) -> None:
+    """Fails at once, before the build, when a place is held (unless the run waits)."""
+    if request.wait:
+        return
+    prepare_environment()
+    with farm_client(request.coordinator) as client:
+        for name in client.select(request.places):
+            client.check_free(name)
 
 
 def open_places(request: FarmRequest, baud: int, image: Path, notify: Any = print) -> FarmSession:
