@@ -44,6 +44,7 @@ _MODULE_MARKERS: dict[str, frozenset[str]] = {
     "energy/test_fw_energy.py": frozenset({"qemu", "slow"}),  # builds 7 energy-mode images
     "energy/test_energy_qemu.py": frozenset({"qemu"}),
     "energy/test_energy_bench.py": frozenset({"qemu", "slow"}),  # QEMU runs of 20-30 s each
+    "farm/test_loopback_farm.py": frozenset({"qemu"}),  # a labgrid farm of 4 QEMUs (.venv-farm)
 }
 
 # Session fixtures that boot QEMU for whoever uses them.

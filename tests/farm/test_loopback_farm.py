@@ -223,6 +223,33 @@ def test_a_held_place_fails_naming_its_holder_or_is_waited_for(farm: Farm, tmp_p
     assert len(_journal_indexes(tmp_path / "waited")) == 2
 
 
+def test_ctrl_c_mid_run_releases_the_place(farm: Farm, tmp_path: Path) -> None:
+    out = tmp_path / "interrupted"
+    args = farm.run_args(out, "--limit", "200", "--place", "qemu-m4-3")
+    # SIGINT as a terminal's Ctrl-C delivers it, whatever the disposition this test inherited.
+    wrapper = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.argv = ['tinybench', *sys.argv[1:]]; "
+        "runpy.run_module('tinybench', run_name='__main__')"
+    )
+    process = subprocess.Popen(
+        [str(farm.python), "-c", wrapper, *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=farm.env,
+        cwd=farm.repo_root,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (out / "samples.jsonl").exists() or not _journal_indexes(out):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the run made no progress"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1 and "Aborted!" in err
+    assert not (out / "results.json").exists()
+    status = farm.tinybench("farm", "status", "--dir", str(farm.directory))
+    assert "place qemu-m4-3: free," in status.stdout, status.stdout
+
+
 def test_farm_down_stops_every_process_up_started(farm: Farm) -> None:
     pids = farm.pids()
     assert len(pids) >= 3 + 1  # coordinator, switch, exporter and the QEMUs powered so far
