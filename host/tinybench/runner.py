@@ -437,7 +437,12 @@ def run_benchmark(
     timings["build"] = time.monotonic() - mark
     _record_request(run_dir, request, root, build, rules)
     access = access or PortAccess()
-    serial_port = _physical_port(board, request, build.image, access, flasher)
+    # A farm place brings its own serial port: no local port is looked for.
+    serial_port = (
+        _physical_port(board, request, build.image, access, flasher)
+        if request.farm is None
+        else None
+    )
 
     config = WorkerConfig(
         board=board,
