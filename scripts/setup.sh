@@ -4,7 +4,8 @@
 #      patch), plus gcc and python3-venv if absent; with --dev also chromium, which the report
 #      tests drive headless, and clang-format, which checks the C style,
 #   2. a virtual environment in .venv,
-#   3. the tinybench package (editable), with the test tools when --dev is given.
+#   3. the tinybench package (editable), with the test tools when --dev is given,
+#   4. with --dev, .venv-farm: labgrid for the board farm tests (the `farm` extra).
 # Usage: bash scripts/setup.sh [--dev]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -51,4 +52,22 @@ if [ "$have" != "$meta [dev]" ] && [ "$have" != "$meta ${extras}" ]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
     echo "$want" > "$stamp"
+fi
+
+# Board farms (--dev): labgrid in a venv of its own, .venv-farm, because labgrid's
+# pyserial-labgrid installs the same `serial` package as pyserial. .venv-farm sees .venv's
+# packages (tinybench and its dependencies) after its own, so `serial` there is labgrid's.
+if [ -n "$extras" ]; then
+    farm_want="$(.venv/bin/python -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["farm"]))')"
+    farm_stamp=.venv-farm/.tinybench-farm-installed
+    if [ "$(cat "$farm_stamp" 2>/dev/null || true)" != "$farm_want" ]; then
+        echo "tinybench setup: installing $farm_want into .venv-farm (board farms)" >&2
+        [ -x .venv-farm/bin/python ] || .venv/bin/python -m venv .venv-farm
+        # shellcheck disable=SC2086 # one word per requirement
+        .venv-farm/bin/python -m pip install --quiet --disable-pip-version-check $farm_want
+        base_site="$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+        farm_site="$(.venv-farm/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+        echo "import site; site.addsitedir('$base_site')" > "$farm_site/tinybench-base-venv.pth"
+        echo "$farm_want" > "$farm_stamp"
+    fi
 fi

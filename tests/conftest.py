@@ -48,6 +48,7 @@ _MODULE_MARKERS: dict[str, frozenset[str]] = {
     "session/test_fault_runs.py": frozenset({"qemu"}),  # `run --inject`, 4 short runs
     "session/test_no_orphans.py": frozenset({"qemu"}),  # SIGKILL of tinybench mid-run
     "session/test_soak_smoke.py": frozenset({"qemu"}),  # bench/soak.py on a tiny budget
+    "farm/test_loopback_farm.py": frozenset({"qemu"}),  # a labgrid farm of 4 QEMUs (.venv-farm)
 }
 
 # Session fixtures that boot QEMU for whoever uses them.

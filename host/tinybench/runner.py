@@ -41,6 +41,7 @@ from tinybench.energy.cosim import PowerModel
 from tinybench.energy.instruments import Instruments, IoManagerSpec, MonitorSpec
 from tinybench.energyrun import DEFAULT_POWER_MODEL
 from tinybench.errors import DutError, TinybenchError
+from tinybench.farm.places import FarmRequest, FarmSession, check_places_free, open_places
 from tinybench.flash import (
     FlashBackend,
     FlashRequest,
@@ -128,6 +129,7 @@ class RunRequest:
     monitor: MonitorSpec | None = None  # energy mode: the power monitor (None: cosim, emulated)
     io_manager: IoManagerSpec | None = None  # energy mode, physical: None is the direct setup
     faults: FaultSpec | None = None  # `--inject`: damage the link on purpose (tests, benches)
+    farm: FarmRequest | None = None  # labgrid places instead of a local board (tinybench.farm)
 
 
 @dataclass(frozen=True)
@@ -403,6 +405,9 @@ def run_benchmark(
             "--inject needs the reply-crc extension of tinybench's firmware and a link it "
             "drives itself: accuracy and performance runs, not --external or --mode energy"
         )
+    if request.farm is not None:
+        _check_farm_request(request)
+        check_places_free(request.farm)
     if request.mode == "energy":
         from tinybench.energyrun import EnergyRequest, run_energy_benchmark
 
@@ -463,7 +468,12 @@ def run_benchmark(
     timings["build"] = time.monotonic() - mark
     _record_request(run_dir, request, root, build, rules)
     access = access or PortAccess()
-    serial_port = _physical_port(board, request, build.image, access, flasher)
+    # A farm place brings its own serial port: no local port is looked for.
+    serial_port = (
+        _physical_port(board, request, build.image, access, flasher)
+        if request.farm is None
+        else None
+    )
 
     config = WorkerConfig(
         board=board,
@@ -514,7 +524,16 @@ def run_benchmark(
 
         references = ReferenceFeed(compute_reference)
 
-    workers = Workers(config, jobs, run_dir)
+    farm: FarmSession | None = None
+    if request.farm is not None:
+        baud = board.uart.baud if board.uart is not None else 115200
+        farm = open_places(request.farm, baud, build.image, _warn)
+    try:
+        workers = Workers(config, jobs, run_dir, farm.duts if farm is not None else ())
+    except BaseException:
+        if farm is not None:
+            farm.close()
+        raise
     mark = time.monotonic()
     journal: Journal | None = None
     performance: PerformanceOutcome | None = None
@@ -551,6 +570,8 @@ def run_benchmark(
         workers.close()
         if journal is not None:
             journal.close()
+        if farm is not None:
+            farm.close()  # every place released, whatever happened (a crash, Ctrl-C)
     timings["dut_sessions"] = time.monotonic() - mark
     timings["total"] = time.monotonic() - started
 
@@ -562,6 +583,12 @@ def run_benchmark(
         document["emulation"] = emulation
     if link_faults is not None:
         document["link_faults"] = link_faults
+    if farm is not None:
+        restarts = {n: w.restarts for n, w in workers.by_name.items()}
+        outcomes = journal.outcomes() if journal is not None else []
+        document["farm"] = farm.fleet_document(
+            outcomes, workers.samples_by_worker, restarts, workers.dead
+        )
     missing = rules.missing_result_keys(document)
     if missing:
         raise TinybenchError(f"internal: results lack required keys {missing}")
@@ -633,6 +660,24 @@ def _fault_timeouts(request: RunRequest) -> Timeouts:
     if request.mode != "accuracy":
         return replace(request.timeouts, command_s=silence)
     return replace(request.timeouts, command_s=silence, infer_s=silence)
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _check_farm_request(request: RunRequest) -> None:
+    """What a run on farm places covers: accuracy (sharded over places) and performance (on
+    one place); energy needs a monitor at the place, which tinybench cannot reach yet."""
+    if request.mode == "energy" or request.external or request.jobs > 1 or request.flash:
+        raise TinybenchError(
+            "--place/--places run accuracy (sharded over the places) or performance (one "
+            "place) with tinybench's firmware: not with --mode energy, --external, --jobs or "
+            "--flash (the place is flashed through the farm where it can be)"
+        )
+    assert request.farm is not None
+    if request.mode == "performance" and ("," in request.farm.places or "=" in request.farm.places):
+        raise TinybenchError("--mode performance runs on one place: use --place NAME")
 
 
 def _stack_high_water(workers: Workers) -> StackUsage | None:

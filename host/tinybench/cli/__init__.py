@@ -14,6 +14,7 @@ from tinybench.cli.compare_cmd import compare_command
 from tinybench.cli.compile_cmd import compile_command
 from tinybench.cli.deps_cmd import deps_command
 from tinybench.cli.doctor_cmd import doctor_command
+from tinybench.cli.farm_cmd import farm_command
 from tinybench.cli.flash_cmd import flash_command
 from tinybench.cli.models_cmd import models_command
 from tinybench.cli.profile_cmd import profile_command
@@ -65,6 +66,7 @@ cli.add_command(submission_command)
 cli.add_command(deps_command)
 cli.add_command(bench_command)
 cli.add_command(profile_command)
+cli.add_command(farm_command)
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from tinybench.energy.instruments import (
 )
 from tinybench.energyrun import DEFAULT_POWER_MODEL
 from tinybench.errors import TinybenchError
+from tinybench.farm.places import FarmRequest
 from tinybench.flash import FlashRequest
 from tinybench.modes.shards import DEFAULT_BATCH_SIZE
 from tinybench.project import Project
@@ -161,6 +162,22 @@ def _power_model(text: str | None, mode: str) -> PowerModel:
     return PowerModel(static_mw, pj)
 
 
+def _farm_request(
+    place: str | None, places: str | None, coordinator: str, wait: bool
+) -> FarmRequest | None:
+    if place is not None and places is not None:
+        raise TinybenchError("--place names one place, --places several: give one of them")
+    if place is None and places is None:
+        if wait:
+            raise TinybenchError("--wait queues for labgrid places: add --place or --places")
+        return None
+    spec = place if place is not None else places
+    assert spec is not None
+    if place is not None and ("," in place or "=" in place):
+        raise TinybenchError(f"--place {place!r}: one place name (several: --places)")
+    return FarmRequest(coordinator, spec, wait)
+
+
 @click.command("run", epilog=MODEL_HELP)
 @model_argument
 @board_option
@@ -289,6 +306,33 @@ def _power_model(text: str | None, mode: str) -> PowerModel:
     help="Energy mode with an LPM01A: the supply voltage it gives the DUT, in mV.",
 )
 @click.option("--inject", "inject_text", metavar="SPEC", help=SPEC_HELP)
+@click.option(
+    "--place",
+    "place",
+    help="Run on this labgrid place (its serial port and power port; flashed where the farm "
+    "can flash it): see tinybench farm.",
+)
+@click.option(
+    "--places",
+    "places",
+    metavar="P1,P2,...|TAG=VALUE",
+    help="Shard an accuracy run over these labgrid places (names, or every place with the "
+    "tags); results.json gets per-unit figures and their spread (`farm`).",
+)
+@click.option(
+    "--coordinator",
+    envvar="LG_COORDINATOR",
+    default="127.0.0.1:20408",
+    show_default=True,
+    help="With --place/--places: the labgrid coordinator (env LG_COORDINATOR).",
+)
+@click.option(
+    "--wait",
+    "wait_for_places",
+    is_flag=True,
+    help="With --place/--places: queue for held places through a labgrid reservation instead "
+    "of failing.",
+)
 @click.pass_obj
 def run_command(
     project: Project,
@@ -320,6 +364,10 @@ def run_command(
     io_manager_text: str | None,
     supply_mv: int,
     inject_text: str | None,
+    place: str | None,
+    places: str | None,
+    coordinator: str,
+    wait_for_places: bool,
 ) -> None:
     """Build the firmware, run MODEL on the board and check every output against the reference.
 
@@ -361,6 +409,9 @@ def run_command(
             board_id = EXTERNAL
     if inject_text is not None and resume_dir is not None:
         raise TinybenchError("--inject starts a fresh run; a resumed run continues undamaged")
+    farm = _farm_request(place, places, coordinator, wait_for_places)
+    if farm is not None and resume_dir is not None:
+        raise TinybenchError("--resume continues local runs; a farm run starts anew")
     if resume_dir is not None:
         request = load_resume_request(resume_dir, serial_port, jobs, batch_size)
         if request.model_id not in (model_id, str(Path(model_id).resolve())):
@@ -378,6 +429,7 @@ def run_command(
             monitor=parse_monitor(monitor_text) if monitor_text else None,
             io_manager=parse_io_manager(io_manager_text) if io_manager_text else None,
             faults=parse_fault_spec(inject_text) if inject_text is not None else None,
+            farm=farm,
         )  # fmt: skip
     instruments = Instruments(supply_mv=supply_mv)
     if sys.stderr.isatty():

@@ -12,12 +12,13 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import Protocol, TextIO, TypeVar
 
 from tinybench.dut.discovery import PortAccess
-from tinybench.dut.link import open_dut
+from tinybench.dut.link import DutLink, open_dut
 from tinybench.dut.session import (
     DutResetError,
     DutSession,
@@ -41,6 +42,22 @@ RESET_POLL_S = 1.0
 # With injected faults: how often one step may fail before the run stops (recovery impossible).
 MAX_FAULTY_STEP_ATTEMPTS = 12
 RESYNC_TRIES = 3  # resyncs hit by damage themselves before the DUT is restarted instead
+PLACE_POWER_CYCLES = 3  # a farm place that stays dead after these many is given up on
+
+
+class RemoteDut(Protocol):
+    """A board somewhere else (a labgrid place): its link, and a power-cycle for a restart."""
+
+    @property
+    def name(self) -> str: ...
+
+    def open(self) -> AbstractContextManager[DutLink]: ...
+
+    def power_cycle(self) -> None: ...
+
+
+class PlaceDead(TinybenchError):
+    """A remote DUT that did not come back after its power-cycles: its work goes elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,7 @@ class WorkerConfig:
     port_access: PortAccess | None = None  # physical boards: how ports open (None: pyserial)
     faults: FaultSpec | None = None  # `--inject`: the link is damaged on purpose
     fault_stream: int = 0  # which of the spec's random streams this DUT's link draws from
+    remote: RemoteDut | None = None  # a farm place instead of a local board
 
 
 def fault_kind(exc: BaseException) -> str:
@@ -124,7 +142,9 @@ class DutWorker:
         stack = contextlib.ExitStack()
         try:
             link = stack.enter_context(
-                open_dut(config.board, config.image, config.serial_port, config.port_access)
+                config.remote.open()
+                if config.remote is not None
+                else open_dut(config.board, config.image, config.serial_port, config.port_access)
             )
             transport: Transport = link.transport
             if self.injector is not None:  # uploads then go over the link, CRC-checked
@@ -170,6 +190,9 @@ class DutWorker:
             raise TinybenchError(
                 f"the DUT failed {self.restarts} times; giving up. Last error: {reason}"
             ) from reason
+        if self._config.remote is not None:
+            self._power_cycle(self._config.remote, reason)
+            return
         if self._config.board.kind is not BoardKind.PHYSICAL:
             self._notify(f"the DUT stopped answering ({reason}); restarting it")
             self.start()
@@ -190,6 +213,24 @@ class DutWorker:
                         f"after a reset: {exc}"
                     ) from exc
                 time.sleep(RESET_POLL_S)
+
+    def _power_cycle(self, remote: RemoteDut, reason: Exception) -> None:
+        last: Exception = reason
+        for attempt in range(1, PLACE_POWER_CYCLES + 1):
+            self._notify(
+                f"place {remote.name} stopped answering ({last}); power-cycling it "
+                f"({attempt}/{PLACE_POWER_CYCLES})"
+            )
+            try:
+                remote.power_cycle()
+                self.start()
+                return
+            except (TinybenchError, *RECOVERABLE) as exc:
+                self._stop()
+                last = exc
+        message = f"place {remote.name} stayed dead after {PLACE_POWER_CYCLES} power cycles: {last}"
+        self._notify(f"{message}; its samples go to the other places")
+        raise PlaceDead(message) from last
 
     def call(self, step: Callable[[DutSession], T]) -> T:
         """Runs one step (e.g. one sample); a dead DUT is restarted and the step retried."""

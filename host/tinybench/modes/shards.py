@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from tinybench.datasets import Dataset, Sample
 from tinybench.dut.session import DutSession
-from tinybench.dut.worker import DutWorker, WorkerConfig
+from tinybench.dut.worker import DutWorker, PlaceDead, RemoteDut, WorkerConfig
 from tinybench.errors import TinybenchError
 from tinybench.journal import Journal
 from tinybench.manifests.models import ModelManifest
@@ -44,23 +44,55 @@ class References(Protocol):
 
 
 class Workers:
-    """The DUTs of one run (one, or one per job), closed together."""
+    """The DUTs of one run (one, one per job, or one per farm place), closed together."""
 
-    def __init__(self, config: WorkerConfig, jobs: int, run_dir: Path) -> None:
-        names = ["transcript.txt"] if jobs == 1 else [f"transcript-{k}.txt" for k in range(jobs)]
-        self.workers = [
-            DutWorker(replace(config, transcript=run_dir / n, fault_stream=k))
-            for k, n in enumerate(names)
-        ]
+    def __init__(
+        self,
+        config: WorkerConfig,
+        jobs: int,
+        run_dir: Path,
+        remotes: Sequence[RemoteDut] = (),
+    ) -> None:
+        if remotes:
+            self.names = [r.name for r in remotes]
+            self.workers = [
+                DutWorker(
+                    replace(
+                        config,
+                        transcript=run_dir / f"transcript-{r.name}.txt",
+                        remote=r,
+                        fault_stream=k,
+                    )
+                )
+                for k, r in enumerate(remotes)
+            ]
+        else:
+            names = (
+                ["transcript.txt"] if jobs == 1 else [f"transcript-{k}.txt" for k in range(jobs)]
+            )
+            self.names = [str(k) for k in range(len(names))]
+            self.workers = [
+                DutWorker(replace(config, transcript=run_dir / n, fault_stream=k))
+                for k, n in enumerate(names)
+            ]
         self._faults = config.faults
+        self.by_name = dict(zip(self.names, self.workers, strict=True))  # the dead ones too
+        # Which worker ran which sample in this process (a resumed run's earlier ones are unknown).
+        self.samples_by_worker: dict[str, list[int]] = {n: [] for n in self.names}
+        self.dead: list[str] = []  # farm places given up on mid-run (retired from workers)
+
+    def retire_dead(self) -> None:
+        """Leaves only live workers in workers/names (later steps ask them for info)."""
+        self.names = [n for n in self.names if n not in self.dead]
+        self.workers = [self.by_name[n] for n in self.names]
 
     def close(self) -> None:
-        for worker in self.workers:
+        for worker in self.by_name.values():
             worker.close()
 
     @property
     def restarts(self) -> int:
-        return sum(w.restarts for w in self.workers)
+        return sum(w.restarts for w in self.by_name.values())
 
     def link_faults(self) -> dict[str, Any] | None:
         """results.json's link_faults: what `--inject` did and how every fault showed and was
@@ -115,8 +147,9 @@ def run_accuracy_shards(
     done = journal.done()
     pending = deque(s for s in dataset.samples if s.index not in done)
     total = len(dataset.samples)
-    lock = threading.Lock()
+    lock = threading.Condition()
     failures: list[BaseException] = []
+    in_flight = [0]  # samples taken but not finished: a dying place may give them back
 
     def item_of(sample: Sample) -> SampleInput:
         return SampleInput(
@@ -124,15 +157,32 @@ def run_accuracy_shards(
         )
 
     def take(count: int) -> list[Sample]:
+        """Up to count pending samples; waits while others are in flight (a dying place
+        may hand them back); empty when the run is done or failed."""
         with lock:
-            if failures:
-                return []
-            return [pending.popleft() for _ in range(min(count, len(pending)))]
+            while not failures:
+                if pending:
+                    taken = [pending.popleft() for _ in range(min(count, len(pending)))]
+                    in_flight[0] += len(taken)
+                    return taken
+                if in_flight[0] == 0:
+                    return []
+                lock.wait()
+            return []
 
-    def work(worker: DutWorker) -> None:
+    def work(worker: DutWorker, name: str) -> None:
         try:
             # Through call(): starting the DUT may meet a damaged link (--inject) or a dead DUT.
-            batching = batch_size > 0 and worker.call(lambda session: session.can_batch)
+            try:
+                batching = batch_size > 0 and worker.call(lambda session: session.can_batch)
+            except PlaceDead:
+                with lock:  # a place dead from the start holds no samples
+                    workers.dead.append(name)
+                    alive = len(workers.workers) - len(workers.dead)
+                    lock.notify_all()
+                if alive == 0:
+                    raise
+                return
             while True:
                 samples = take(batch_size if batching else 1)
                 if not samples:
@@ -151,20 +201,39 @@ def run_accuracy_shards(
                     counts = (rules.infer_count, rules.warmup_count)
                     return [run_sample(session, model, items[0], reference, *counts)]
 
-                journal.extend(worker.call(step))
+                try:
+                    outcomes = worker.call(step)
+                except PlaceDead:
+                    with lock:  # its samples go back to the places still alive
+                        pending.extendleft(reversed(samples))
+                        in_flight[0] -= len(samples)
+                        workers.dead.append(name)
+                        alive = len(workers.workers) - len(workers.dead)
+                        lock.notify_all()
+                    if alive == 0:
+                        raise
+                    return
+                journal.extend(outcomes)
+                with lock:
+                    in_flight[0] -= len(samples)
+                    workers.samples_by_worker[name].extend(s.index for s in samples)
+                    lock.notify_all()
                 if progress is not None:
                     progress(len(journal.done()), total)
         except BaseException as exc:  # reported by the caller, after the other workers stop
             with lock:
                 failures.append(exc)
+                lock.notify_all()
 
-    if len(workers.workers) == 1:
-        work(workers.workers[0])
+    pairs = list(zip(workers.workers, workers.names, strict=True))
+    if len(pairs) == 1:
+        work(*pairs[0])
     else:
-        threads = [threading.Thread(target=work, args=(w,)) for w in workers.workers]
+        threads = [threading.Thread(target=work, args=pair) for pair in pairs]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+    workers.retire_dead()
     if failures:
         raise failures[0]

@@ -15,6 +15,7 @@ from tinybench.report import plots
 from tinybench.report.classnames import class_names
 from tinybench.report.dut import dut_section
 from tinybench.report.energy import energy_section
+from tinybench.report.fleet import fleet_section
 from tinybench.report.formatting import (
     MISSING,
     accuracy_text,
@@ -318,6 +319,7 @@ def build_report(run: RunDirectory) -> Report:
         _profile_section(run),
         memory_section(run.block("memory")),
         energy_section(run.block("energy"), run.path),
+        fleet_section(run.block("farm")),
         _provenance_section(run),
         _wall_time_section(run),
         dut_section(run.block("dut")),

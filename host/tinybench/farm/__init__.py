@@ -1,0 +1,1 @@
+"""Board farms on labgrid: a loopback farm, and runs over remote places."""

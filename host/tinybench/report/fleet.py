@@ -1,0 +1,47 @@
+"""The report's fleet section: a run over farm places, per unit and the spread across units."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinybench.report.formatting import count, fixed, percent, text_or_missing
+from tinybench.report.layout import Section, Table
+
+
+def fleet_section(block: dict[str, Any]) -> Section | None:
+    """results.json `farm`: one row per place (unit), the spread of their median latencies."""
+    units = block.get("units")
+    if not isinstance(units, list) or not units:
+        return None
+    rows = tuple(
+        (
+            text_or_missing(u.get("place")),
+            text_or_missing(u.get("exporter")),
+            text_or_missing(u.get("serial")),
+            ", ".join(f"{k}={v}" for k, v in (u.get("identity") or {}).items()) or "none",
+            count(u.get("samples")),
+            fixed(u.get("median_latency_ms"), 4, "ms"),
+            count(u.get("restarts")),
+            "dead" if u.get("dead") else "ok",
+        )
+        for u in units
+        if isinstance(u, dict)
+    )
+    headers = (
+        "place", "exporter", "serial", "identity", "samples", "median latency", "restarts",
+        "state",
+    )  # fmt: skip
+    coordinator = text_or_missing(block.get("coordinator"))
+    paragraphs = [
+        f"Run on labgrid places through the coordinator {coordinator} as "
+        f"{text_or_missing(block.get('holder'))}."
+    ]
+    spread = block.get("latency_spread")
+    if isinstance(spread, dict):
+        paragraphs.append(
+            f"Median latency across units: {fixed(spread.get('min_ms'), 4, 'ms')} to "
+            f"{fixed(spread.get('max_ms'), 4, 'ms')}, a range of "
+            f"{fixed(spread.get('range_ms'), 4, 'ms')} ({percent(spread.get('relative'), 3)} of "
+            "the median unit)."
+        )
+    return Section("fleet", "Fleet", tuple(paragraphs), (Table("fleet-units", headers, rows),))
