@@ -385,14 +385,19 @@ static inline int8_t fused_apply(const fused_t *f, int32_t x, int32_t late_offse
         [s] "r"(out_c)
 #endif
 
-/* A channel the fused form does not cover: tb_conv_finish of its six x = acc + bias. */
-static TB_NOINLINE void finish_channel(const tb_native_conv_t *p, int32_t oc, const int32_t *x,
-                                       int8_t *out)
+/*
+ * A channel the fused form does not cover: tb_conv_finish of its six x = acc + bias (by value,
+ * so that the fused path's accumulators stay in registers).
+ */
+static TB_NOINLINE void finish_channel(const tb_native_conv_t *p, int32_t oc, int8_t *out,
+                                       int32_t x0, int32_t x1, int32_t x2, int32_t x3, int32_t x4,
+                                       int32_t x5)
 {
-    const int32_t bias = p->bias != 0 ? p->bias[oc] : 0;
+    const int32_t x[PIXELS] = { x0, x1, x2, x3, x4, x5 };
+    const uint32_t bias = p->bias != 0 ? (uint32_t)p->bias[oc] : 0u;
     int32_t k;
     for (k = 0; k < PIXELS; ++k) {
-        out[k * p->out_c] = tb_conv_finish(p, (int32_t)((uint32_t)x[k] - (uint32_t)bias), oc);
+        out[k * p->out_c] = tb_conv_finish(p, (int32_t)((uint32_t)x[k] - bias), oc);
     }
 }
 
@@ -420,7 +425,7 @@ static TB_ALWAYS_INLINE void conv_pixels_fused(TB_CONV_PIXELS_ARGS, const int fo
     for (oc = 0; oc < out_c; ++oc, w += taps, ++out) {
         dot_6x1(patches, w, taps, p->bias != 0 ? p->bias[oc] : 0, acc);
         if (!fold && !fusable(p->multiplier[oc], p->shift[oc], 31)) {
-            finish_channel(p, oc, acc, out);
+            finish_channel(p, oc, out, acc[0], acc[1], acc[2], acc[3], acc[4], acc[5]);
             continue;
         }
         fused_load(p, oc, fold, &f);
