@@ -110,6 +110,43 @@ static void fill_patch(const tb_native_conv_t *p, const int8_t *in_batch, int32_
     }
 }
 
+/*
+ * Windows whose rows are not whole groups of four taps (k_w * in_c % 4 != 0: vww01's and
+ * ic01's first 3x3 convs on three channels, 9 bytes a row) and of at most GATHER_TAPS taps:
+ * an inside window is first copied row by row, a word at a time, into one int8 run, which is
+ * then expanded group by group. Expanded row by row, most of its taps were stored one by one.
+ */
+#define GATHER_TAPS 64
+
+static int gathers(const tb_native_conv_t *p)
+{
+    return ((p->k_w * p->in_c) & 3) != 0 && p->k_h * p->k_w * p->in_c <= GATHER_TAPS;
+}
+
+static void fill_patch_gathered(const tb_native_conv_t *p, const int8_t *in_batch, int32_t oy,
+                                int32_t ox, int16_t *patch)
+{
+    const int32_t taps = p->k_h * p->k_w * p->in_c;
+    const int32_t run = p->k_w * p->in_c;
+    const int32_t row = p->in_w * p->in_c;
+    const int8_t *src =
+        in_batch +
+        ((oy * p->stride_h - p->pad_h) * p->in_w + ox * p->stride_w - p->pad_w) * p->in_c;
+    uint32_t words[(GATHER_TAPS + 4) / 4];
+    int8_t *run_at = (int8_t *)words;
+    int32_t ky, i;
+    for (ky = 0; ky < p->k_h; ++ky, src += row, run_at += run) {
+        for (i = 0; i + 4 <= run; i += 4) {
+            const uint32_t word = tb_simd_load4(src + i);
+            memcpy(run_at + i, &word, sizeof word);
+        }
+        for (; i < run; ++i) { /* not a word: the input may end after the window's last byte */
+            run_at[i] = src[i];
+        }
+    }
+    expand_run(patch, 0, taps & ~3, (const int8_t *)words, taps, p->input_offset);
+}
+
 /* The patch of one pixel of a 1x1 convolution without padding: its channels, expanded. */
 static void fill_pixel(const tb_native_conv_t *p, const int8_t *in_batch, int32_t oy, int32_t ox,
                        int16_t *patch)
@@ -438,10 +475,19 @@ static TB_ALWAYS_INLINE void conv_pixels_fused(TB_CONV_PIXELS_ARGS, const int fo
                                      : TB_FUSED_OPERANDS
                                      : "memory");
             } else {
+#if defined(__ARM_FEATURE_MVE)
+                /* GCC finds no 14th register on Cortex-M55: the offset is read from the stack */
+                __asm__ __volatile__(
+                    TB_FUSED_SIX("ldr %[lo], %[off]\n\tadd %[hi], %[hi], %[lo]\n\t")
+                    : [lo] "=&r"(lo), [hi] "=&r"(hi), [o] "+r"(out)
+                    : TB_FUSED_OPERANDS, [off] "m"(offset)
+                    : "memory");
+#else
                 __asm__ __volatile__(TB_FUSED_SIX("add %[hi], %[hi], %[off]\n\t")
                                      : [lo] "=&r"(lo), [hi] "=&r"(hi), [o] "+r"(out)
                                      : TB_FUSED_OPERANDS, [off] "r"(offset)
                                      : "memory");
+#endif
             }
             out -= 4 * out_c;
         }
@@ -513,6 +559,7 @@ int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *ou
 {
     const int32_t pixels = p->out_h * p->out_w;
     const int pointwise = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0;
+    const int gather = gathers(p);
     int16_t *patches = (int16_t *)scratch;
     conv_pixels_fn run_pixels;
     int32_t b, pix, k;
@@ -542,6 +589,9 @@ int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *ou
             for (k = 0; k < PIXELS; ++k) {
                 if (pointwise) {
                     fill_pixel(p, in_batch, at[k] / p->out_w, at[k] % p->out_w, patches + 4 * k);
+                } else if (inside && gather) {
+                    fill_patch_gathered(p, in_batch, at[k] / p->out_w, at[k] % p->out_w,
+                                        patches + 4 * k);
                 } else {
                     fill_patch(p, in_batch, at[k] / p->out_w, at[k] % p->out_w, patches + 4 * k);
                 }
