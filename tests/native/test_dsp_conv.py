@@ -65,6 +65,10 @@ class Conv:
     bias: bool = True
     huge_bias: bool = False  # channel 0's bias near 2^30: the wide requantization path
     scale_above_one: bool = False  # effective scales >= 1: multipliers with a left shift
+    # per-channel effective scales, cycled over the channels: SPREAD (0.7 to 5e-10) gives right
+    # shifts 0 to 30 in one op (the fused requantization's channels, e 2-31, beside
+    # tb_conv_finish's, e <= 1), as in vww01; FOLD_EDGES e = 2 and 23 only (the offset folded)
+    spread_scales: tuple[float, ...] = ()
 
     def tflite(self, seed: int) -> bytes:
         rng = np.random.default_rng(seed)
@@ -77,6 +81,12 @@ class Conv:
         out_scale = float(np.float32(spread / 30.0))
         if self.scale_above_one:  # 1.5 and small weights: some outputs stay inside int8
             out_scale = float(np.float32(in_scale * w_scales[0] / 1.5))
+        if self.spread_scales:
+            targets = self.spread_scales
+            w_scales = [
+                float(np.float32(targets[i % len(targets)] * out_scale / in_scale))
+                for i in range(n_scales)
+            ]
         if self.act == "RELU6":
             out_scale = min(out_scale, float(np.float32(6.0 / 100.0)))
         out_zp = int(rng.integers(-128, 128)) if self.act == "NONE" else -100
@@ -100,6 +110,8 @@ class Conv:
         return mb.finish([x], [y])
 
 
+SPREAD = (0.7, 0.3, 0.15, 2e-3, 4e-6, 3e-8, 5e-10)
+FOLD_EDGES = (0.2, 0.13, 1e-7, 8e-8)
 CASES: dict[str, Conv] = {
     # 1x1 without a window: channel counts with and without a remainder of four taps
     "1x1 c64 to 64": Conv((5, 5, 64), 64, (1, 1), in_zp=-128),
@@ -131,6 +143,11 @@ CASES: dict[str, Conv] = {
     "3x3 SAME huge bias": Conv((6, 6, 8), 6, (3, 3), huge_bias=True, in_zp=-128),
     "1x1 c1 scales above one": Conv((6, 6, 1), 4, (1, 1), scale_above_one=True),
     "3x3 SAME c2 scales above one": Conv((5, 5, 2), 5, (3, 3), scale_above_one=True, in_zp=9),
+    "1x1 c8 to 14 spread scales": Conv((6, 5, 8), 14, (1, 1), in_zp=-128, spread_scales=SPREAD),
+    "1x1 c8 to 6 fold edges": Conv((5, 5, 8), 6, (1, 1), in_zp=127, spread_scales=FOLD_EDGES),
+    "3x3 SAME c4 to 7 spread scales huge bias": Conv(
+        (4, 4, 4), 7, (3, 3), huge_bias=True, spread_scales=SPREAD
+    ),
 }
 INPUTS = 5
 
@@ -191,6 +208,7 @@ def test_the_cases_reach_every_path_of_the_kernel() -> None:
     }
     assert any(not c.per_channel for c in convs) and any(c.batches == 2 for c in convs)
     assert any(c.huge_bias for c in convs) and any(c.scale_above_one for c in convs)
+    assert any(c.spread_scales and c.in_hwc[0] * c.in_hwc[1] >= 6 for c in convs)
 
 
 MODEL_INPUTS = {"kws01": 40, "vww01": 12, "ic01": 20}

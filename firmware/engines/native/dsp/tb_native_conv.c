@@ -27,8 +27,10 @@
 /* conv_pixels is specialised per requantization by inlining it into one wrapper each. */
 #if defined(__GNUC__)
 #define TB_ALWAYS_INLINE inline __attribute__((always_inline))
+#define TB_NOINLINE __attribute__((noinline))
 #else
 #define TB_ALWAYS_INLINE inline
+#define TB_NOINLINE
 #endif
 
 /* Output pixels per pass. */
@@ -108,6 +110,43 @@ static void fill_patch(const tb_native_conv_t *p, const int8_t *in_batch, int32_
     }
 }
 
+/*
+ * Windows whose rows are not whole groups of four taps (k_w * in_c % 4 != 0: vww01's and
+ * ic01's first 3x3 convs on three channels, 9 bytes a row) and of at most GATHER_TAPS taps:
+ * an inside window is first copied row by row, a word at a time, into one int8 run, which is
+ * then expanded group by group. Expanded row by row, most of its taps were stored one by one.
+ */
+#define GATHER_TAPS 64
+
+static int gathers(const tb_native_conv_t *p)
+{
+    return ((p->k_w * p->in_c) & 3) != 0 && p->k_h * p->k_w * p->in_c <= GATHER_TAPS;
+}
+
+static void fill_patch_gathered(const tb_native_conv_t *p, const int8_t *in_batch, int32_t oy,
+                                int32_t ox, int16_t *patch)
+{
+    const int32_t taps = p->k_h * p->k_w * p->in_c;
+    const int32_t run = p->k_w * p->in_c;
+    const int32_t row = p->in_w * p->in_c;
+    const int8_t *src =
+        in_batch +
+        ((oy * p->stride_h - p->pad_h) * p->in_w + ox * p->stride_w - p->pad_w) * p->in_c;
+    uint32_t words[(GATHER_TAPS + 4) / 4];
+    int8_t *run_at = (int8_t *)words;
+    int32_t ky, i;
+    for (ky = 0; ky < p->k_h; ++ky, src += row, run_at += run) {
+        for (i = 0; i + 4 <= run; i += 4) {
+            const uint32_t word = tb_simd_load4(src + i);
+            memcpy(run_at + i, &word, sizeof word);
+        }
+        for (; i < run; ++i) { /* not a word: the input may end after the window's last byte */
+            run_at[i] = src[i];
+        }
+    }
+    expand_run(patch, 0, taps & ~3, (const int8_t *)words, taps, p->input_offset);
+}
+
 /* The patch of one pixel of a 1x1 convolution without padding: its channels, expanded. */
 static void fill_pixel(const tb_native_conv_t *p, const int8_t *in_batch, int32_t oy, int32_t ox,
                        int16_t *patch)
@@ -117,12 +156,13 @@ static void fill_pixel(const tb_native_conv_t *p, const int8_t *in_batch, int32_
 }
 
 /*
- * Dot products of the PIXELS (6) patches with one filter of `taps` taps: acc[k] = x_k . w.
+ * Dot products of the PIXELS (6) patches with one filter of `taps` taps, each started at
+ * `start`: acc[k] = start + x_k . w.
  */
-static TB_ALWAYS_INLINE void dot_6x1(const int16_t *x, const int8_t *w, int32_t taps,
+static TB_ALWAYS_INLINE void dot_6x1(const int16_t *x, const int8_t *w, int32_t taps, int32_t start,
                                      int32_t acc[6])
 {
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0;
+    int32_t a0 = start, a1 = start, a2 = start, a3 = start, a4 = start, a5 = start;
     int32_t groups = taps >> 2;
     int32_t t;
 #if TB_SIMD_NATIVE
@@ -277,7 +317,7 @@ static TB_ALWAYS_INLINE void conv_pixels(TB_CONV_PIXELS_ARGS, int plain)
     int32_t acc[PIXELS];
     requant_t q;
     for (oc = 0; oc < out_c; ++oc) {
-        dot_6x1(patches, w, taps, acc);
+        dot_6x1(patches, w, taps, 0, acc);
         requant_load(p, oc, &q);
         out5[oc] = requant_apply(&q, range, acc[5], plain);
         out4[oc] = requant_apply(&q, range, acc[4], plain);
@@ -311,7 +351,7 @@ static void conv_pixels_exact(TB_CONV_PIXELS_ARGS)
     int32_t oc;
     int32_t acc[PIXELS];
     for (oc = 0; oc < p->out_c; ++oc) {
-        dot_6x1(patches, p->weights + oc * taps, taps, acc);
+        dot_6x1(patches, p->weights + oc * taps, taps, 0, acc);
         out5[oc] = tb_conv_finish(p, acc[5], oc);
         out4[oc] = tb_conv_finish(p, acc[4], oc);
         out3[oc] = tb_conv_finish(p, acc[3], oc);
@@ -319,6 +359,158 @@ static void conv_pixels_exact(TB_CONV_PIXELS_ARGS)
         out1[oc] = tb_conv_finish(p, acc[1], oc);
         out0[oc] = tb_conv_finish(p, acc[0], oc);
     }
+}
+
+/*
+ * The fused requantization of the depthwise kernel (its top comment has the proof), for a
+ * channel with a right shift e in [2, 31] and a multiplier of 0 or in [2^30, 2^31), with the
+ * int8 clamp: tb_conv_finish(acc) = SSAT8((S >> (31 + e)) + output_offset), x = acc + bias,
+ *     S = x * m + 2^30 + 2^(30+e) - (x < 0 ? 2^31 : 0).
+ * For e >= 2 the constant's low word is 2^30 alone, so S starts with a low word of 2^30, or
+ * of 2^30 + 2^31 with a borrow of 1 from the high word when x < 0: the sign bit of x or-ed
+ * into 2^30, and a high word of high_k + (x >> 31), high_k = 2^(e-2). When every channel of
+ * the op has e <= 23 the output offset folds in too (high_k += output_offset * 2^(e-1), which
+ * then fits in 32 bits). The bias starts the accumulators; per output AND, ORR, ADD, SMLAL,
+ * ASR, (ADD,) SSAT, STRB. vww01's layers from op 10 on have many channels of tiny scale
+ * (e 24-31, biases near -2^30) and a few with e <= 1; those take tb_conv_finish.
+ */
+typedef struct {
+    int32_t high, multiplier, shift; /* high_k, m, e - 1 */
+} fused_t;
+
+/* max_e: 23 (the offset folded) or 31. */
+static int fusable(int32_t multiplier, int32_t shift, int32_t max_e)
+{
+    return shift <= -2 && shift >= -max_e && (multiplier == 0 || multiplier >= (INT32_C(1) << 30));
+}
+
+static inline void fused_load(const tb_native_conv_t *p, int32_t c, int fold, fused_t *f)
+{
+    const int32_t e = -p->shift[c];
+    const uint32_t offset = fold ? (uint32_t)p->output_offset << (e - 1) : 0u;
+    f->high = (int32_t)((1u << (e - 2)) + offset);
+    f->multiplier = p->multiplier[c];
+    f->shift = e - 1;
+}
+
+static inline int8_t fused_apply(const fused_t *f, int32_t x, int32_t late_offset)
+{
+    const uint32_t low = 0x40000000u | ((uint32_t)x & 0x80000000u);
+    const uint32_t high = (uint32_t)f->high + (uint32_t)(x >> 31);
+    const int64_t sum = (int64_t)(((uint64_t)high << 32) | low) + (int64_t)x * f->multiplier;
+    return (int8_t)tb_ssat8(((int32_t)(sum >> 32) >> f->shift) + late_offset);
+}
+
+#if TB_SIMD_NATIVE && defined(__OPTIMIZE__)
+/* One output: x is the accumulator, `at` the store's address operand, `add` "" or the offset's. */
+#define TB_FUSED_ASM(x, at, add)                                                                   \
+    "and %[lo], %[" x "], #0x80000000\n\t"                                                         \
+    "orr %[lo], %[lo], #0x40000000\n\t"                                                            \
+    "add %[hi], %[high], %[" x "], asr #31\n\t"                                                    \
+    "smlal %[lo], %[hi], %[" x "], %[m]\n\t"                                                       \
+    "asr %[hi], %[hi], %[sh]\n\t" add "ssat %[hi], #8, %[hi]\n\t"                                  \
+    "strb %[hi], " at "\n\t"
+#define TB_FUSED_SIX(add)                                                                          \
+    TB_FUSED_ASM("a0", "[%[o]]", add)                                                              \
+    TB_FUSED_ASM("a1", "[%[o], %[s]]", add)                                                        \
+    "add %[o], %[o], %[s], lsl #1\n\t" TB_FUSED_ASM("a2", "[%[o]]", add)                           \
+        TB_FUSED_ASM("a3", "[%[o], %[s]]", add) "add %[o], %[o], %[s], lsl #1\n\t" TB_FUSED_ASM(   \
+            "a4", "[%[o]]", add) TB_FUSED_ASM("a5", "[%[o], %[s]]", add)
+#define TB_FUSED_OPERANDS                                                                          \
+    [a0] "r"(acc[0]), [a1] "r"(acc[1]), [a2] "r"(acc[2]), [a3] "r"(acc[3]), [a4] "r"(acc[4]),      \
+        [a5] "r"(acc[5]), [high] "r"(f.high), [m] "r"(f.multiplier), [sh] "r"(f.shift),            \
+        [s] "r"(out_c)
+#endif
+
+/*
+ * A channel the fused form does not cover: tb_conv_finish of its six x = acc + bias (by value,
+ * so that the fused path's accumulators stay in registers).
+ */
+static TB_NOINLINE void finish_channel(const tb_native_conv_t *p, int32_t oc, int8_t *out,
+                                       int32_t x0, int32_t x1, int32_t x2, int32_t x3, int32_t x4,
+                                       int32_t x5)
+{
+    const int32_t x[PIXELS] = { x0, x1, x2, x3, x4, x5 };
+    const uint32_t bias = p->bias != 0 ? (uint32_t)p->bias[oc] : 0u;
+    int32_t k;
+    for (k = 0; k < PIXELS; ++k) {
+        out[k * p->out_c] = tb_conv_finish(p, (int32_t)((uint32_t)x[k] - bias), oc);
+    }
+}
+
+/*
+ * All output channels of six consecutive output pixels (out0, out0 + out_c, ...), the fused
+ * requantization. Written out on DSP cores: from C, GCC kept the six output pointers on the
+ * stack (two memory accesses per output); here one pointer and the pixel stride address all
+ * six. fold: every channel has e in [2, 23] (the offset folded, no per-channel test).
+ */
+static TB_ALWAYS_INLINE void conv_pixels_fused(TB_CONV_PIXELS_ARGS, const int fold)
+{
+    const int32_t taps = p->k_h * p->k_w * p->in_c;
+    const int32_t out_c = p->out_c;
+    const int32_t offset = p->output_offset;
+    const int8_t *w = p->weights;
+    int8_t *out = out0;
+    int32_t oc;
+    int32_t acc[PIXELS];
+    fused_t f;
+    (void)out1;
+    (void)out2;
+    (void)out3;
+    (void)out4;
+    (void)out5;
+    for (oc = 0; oc < out_c; ++oc, w += taps, ++out) {
+        dot_6x1(patches, w, taps, p->bias != 0 ? p->bias[oc] : 0, acc);
+        if (!fold && !fusable(p->multiplier[oc], p->shift[oc], 31)) {
+            finish_channel(p, oc, out, acc[0], acc[1], acc[2], acc[3], acc[4], acc[5]);
+            continue;
+        }
+        fused_load(p, oc, fold, &f);
+#if TB_SIMD_NATIVE && defined(__OPTIMIZE__)
+        {
+            uint32_t lo, hi;
+            if (fold) {
+                __asm__ __volatile__(TB_FUSED_SIX("")
+                                     : [lo] "=&r"(lo), [hi] "=&r"(hi), [o] "+r"(out)
+                                     : TB_FUSED_OPERANDS
+                                     : "memory");
+            } else {
+#if defined(__ARM_FEATURE_MVE)
+                /* GCC finds no 14th register on Cortex-M55: the offset is read from the stack */
+                __asm__ __volatile__(
+                    TB_FUSED_SIX("ldr %[lo], %[off]\n\tadd %[hi], %[hi], %[lo]\n\t")
+                    : [lo] "=&r"(lo), [hi] "=&r"(hi), [o] "+r"(out)
+                    : TB_FUSED_OPERANDS, [off] "m"(offset)
+                    : "memory");
+#else
+                __asm__ __volatile__(TB_FUSED_SIX("add %[hi], %[hi], %[off]\n\t")
+                                     : [lo] "=&r"(lo), [hi] "=&r"(hi), [o] "+r"(out)
+                                     : TB_FUSED_OPERANDS, [off] "r"(offset)
+                                     : "memory");
+#endif
+            }
+            out -= 4 * out_c;
+        }
+#else
+        {
+            const int32_t late = fold ? 0 : offset;
+            int32_t k;
+            for (k = 0; k < PIXELS; ++k) {
+                out[k * out_c] = fused_apply(&f, acc[k], late);
+            }
+        }
+#endif
+    }
+}
+
+static void conv_pixels_folded(TB_CONV_PIXELS_ARGS)
+{
+    conv_pixels_fused(TB_CONV_PIXELS_PASS, 1);
+}
+
+static void conv_pixels_late_offset(TB_CONV_PIXELS_ARGS)
+{
+    conv_pixels_fused(TB_CONV_PIXELS_PASS, 0);
 }
 
 /* Whether |acc + bias| < 2^30 for every input: |x + input_offset| <= 255, |w| <= 128. */
@@ -337,16 +529,25 @@ static int accumulators_narrow(const tb_native_conv_t *p)
 
 typedef void (*conv_pixels_fn)(TB_CONV_PIXELS_ARGS);
 
-/* The fastest requantization whose results equal tb_conv_finish's for this op's parameters. */
-static conv_pixels_fn pick_requantization(const tb_native_conv_t *p)
+/*
+ * The fastest requantization whose results equal tb_conv_finish's for this op's parameters
+ * (the fused one needs an image of at least PIXELS pixels: the six of a pass consecutive).
+ */
+static conv_pixels_fn pick_requantization(const tb_native_conv_t *p, int32_t pixels)
 {
     int plain = p->act_min == -128 && p->act_max == 127;
+    int fold = 1, fused = 0;
     int32_t oc;
     for (oc = 0; oc < p->out_c; ++oc) {
         if (p->multiplier[oc] == INT32_MIN) {
             return conv_pixels_exact;
         }
         plain &= p->shift[oc] <= 0;
+        fold &= fusable(p->multiplier[oc], p->shift[oc], 23);
+        fused |= fusable(p->multiplier[oc], p->shift[oc], 31);
+    }
+    if (p->act_min == -128 && p->act_max == 127 && pixels >= PIXELS && fused) {
+        return fold ? conv_pixels_folded : conv_pixels_late_offset;
     }
     if (!plain) {
         return conv_pixels_general;
@@ -358,6 +559,7 @@ int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *ou
 {
     const int32_t pixels = p->out_h * p->out_w;
     const int pointwise = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0;
+    const int gather = gathers(p);
     int16_t *patches = (int16_t *)scratch;
     conv_pixels_fn run_pixels;
     int32_t b, pix, k;
@@ -365,7 +567,7 @@ int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *ou
         p->shift == 0 || scratch == 0 || ((uintptr_t)scratch & 3u) != 0u || group_count(p) <= 0) {
         return -1;
     }
-    run_pixels = pick_requantization(p);
+    run_pixels = pick_requantization(p, pixels);
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_batch = input + (int32_t)(b * p->in_h * p->in_w * p->in_c);
         int8_t *out_batch = output + (int32_t)(b * pixels * p->out_c);
@@ -387,6 +589,9 @@ int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *ou
             for (k = 0; k < PIXELS; ++k) {
                 if (pointwise) {
                     fill_pixel(p, in_batch, at[k] / p->out_w, at[k] % p->out_w, patches + 4 * k);
+                } else if (inside && gather) {
+                    fill_patch_gathered(p, in_batch, at[k] / p->out_w, at[k] % p->out_w,
+                                        patches + 4 * k);
                 } else {
                     fill_patch(p, in_batch, at[k] / p->out_w, at[k] % p->out_w, patches + 4 * k);
                 }
