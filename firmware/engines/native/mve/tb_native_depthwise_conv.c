@@ -128,8 +128,6 @@ static inline __attribute__((always_inline)) void depthwise_block(const tb_nativ
 
 /* Taps of the fast path's filters (3x3: 9, 5x5: 25); larger filters take depthwise_block. */
 #define DW_MAX_TAPS 32
-/* Output pixels of a row accumulated before they are requantized together. */
-#define DW_CHUNK 8
 
 /*
  * The fast path: depth multiplier 1, a full block of eight channels from c, filters of at most
@@ -137,13 +135,7 @@ static inline __attribute__((always_inline)) void depthwise_block(const tb_nativ
  * tap loop walks them with post-incremented loads, and the taps' input offsets go in a table,
  * so a pixel inside the input is one flat loop of 8 instructions per tap (8 MACs) from the
  * base value bias + offset * (the block's weight sums). A pixel whose window is clipped adds
- * (x + offset) * w over the taps inside, from the bias.
- *
- * A row goes in chunks of DW_CHUNK pixels, in three passes over the chunk: the accumulators
- * (even and odd channels) into acc[], then the even channels requantized and clamped in place,
- * then the odd ones, narrowed together with the even ones and stored. Each pass keeps in
- * registers only the constants it needs; one pass over everything held twelve vectors and
- * spilled them to the stack for every pixel.
+ * (x + offset) * w over the taps inside, from the bias. Requantization as in depthwise_block.
  */
 static void depthwise_block8(const tb_native_conv_t *p, const int8_t *in_batch, int8_t *out_batch,
                              int32_t c)
@@ -157,17 +149,17 @@ static void depthwise_block8(const tb_native_conv_t *p, const int8_t *in_batch, 
     const int32_t pad_h = p->pad_h, pad_w = p->pad_w;
     const int32_t in_h = p->in_h, in_w = p->in_w;
     const int32_t output_offset = p->output_offset;
-    const int32_t act_min = p->act_min, act_max = p->act_max;
+    const int32x4_t lo = vdupq_n_s32(p->act_min);
+    const int32x4_t hi = vdupq_n_s32(p->act_max);
     const uint32x4_t pairs = vmulq_n_u32(vidupq_n_u32(0u, 1), 2u); /* 0, 2, 4, 6 */
     const uint32x4_t pairs_odd = vaddq_n_u32(pairs, 1u);
     int8_t wblk[DW_MAX_TAPS * 8];
     int32_t offs[DW_MAX_TAPS];
-    int32_t acc[DW_CHUNK][8]; /* [pixel][even 0..3, odd 4..7] */
     tb_mve_quant_t q_even, q_odd;
     const int16_t input_offset = (int16_t)p->input_offset;
     int32x4_t base_even, base_odd, bias_even, bias_odd;
     int32x4_t sums_even = vdupq_n_s32(0), sums_odd = vdupq_n_s32(0);
-    int32_t oy, ox0, i, t, ky, kx;
+    int32_t oy, ox, t, ky, kx;
     {
         const int32x4_t shift_even = vldrwq_gather_shifted_offset_s32(p->shift + c, pairs);
         const int32x4_t shift_odd = vldrwq_gather_shifted_offset_s32(p->shift + c, pairs_odd);
@@ -200,69 +192,56 @@ static void depthwise_block8(const tb_native_conv_t *p, const int8_t *in_batch, 
     for (oy = 0; oy < out_h; ++oy) {
         const int32_t iy0 = oy * stride_h - pad_h;
         const int rows_inside = iy0 >= 0 && iy0 + k_h <= in_h;
-        int32_t ky_lo, ky_hi;
-        tb_conv_window(iy0, k_h, in_h, &ky_lo, &ky_hi);
-        for (ox0 = 0; ox0 < out_w; ox0 += DW_CHUNK) {
-            const int32_t count = out_w - ox0 < DW_CHUNK ? out_w - ox0 : DW_CHUNK;
-            int8_t *out = out_batch + (oy * out_w + ox0) * out_c + c;
-            for (i = 0; i < count; ++i) {
-                const int32_t ix0 = (ox0 + i) * stride_w - pad_w;
-                int32x4_t acc_even, acc_odd;
-                if (rows_inside && ix0 >= 0 && ix0 + k_w <= in_w) {
-                    const int8_t *x0 = in_batch + iy0 * in_row + ix0 * in_c + c;
-                    const int8_t *w = wblk;
-                    const int32_t *o = offs;
-                    acc_even = base_even;
-                    acc_odd = base_odd;
-                    for (t = taps; t > 0; --t) {
-                        const int16x8_t xv = vldrbq_s16(x0 + *o);
-                        const int16x8_t wv = vldrbq_s16(w);
+        for (ox = 0; ox < out_w; ++ox) {
+            const int32_t ix0 = ox * stride_w - pad_w;
+            const int8_t *w = wblk;
+            int32x4_t acc_even = base_even;
+            int32x4_t acc_odd = base_odd;
+            int16x8_t packed;
+            if (rows_inside && ix0 >= 0 && ix0 + k_w <= in_w) {
+                const int8_t *x0 = in_batch + iy0 * in_row + ix0 * in_c + c;
+                for (t = 0; t < taps; ++t) {
+                    const int16x8_t xv = vldrbq_s16(x0 + offs[t]);
+                    const int16x8_t wv = vldrbq_s16(w);
+                    acc_even = vaddq_s32(acc_even, vmullbq_int_s16(xv, wv));
+                    acc_odd = vaddq_s32(acc_odd, vmulltq_int_s16(xv, wv));
+                    w += 8;
+                }
+            } else {
+                /* The window's inside: rows ky_lo.. and columns kx_lo.., walked by pointers
+                 * that step a row at a time (no index arithmetic per row). */
+                int32_t ky_lo, ky_hi, kx_lo, kx_hi, rows, cols;
+                const int8_t *x_row;
+                const int8_t *w_row;
+                tb_conv_window(iy0, k_h, in_h, &ky_lo, &ky_hi);
+                tb_conv_window(ix0, k_w, in_w, &kx_lo, &kx_hi);
+                rows = ky_hi - ky_lo;
+                cols = kx_hi - kx_lo;
+                x_row = in_batch + ((iy0 + ky_lo) * in_row + (ix0 + kx_lo) * in_c + c);
+                w_row = wblk + (ky_lo * k_w + kx_lo) * 8;
+                acc_even = bias_even;
+                acc_odd = bias_odd;
+                for (ky = rows; ky > 0 && cols > 0; --ky) {
+                    const int8_t *x = x_row;
+                    const int8_t *wt = w_row;
+                    for (kx = cols; kx > 0; --kx) {
+                        /* |x + offset| <= 255: exact in int16 */
+                        const int16x8_t xv = vaddq_n_s16(vldrbq_s16(x), input_offset);
+                        const int16x8_t wv = vldrbq_s16(wt);
                         acc_even = vaddq_s32(acc_even, vmullbq_int_s16(xv, wv));
                         acc_odd = vaddq_s32(acc_odd, vmulltq_int_s16(xv, wv));
-                        w += 8;
-                        ++o;
+                        x += in_c;
+                        wt += 8;
                     }
-                } else {
-                    int32_t kx_lo, kx_hi;
-                    tb_conv_window(ix0, k_w, in_w, &kx_lo, &kx_hi);
-                    acc_even = bias_even;
-                    acc_odd = bias_odd;
-                    for (ky = ky_lo; ky < ky_hi; ++ky) {
-                        const int8_t *x =
-                            in_batch + ((iy0 + ky) * in_row + (ix0 + kx_lo) * in_c + c);
-                        const int8_t *w = wblk + (ky * k_w + kx_lo) * 8;
-                        for (kx = kx_lo; kx < kx_hi; ++kx) {
-                            /* |x + offset| <= 255: exact in int16 */
-                            const int16x8_t xv = vaddq_n_s16(vldrbq_s16(x), input_offset);
-                            const int16x8_t wv = vldrbq_s16(w);
-                            acc_even = vaddq_s32(acc_even, vmullbq_int_s16(xv, wv));
-                            acc_odd = vaddq_s32(acc_odd, vmulltq_int_s16(xv, wv));
-                            x += in_c;
-                            w += 8;
-                        }
-                    }
-                }
-                vst1q_s32(acc[i], acc_even);
-                vst1q_s32(acc[i] + 4, acc_odd);
-            }
-            {
-                const int32x4_t lo = vdupq_n_s32(act_min);
-                const int32x4_t hi = vdupq_n_s32(act_max);
-                for (i = 0; i < count; ++i) {
-                    int32x4_t v = tb_mve_requantize(vld1q_s32(acc[i]), &q_even);
-                    v = vaddq_n_s32(v, output_offset);
-                    vst1q_s32(acc[i], vminq_s32(vmaxq_s32(v, lo), hi));
-                }
-                for (i = 0; i < count; ++i) {
-                    int32x4_t v = tb_mve_requantize(vld1q_s32(acc[i] + 4), &q_odd);
-                    int16x8_t packed;
-                    v = vaddq_n_s32(v, output_offset);
-                    packed = vmovnbq_s32(vdupq_n_s16(0), vld1q_s32(acc[i]));
-                    packed = vmovntq_s32(packed, vminq_s32(vmaxq_s32(v, lo), hi));
-                    vstrbq_s16(out, packed);
-                    out += out_c;
+                    x_row += in_row;
+                    w_row += k_w * 8;
                 }
             }
+            acc_even = vaddq_n_s32(tb_mve_requantize(acc_even, &q_even), output_offset);
+            acc_odd = vaddq_n_s32(tb_mve_requantize(acc_odd, &q_odd), output_offset);
+            packed = vmovnbq_s32(vdupq_n_s16(0), vminq_s32(vmaxq_s32(acc_even, lo), hi));
+            packed = vmovntq_s32(packed, vminq_s32(vmaxq_s32(acc_odd, lo), hi));
+            vstrbq_s16(out_batch + (oy * out_w + ox) * out_c + c, packed);
         }
     }
 }
