@@ -103,6 +103,29 @@ static void fill_column(const tb_native_conv_t *p, const int8_t *in_batch, int32
     if (kx_hi < kx_lo) {
         kx_hi = kx_lo;
     }
+    if (row_len <= 16) {
+        /* A row is one vector: lanes [kx_lo, kx_hi) * in_c come from the input, the others
+         * are the pad value; the row's address may lie outside the input, but a predicated
+         * load reads only its active lanes (all inside). */
+        const int8x16_t pad_v = vdupq_n_s8(pad);
+        const mve_pred16_t row = vctp8q((uint32_t)row_len);
+        const mve_pred16_t inside = (mve_pred16_t)(vctp8q((uint32_t)(kx_hi * p->in_c)) &
+                                                   ~vctp8q((uint32_t)(kx_lo * p->in_c)));
+        const int32_t in_row = p->in_w * p->in_c;
+        const int32_t start = (iy0 * p->in_w + ix0) * p->in_c;
+        for (ky = 0; ky < p->k_h; ++ky) {
+            const int32_t iy = iy0 + ky;
+            int8x16_t v = pad_v;
+            if (iy >= 0 && iy < p->in_h && inside != 0) {
+                const int8_t *src =
+                    (const int8_t *)((uintptr_t)in_batch + (uintptr_t)(start + ky * in_row));
+                v = vpselq_s8(vldrbq_z_s8(src, inside), pad_v, inside);
+            }
+            vstrbq_p_s8(col, v, row);
+            col += row_len;
+        }
+        return;
+    }
     for (ky = 0; ky < p->k_h; ++ky) {
         const int32_t iy = iy0 + ky;
         int8_t *dst = col + ky * row_len;

@@ -208,23 +208,33 @@ static void depthwise_block8(const tb_native_conv_t *p, const int8_t *in_batch, 
                     w += 8;
                 }
             } else {
-                int32_t ky_lo, ky_hi, kx_lo, kx_hi;
+                /* The window's inside: rows ky_lo.. and columns kx_lo.., walked by pointers
+                 * that step a row at a time (no index arithmetic per row). */
+                int32_t ky_lo, ky_hi, kx_lo, kx_hi, rows, cols;
+                const int8_t *x_row;
+                const int8_t *w_row;
                 tb_conv_window(iy0, k_h, in_h, &ky_lo, &ky_hi);
                 tb_conv_window(ix0, k_w, in_w, &kx_lo, &kx_hi);
+                rows = ky_hi - ky_lo;
+                cols = kx_hi - kx_lo;
+                x_row = in_batch + ((iy0 + ky_lo) * in_row + (ix0 + kx_lo) * in_c + c);
+                w_row = wblk + (ky_lo * k_w + kx_lo) * 8;
                 acc_even = bias_even;
                 acc_odd = bias_odd;
-                for (ky = ky_lo; ky < ky_hi; ++ky) {
-                    const int8_t *x = in_batch + ((iy0 + ky) * in_row + (ix0 + kx_lo) * in_c + c);
-                    w = wblk + (ky * k_w + kx_lo) * 8;
-                    for (kx = kx_lo; kx < kx_hi; ++kx) {
+                for (ky = rows; ky > 0 && cols > 0; --ky) {
+                    const int8_t *x = x_row;
+                    const int8_t *wt = w_row;
+                    for (kx = cols; kx > 0; --kx) {
                         /* |x + offset| <= 255: exact in int16 */
                         const int16x8_t xv = vaddq_n_s16(vldrbq_s16(x), input_offset);
-                        const int16x8_t wv = vldrbq_s16(w);
+                        const int16x8_t wv = vldrbq_s16(wt);
                         acc_even = vaddq_s32(acc_even, vmullbq_int_s16(xv, wv));
                         acc_odd = vaddq_s32(acc_odd, vmulltq_int_s16(xv, wv));
                         x += in_c;
-                        w += 8;
+                        wt += 8;
                     }
+                    x_row += in_row;
+                    w_row += k_w * 8;
                 }
             }
             acc_even = vaddq_n_s32(tb_mve_requantize(acc_even, &q_even), output_offset);
