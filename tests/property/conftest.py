@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 
 settings.register_profile(
     "ci",
-    max_examples=60,
+    max_examples=40,
     derandomize=True,
     deadline=None,  # the machine is shared: wall time per example says nothing
     suppress_health_check=[HealthCheck.too_slow],
