@@ -33,8 +33,13 @@ def fuzzer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_fuzzer(tmp_path_factory.mktemp("fuzz") / "tb_fuzz_harness")
 
 
-def test_seed_corpus_is_what_a_real_session_sent(tmp_path: Path) -> None:
-    image = seed_firmware(tmp_path / "fw")
+@pytest.fixture(scope="module")
+def seed_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return seed_firmware(tmp_path_factory.mktemp("seed-fw"))
+
+
+def test_seed_corpus_is_what_a_real_session_sent(seed_image: Path, tmp_path: Path) -> None:
+    image = seed_image
     count = write_seed_corpus(image, tmp_path / "corpus", tmp_path, sessions=1)
     seeds = {p.read_bytes() for p in (tmp_path / "corpus").iterdir()}
     assert count == len(seeds) > 10
@@ -45,10 +50,9 @@ def test_seed_corpus_is_what_a_real_session_sent(tmp_path: Path) -> None:
 
 
 def test_100k_executions_find_no_crash_hang_or_sanitizer_report(
-    fuzzer: Path, tmp_path: Path
+    fuzzer: Path, seed_image: Path, tmp_path: Path
 ) -> None:
-    image = seed_firmware(tmp_path / "fw")
-    write_seed_corpus(image, tmp_path / "corpus", tmp_path, sessions=1)
+    write_seed_corpus(seed_image, tmp_path / "corpus", tmp_path, sessions=1)
     run = run_fuzzer(fuzzer, tmp_path / "corpus", tmp_path / "artifacts", runs=CI_RUNS)
     assert run.executions >= CI_RUNS, run.log_tail
     assert (run.crashes, run.hangs, run.sanitizer_reports) == (0, 0, 0), run.log_tail
