@@ -2,7 +2,8 @@
 # Sets up this checkout for tinybench, idempotently, and takes seconds when nothing is missing:
 #   1. Debian packages: the Arm toolchain, newlib and QEMU, git (it applies TFLM's flatbuffers
 #      patch), plus gcc and python3-venv if absent; with --dev also chromium, which the report
-#      tests drive headless, and clang-format, which checks the C style,
+#      tests drive headless, clang-format, which checks the C style, and clang with
+#      libclang-rt-14-dev, which builds the libFuzzer target of firmware/fuzz,
 #   2. a virtual environment in .venv,
 #   3. the tinybench package (editable), with the test tools when --dev is given,
 #   4. with --dev, .venv-farm: labgrid for the board farm tests (the `farm` extra).
@@ -20,7 +21,7 @@ esac
 # Debian packages: the firmware toolchain, the emulator, and a host C compiler for the host port.
 packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc libc6-dev git)
 # The test suite also opens the HTML report in a headless browser and checks the C style.
-[ -n "$extras" ] && packages+=(chromium clang-format)
+[ -n "$extras" ] && packages+=(chromium clang-format clang libclang-rt-14-dev)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

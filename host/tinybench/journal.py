@@ -52,7 +52,10 @@ class Journal:
         self._handle = path.open("a", encoding="utf-8")
 
     def _load(self) -> None:
-        text = self.path.read_text(encoding="utf-8")
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TinybenchError(f"{self.path}: unreadable journal: {exc}") from exc
         lines = text.split("\n")
         complete, torn = lines[:-1], lines[-1]  # text after the last newline was never finished
         for number, line in enumerate(complete, start=1):
@@ -60,7 +63,7 @@ class Journal:
                 continue
             try:
                 outcome = outcome_from_record(json.loads(line))
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, OverflowError) as exc:  # inf: OverflowError
                 raise TinybenchError(
                     f"{self.path}:{number}: unreadable journal record: {exc}"
                 ) from exc

@@ -117,7 +117,7 @@ def _check_windows(run_dir: Path, mode: str, block: dict[str, Any], timed: Timed
         )
     windows = block.get("windows")
     windows = [w for w in windows if isinstance(w, dict)] if isinstance(windows, list) else []
-    inputs = {w.get("input") for w in windows}
+    inputs = {str(w.get("input")) for w in windows}  # str: a hostile file may hold a list
     if len(inputs) < timed.windows:
         raise SubmissionError(
             f"{run_dir}: the {mode} run has {len(inputs)} distinct inputs; the run rules "
@@ -143,12 +143,12 @@ def _placed(run_dir: Path, rules: RuleSet) -> PlacedRun:
     results = read_results(run_dir)
     model = results.get("model")
     mode = results.get("mode")
-    if model not in BENCHMARK_FOLDERS:
+    if not isinstance(model, str) or model not in BENCHMARK_FOLDERS:
         known = ", ".join(sorted(BENCHMARK_FOLDERS))
         raise SubmissionError(
             f"{run_dir}: model {model!r} is not an MLPerf Tiny benchmark ({known})"
         )
-    if mode not in MODE_FOLDERS:
+    if not isinstance(mode, str) or mode not in MODE_FOLDERS:
         raise SubmissionError(f"{run_dir}: mode {mode!r} is not one of {', '.join(MODE_FOLDERS)}")
     _check_rules_identity(run_dir, results, rules)
     if mode != "accuracy":

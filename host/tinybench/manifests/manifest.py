@@ -151,6 +151,8 @@ def load_toml(path: Path) -> dict[str, object]:
         raise ManifestError(f"{path}: cannot read manifest: {exc.strerror or exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{path}: not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:  # tomllib decodes the bytes as UTF-8 before parsing
+        raise ManifestError(f"{path}: not UTF-8 text: {exc}") from exc
 
 
 def raise_if_problems(path: Path, problems: list[str]) -> None:
