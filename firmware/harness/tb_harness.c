@@ -116,8 +116,8 @@ static void cmd_help(char **argv, unsigned argc)
     tb_out_line("m-help-db file PATH [offset length] : (ext) load from a host file "
                 "(emulators)");
     tb_out_line("m-help-results raw : (ext) last output tensor as int8 hex");
-    tb_out_line(
-        "m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,opprofile,exit,batch,reply-crc]");
+    tb_out_line("m-ext-[db-bin,db-file,results-raw,info,infer-counter,latency,opprofile,exit,batch,"
+                "reply-crc]");
 #endif
 }
 
