@@ -34,7 +34,10 @@ class Dataset:
     samples: tuple[Sample, ...]
 
     def read(self, sample: Sample) -> bytes:
-        data = sample.path.read_bytes()
+        try:
+            data = sample.path.read_bytes()
+        except OSError as exc:  # deleted or made unreadable since open
+            raise DatasetError(f"{sample.path}: cannot read sample: {exc.strerror}") from exc
         if len(data) != self.spec.sample_bytes:
             # Checked at open; a file changed since then is still refused, never cut or padded.
             raise DatasetError(
