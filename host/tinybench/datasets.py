@@ -121,7 +121,7 @@ def open_dataset(spec: DatasetSpec, root: Path) -> Dataset:
     if not label_path.is_file():
         raise DatasetError(f"dataset {spec.dataset_id}: label file {label_path} does not exist")
     try:
-        text = label_path.read_text(encoding="utf-8")
+        text = label_path.read_text(encoding="utf-8-sig")  # a spreadsheet may save a BOM
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{label_path}: cannot read label file: {exc}") from exc
 
