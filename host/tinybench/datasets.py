@@ -128,7 +128,13 @@ def open_dataset(spec: DatasetSpec, root: Path) -> Dataset:
     problems: list[str] = []
     samples: list[Sample] = []
     seen: set[str] = set()
-    for line_no, row in enumerate(csv.reader(text.splitlines()), start=1):
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        try:
+            # One line at a time: a stray quote cannot swallow the lines after it.
+            row = next(csv.reader([line]), [])
+        except csv.Error as exc:  # e.g. a field past csv's size limit
+            problems.append(f"{spec.label_file}:{line_no}: {exc}")
+            continue
         if not row or all(not cell.strip() for cell in row):
             continue
         sample = _parse_row(spec, root, row, line_no, problems)
