@@ -104,10 +104,15 @@ def _parse_row(
         problems.append(f"{where}: {file_name!r} is not a plain file name")
         return None
     path = root / file_name
-    if not path.is_file():
+    try:
+        size = path.stat().st_size if path.is_file() else None
+    except OSError as exc:  # is_file() lets some through, e.g. a name longer than NAME_MAX
+        problems.append(f"{where}: {file_name!r} cannot be looked up: {exc.strerror}")
+        return None
+    if size is None:
         problems.append(f"{file_name}: missing")
         ok = False
-    elif (size := path.stat().st_size) != spec.sample_bytes:
+    elif size != spec.sample_bytes:
         problems.append(f"{file_name}: {size} bytes, expected {spec.sample_bytes}")
         ok = False
     return Sample(index=line_no - 1, file_name=file_name, label=label, path=path) if ok else None
