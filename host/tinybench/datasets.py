@@ -17,6 +17,7 @@ from tinybench.errors import DatasetError
 from tinybench.manifests.models import DatasetSpec
 
 MAX_LISTED_PROBLEMS = 20
+MAX_PROBLEM_CHARS = 240  # a hostile cell may be 100 KB; the message quotes its start
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,10 @@ class Dataset:
 
 def _format_problems(root: Path, problems: list[str]) -> str:
     shown = problems[:MAX_LISTED_PROBLEMS]
-    lines = [f"  - {p}" for p in shown]
+    lines = [
+        f"  - {p}" if len(p) <= MAX_PROBLEM_CHARS else f"  - {p[:MAX_PROBLEM_CHARS]}[... cut]"
+        for p in shown
+    ]
     if len(problems) > len(shown):
         lines.append(f"  ... and {len(problems) - len(shown)} more")
     return f"dataset {root} does not match its manifest ({len(problems)} problems):\n" + "\n".join(
