@@ -17,6 +17,7 @@ from tinybench.errors import DatasetError
 from tinybench.manifests.models import DatasetSpec
 
 MAX_LISTED_PROBLEMS = 20
+MAX_PROBLEM_CHARS = 240  # a hostile cell may be 100 KB; the message quotes its start
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,10 @@ class Dataset:
     samples: tuple[Sample, ...]
 
     def read(self, sample: Sample) -> bytes:
-        data = sample.path.read_bytes()
+        try:
+            data = sample.path.read_bytes()
+        except OSError as exc:  # deleted or made unreadable since open
+            raise DatasetError(f"{sample.path}: cannot read sample: {exc.strerror}") from exc
         if len(data) != self.spec.sample_bytes:
             # Checked at open; a file changed since then is still refused, never cut or padded.
             raise DatasetError(
@@ -58,7 +62,10 @@ class Dataset:
 
 def _format_problems(root: Path, problems: list[str]) -> str:
     shown = problems[:MAX_LISTED_PROBLEMS]
-    lines = [f"  - {p}" for p in shown]
+    lines = [
+        f"  - {p}" if len(p) <= MAX_PROBLEM_CHARS else f"  - {p[:MAX_PROBLEM_CHARS]}[... cut]"
+        for p in shown
+    ]
     if len(problems) > len(shown):
         lines.append(f"  ... and {len(problems) - len(shown)} more")
     return f"dataset {root} does not match its manifest ({len(problems)} problems):\n" + "\n".join(
@@ -101,10 +108,15 @@ def _parse_row(
         problems.append(f"{where}: {file_name!r} is not a plain file name")
         return None
     path = root / file_name
-    if not path.is_file():
+    try:
+        size = path.stat().st_size if path.is_file() else None
+    except OSError as exc:  # is_file() lets some through, e.g. a name longer than NAME_MAX
+        problems.append(f"{where}: {file_name!r} cannot be looked up: {exc.strerror}")
+        return None
+    if size is None:
         problems.append(f"{file_name}: missing")
         ok = False
-    elif (size := path.stat().st_size) != spec.sample_bytes:
+    elif size != spec.sample_bytes:
         problems.append(f"{file_name}: {size} bytes, expected {spec.sample_bytes}")
         ok = False
     return Sample(index=line_no - 1, file_name=file_name, label=label, path=path) if ok else None
@@ -118,14 +130,20 @@ def open_dataset(spec: DatasetSpec, root: Path) -> Dataset:
     if not label_path.is_file():
         raise DatasetError(f"dataset {spec.dataset_id}: label file {label_path} does not exist")
     try:
-        text = label_path.read_text(encoding="utf-8")
+        text = label_path.read_text(encoding="utf-8-sig")  # a spreadsheet may save a BOM
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{label_path}: cannot read label file: {exc}") from exc
 
     problems: list[str] = []
     samples: list[Sample] = []
     seen: set[str] = set()
-    for line_no, row in enumerate(csv.reader(text.splitlines()), start=1):
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        try:
+            # One line at a time: a stray quote cannot swallow the lines after it.
+            row = next(csv.reader([line]), [])
+        except csv.Error as exc:  # e.g. a field past csv's size limit
+            problems.append(f"{spec.label_file}:{line_no}: {exc}")
+            continue
         if not row or all(not cell.strip() for cell in row):
             continue
         sample = _parse_row(spec, root, row, line_no, problems)

@@ -24,6 +24,7 @@ ROOT plays the role of <division>/<submitting_organization>. Each mode folder ge
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 from collections.abc import Callable, Sequence
@@ -126,6 +127,12 @@ def _check_windows(run_dir: Path, mode: str, block: dict[str, Any], timed: Timed
     length_key = "duration_s" if mode == "energy" else "elapsed_s"  # energy: the monitor's edges
     for window in windows:
         elapsed = window.get(length_key)
+        if isinstance(elapsed, float) and not math.isfinite(elapsed):
+            # NaN compares False with everything: it would pass the minimum below.
+            raise SubmissionError(
+                f"{run_dir}: the window of {window.get('input')} lasted {elapsed} s, not a "
+                f"finite length; the run rules require at least {timed.min_window_s} s"
+            )
         if not isinstance(elapsed, (int, float)) or elapsed < timed.min_window_s:
             raise SubmissionError(
                 f"{run_dir}: the window of {window.get('input')} lasted {elapsed} s; the run "

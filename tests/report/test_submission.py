@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -279,3 +280,22 @@ def test_a_short_energy_window_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, args)
     assert result.exit_code != 0
     assert "lasted 9.5 s; the run rules require at least 10.0 s" in result.output
+
+
+@pytest.mark.parametrize("length", [float("nan"), float("inf")])
+@pytest.mark.parametrize(
+    ("writer", "block", "key"),
+    [
+        (write_performance_run, "performance", "elapsed_s"),
+        (write_energy_run, "energy", "duration_s"),
+    ],
+)
+def test_a_window_of_no_finite_length_is_refused(
+    tmp_path: Path, writer: Callable[[Path], Path], block: str, key: str, length: float
+) -> None:
+    run_dir = writer(tmp_path / "run")
+    document = json.loads((run_dir / "results.json").read_text())
+    document[block]["windows"][2][key] = length  # json writes NaN / Infinity, and reads them
+    write_json(run_dir / "results.json", document)
+    with pytest.raises(SubmissionError, match=rf"lasted {length} s, not a finite length"):
+        plan_submission([run_dir], "s", rules=RULES)
