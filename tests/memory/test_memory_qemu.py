@@ -107,13 +107,14 @@ def test_stack_high_water_mark_after_an_inference(
     memory = _run(runs, engine, tmp_path_factory.mktemp("runs"))
     document, run_dir = runs[engine]
     assert 0 < memory["stack_used_bytes"] < memory["stack_bytes"] == 16384
-    # Read after the inference (`infer 1 0`): deeper than at boot, when the session began.
+    # Read after the inference (a `batch` of `infer 1 0`): deeper than at boot.
     boot = int(document["provenance"]["dut_info"]["stack_used"])
     assert 0 < boot < memory["stack_used_bytes"]
     transcript = (run_dir / "transcript.txt").read_text()
     infos = [line for line in transcript.splitlines() if "m-info-[" in line]
     assert len(infos) == 2 and f"stack_used={memory['stack_used_bytes']}]" in infos[-1]
-    assert transcript.index("infer 1 0") < transcript.rindex("m-info-[")
+    # The inference ran in a `batch` command (emulated boards batch their samples).
+    assert transcript.index("> batch ") < transcript.rindex("m-info-[")
 
 
 @pytest.mark.skipif(missing_tflm_sources() is not None, reason="no TFLM sources")

@@ -236,7 +236,7 @@ def test_dsp_scratch_query_agrees_with_the_planner(
     tflite = (shared_dir / "models" / f"{model_id}.tflite").read_bytes()
     engine = load(tflite, "dsp")
     mirror = scratch_query("dsp")
-    lowered = analyze_model(tflite, scratch=mirror).ops
+    lowered = analyze_model(tflite, "dsp", scratch=mirror).ops  # with the dsp layouts
     ops = engine.op_scratch()
     assert len(ops) == len(lowered)
     for op, low in zip(ops, lowered, strict=True):

@@ -36,15 +36,22 @@ def test_accuracy_infer_and_warmup_counts_come_from_the_rules(
         {"infer_count = 1 ": "infer_count = 2 ", "warmup_count = 0": "warmup_count = 1"},
     )
     base = ["run", "kws01", "--board", "host", "--limit", "3"]
-    code, output = _run([*base, "--out", str(tmp_path / "default")])
+    per_sample = [*base, "--batch", "0"]
+    code, output = _run([*per_sample, "--out", str(tmp_path / "default")])
     assert code == 0, output
-    code, output = _run([*base, "--rules", str(rules), "--out", str(tmp_path / "edited")])
+    code, output = _run([*per_sample, "--rules", str(rules), "--out", str(tmp_path / "edited")])
     assert code == 0, output
     assert "3 compared, 0 mismatches" in output
     default = (tmp_path / "default" / "transcript.txt").read_text()
     edited = (tmp_path / "edited" / "transcript.txt").read_text()
     assert default.count("> infer 1 0%") == 3 and "> infer 2 1%" not in default
     assert edited.count("> infer 2 1%") == 3 and "> infer 1 0%" not in edited
+    # Batched (the host board's default), the one `batch` command carries the same counts.
+    code, output = _run([*base, "--rules", str(rules), "--out", str(tmp_path / "batched")])
+    assert code == 0, output
+    batched = (tmp_path / "batched" / "transcript.txt").read_text()
+    assert batched.count("> batch batch-in.bin batch-out.bin 3 2 1%") == 1
+    assert "> infer 1 0%" not in batched
     # The device ran 2 timed inferences per sample; the journal keeps one inference's share.
     journal = [json.loads(line) for line in (tmp_path / "edited" / "samples.jsonl").open()]
     assert all(len(j["elapsed_us"]) == 1 for j in journal)
@@ -97,8 +104,8 @@ def test_a_resumed_run_keeps_its_rules_file_and_refuses_an_edited_one(
 ) -> None:
     rules = _rules_copy(repo_root, tmp_path, {"infer_count = 1 ": "infer_count = 2 "})
     run_dir = tmp_path / "r"
-    code, output = _run(["run", "kws01", "--board", "host", "--limit", "4", "--rules",
-                         str(rules), "--out", str(run_dir)])  # fmt: skip
+    code, output = _run(["run", "kws01", "--board", "host", "--limit", "4", "--batch", "0",
+                         "--rules", str(rules), "--out", str(run_dir)])  # fmt: skip
     assert code == 0, output
 
     def interrupt() -> None:  # as if stopped after two samples
@@ -108,7 +115,8 @@ def test_a_resumed_run_keeps_its_rules_file_and_refuses_an_edited_one(
         (run_dir / "transcript.txt").unlink()
 
     interrupt()
-    code, output = _run(["run", "kws01", "--resume", str(run_dir)])
+    # --batch, like --jobs, belongs to the invocation, not to the run: per sample again.
+    code, output = _run(["run", "kws01", "--resume", str(run_dir), "--batch", "0"])
     assert code == 0, output
     transcript = (run_dir / "transcript.txt").read_text()
     assert transcript.count("> infer 2 0%") == 2 and "> infer 1 0%" not in transcript

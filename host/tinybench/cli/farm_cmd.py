@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from tinybench.errors import TinybenchError
+from tinybench.farm import loopback
 from tinybench.farm.labgrid_client import farm_client, prepare_environment
 from tinybench.farm.loopback import LoopbackFarm
 from tinybench.project import Project
@@ -63,7 +64,7 @@ def farm_status(farm_dir: Path) -> None:
     if state is None:
         raise TinybenchError(f"no farm runs from {farm_dir} (tinybench farm up N)")
     for process in farm.processes(state):
-        alive = "running" if _running(process.pid, process.marker) else "GONE"
+        alive = "running" if loopback.alive(process) else "GONE"
         click.echo(f"{process.role}: PID {process.pid} {alive}")
     prepare_environment()
     with farm_client(state["coordinator"]) as client:
@@ -72,13 +73,6 @@ def farm_status(farm_dir: Path) -> None:
             holder = f"held by {place.acquired}" if place.acquired else "free"
             tags = " ".join(f"{k}={v}" for k, v in sorted(place.tags.items()))
             click.echo(f"place {place.name}: {holder}, power {power}, {tags}")
-
-
-def _running(pid: int, marker: str) -> bool:
-    try:
-        return marker in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
 
 
 def _power(resources: object) -> str:

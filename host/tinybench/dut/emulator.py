@@ -161,10 +161,9 @@ class QemuDut:
             if emulator.rx_drops_until_enabled:
                 self.transport = _BootOutputFirst(serial_link, BOOT_OUTPUT_WAIT_S)
         except TransportError as exc:
+            stderr = self.stderr_text()  # before close(), which closes the file
             self.close()
-            raise TransportError(
-                f"QEMU did not open its serial port: {self.stderr_text()}"
-            ) from exc
+            raise TransportError(f"QEMU did not open its serial port: {stderr}") from exc
 
     def __enter__(self) -> QemuDut:
         return self

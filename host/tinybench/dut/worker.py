@@ -195,7 +195,10 @@ class DutWorker:
             return
         if self._config.board.kind is not BoardKind.PHYSICAL:
             self._notify(f"the DUT stopped answering ({reason}); restarting it")
-            self.start()
+            try:
+                self.start()
+            except RECOVERABLE as exc:  # it died again while booting: one more restart
+                self.restart(exc)
             return
         self._notify(
             f"the DUT stopped answering ({reason}). Reset the board (press its reset button); "

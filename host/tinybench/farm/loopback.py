@@ -90,31 +90,36 @@ class FarmProcess:
 
 
 def _cmdline(pid: int) -> str:
+    """The process's command line, "" when there is none (psutil: Linux, macOS, Windows)."""
+    import psutil  # the farm extra; imported here so the rest of the package needs none
+
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
+        return " ".join(psutil.Process(pid).cmdline())
+    except (psutil.Error, OSError):
         return ""
 
 
-def _alive(process: FarmProcess) -> bool:
+def alive(process: FarmProcess) -> bool:
+    """The farm's process still runs: its PID exists and its command line has its marker
+    (a PID the system reused for another program is not ours)."""
     return process.marker in _cmdline(process.pid)
 
 
 def _stop(processes: list[FarmProcess]) -> list[FarmProcess]:
     """SIGTERM, then SIGKILL after STOP_TIMEOUT_S; returns those still running (none)."""
     for process in processes:
-        if _alive(process):
+        if alive(process):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(process.pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_S
-    while any(_alive(p) for p in processes) and time.monotonic() < deadline:
+    while any(alive(p) for p in processes) and time.monotonic() < deadline:
         time.sleep(0.05)
     for process in processes:
-        if _alive(process):
+        if alive(process):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(process.pid, signal.SIGKILL)
     time.sleep(0.05)
-    return [p for p in processes if _alive(p)]
+    return [p for p in processes if alive(p)]
 
 
 class LoopbackFarm:
@@ -160,7 +165,7 @@ class LoopbackFarm:
 
     def up(self, board: BoardManifest, count: int, image: Path | None) -> dict[str, Any]:
         existing = self.state()
-        if existing is not None and any(_alive(p) for p in self.processes(existing)):
+        if existing is not None and any(alive(p) for p in self.processes(existing)):
             raise TinybenchError(
                 f"a farm runs from {self.directory} already (tinybench farm status); "
                 "tinybench farm down first"
@@ -288,7 +293,7 @@ class LoopbackFarm:
             return []
         processes = self.processes(state)
         order = {"exporter": 0, "power": 1}
-        running = [p for p in processes if _alive(p)]
+        running = [p for p in processes if alive(p)]
         running.sort(key=lambda p: order.get(p.role, 2))
         left = _stop(running)
         if left:
