@@ -466,14 +466,7 @@ class DutSession:
     def _name_answered(self, until: float) -> bool:
         """Sends `name` and reads lines until its answer (True) or the time `until` (False)."""
         self.command_nowait("name")
-        while (remaining := until - time.monotonic()) > 0:
-            try:
-                line = self._next_line(remaining, "name", until)
-            except DutSilentError:
-                return False
-            if line.startswith("m-name-dut-"):
-                return True
-        return False
+        return self._name_seen(until)
 
     def command_nowait(self, text: str) -> None:
         """Sends a command without reading its answer."""
