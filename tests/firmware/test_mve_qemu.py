@@ -211,6 +211,40 @@ EDGE_MODELS: dict[str, Callable[[], bytes]] = {
         18, (1, 5, 5, 24), 0, (3, 3), (1, 1), "SAME", depthwise=True, tie_log2=-8
     ),
     "ties-fc-40-to-12": lambda: fc_model(19, 1, 40, 12, tie_log2=-10),
+    # CONV_2D 1x1 over 1-4 whole vectors (the grouped requantization constants): stride 2,
+    # batches, channel tails, two chunks of channels, shifts of 0 (exact ties) and a left
+    # shift (which keeps the per-channel arrays and the tiles)
+    "conv1x1-s2-c32-o10": lambda: conv_model(20, (1, 7, 6, 32), 10, (1, 1), (2, 2), "VALID"),
+    "conv1x1-b2-c64-o12-relu": lambda: conv_model(
+        21, (2, 4, 3, 64), 12, (1, 1), (1, 1), "VALID", "RELU"
+    ),
+    "conv1x1-c48-o7-relu6": lambda: conv_model(
+        22, (1, 3, 5, 48), 7, (1, 1), (1, 1), "SAME", "RELU6"
+    ),
+    "conv1x1-c16-o70": lambda: conv_model(23, (1, 3, 3, 16), 70, (1, 1), (1, 1), "VALID"),
+    "ties-conv1x1-c32-o6": lambda: conv_model(
+        24, (1, 4, 5, 32), 6, (1, 1), (1, 1), "VALID", tie_log2=-9
+    ),
+    "ties-conv1x1-c16-o5-shift0": lambda: conv_model(
+        25, (1, 4, 4, 16), 5, (1, 1), (1, 1), "VALID", tie_log2=-1
+    ),
+    "conv1x1-c16-o4-left-shift": lambda: conv_model(
+        26, (1, 3, 4, 16), 4, (1, 1), (1, 1), "VALID", tie_log2=1
+    ),
+    # DEPTHWISE 3x3 (unrolled) and other filters of the block-of-eight path, with and without
+    # a left shift (tie_log2=1: shift +2; most outputs saturate, the rest test the shift)
+    "dw3x3-s1-valid-c8-relu6": lambda: conv_model(
+        27, (1, 6, 6, 8), 0, (3, 3), (1, 1), "VALID", "RELU6", depthwise=True
+    ),
+    "dw5x5-s1-valid-c16": lambda: conv_model(
+        28, (1, 7, 6, 16), 0, (5, 5), (1, 1), "VALID", depthwise=True
+    ),
+    "dw3x3-c16-left-shift": lambda: conv_model(
+        29, (1, 5, 5, 16), 0, (3, 3), (1, 1), "SAME", depthwise=True, tie_log2=1
+    ),
+    "dw5x5-s2-c8-left-shift": lambda: conv_model(
+        30, (1, 7, 6, 8), 0, (5, 5), (2, 2), "SAME", depthwise=True, tie_log2=1
+    ),
     # Pools: channel tails, windows clipped by SAME padding (counts that differ per pixel)
     "avgpool3x3-s2-same-c17": lambda: pool_model(
         "AVERAGE_POOL_2D", (1, 7, 6, 17), (3, 3), (2, 2), "SAME", "NONE"

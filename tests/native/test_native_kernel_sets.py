@@ -170,18 +170,18 @@ def _edit_plan(plan: Path, old: str, new: str, count: int = 1) -> None:
 
 
 def test_a_plan_of_the_old_version_is_refused(tmp_path: Path, engine_objects: list[Path]) -> None:
-    assert PLAN_VERSION == 4
+    assert PLAN_VERSION == 5
     compile_model(residual_block(2), "m", tmp_path / "plan")
-    # A plan generated for version 3 does not compile against the version 4 header ...
+    # A plan generated for version 4 does not compile against the version 5 header ...
     old = tmp_path / "old"
     old.mkdir()
     for f in (tmp_path / "plan").iterdir():
         (old / f.name).write_text(f.read_text())
-    _edit_plan(old, "#if TB_NATIVE_PLAN_VERSION != 4u", "#if TB_NATIVE_PLAN_VERSION != 3u")
+    _edit_plan(old, "#if TB_NATIVE_PLAN_VERSION != 5u", "#if TB_NATIVE_PLAN_VERSION != 4u")
     with pytest.raises(HostEngineError, match="does not match the compiler"):
         build_host_engine(old, tmp_path / "old-build", engine_objects)
-    # ... and a plan that claims version 3 is refused at init.
-    _edit_plan(tmp_path / "plan", ".version = 4u,", ".version = 3u,")
+    # ... and a plan that claims version 4 is refused at init.
+    _edit_plan(tmp_path / "plan", ".version = 5u,", ".version = 4u,")
     with pytest.raises(HostEngineError, match=f"tb_engine_init failed with status {ERR_MODEL}"):
         _load(tmp_path / "plan", tmp_path / "build", engine_objects)
 

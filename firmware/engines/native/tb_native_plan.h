@@ -31,8 +31,9 @@ extern "C" {
  * the engine refuses any other version. 2: per-op scratch buffers, the model's
  * input format and result kind. 3: the input is read from the caller's buffer
  * (TB_NATIVE_BOUND_INPUT), ADD may run in place. 4: FULLY_CONNECTED's weights_layout.
+ * 5: CONV_2D's requant_layout.
  */
-#define TB_NATIVE_PLAN_VERSION 4u
+#define TB_NATIVE_PLAN_VERSION 5u
 
 /* The "offset" of a tensor read from the bound input buffer instead of the arena. */
 #define TB_NATIVE_BOUND_INPUT 0xFFFFFFFFu
@@ -54,6 +55,18 @@ typedef enum {
     TB_NATIVE_OP_SOFTMAX = 7
 } tb_native_op_kind_t;
 
+/*
+ * Where a convolution's requantization constants are. ARRAYS: bias, multiplier, shift and
+ * weight_sums, one array each. GROUPS4 (CONV_2D only, emitted only for a kernel set that reads
+ * it): `requant` holds, for each group of four output channels, four folded biases
+ * (bias + input_offset * sum of the filter, wrapping as the kernels' int32 sums do), four
+ * multipliers and four shifts, twelve int32 per group; a last group of out_c % 4 channels is
+ * padded with zeros. bias, multiplier, shift and weight_sums are NULL. The compiler promises
+ * shift <= 0 for every channel (compiler/layout.py). A kernel refuses a layout it does not read.
+ */
+#define TB_NATIVE_REQUANT_ARRAYS 0
+#define TB_NATIVE_REQUANT_GROUPS4 1
+
 /* CONV_2D and DEPTHWISE_CONV_2D (NHWC activations). */
 typedef struct {
     int32_t batches;
@@ -71,6 +84,8 @@ typedef struct {
     const int32_t *multiplier;  /* out_c values */
     const int32_t *shift;       /* out_c values */
     const int32_t *weight_sums; /* conv: out_c sums of each filter (fast path), or NULL */
+    int32_t requant_layout;     /* TB_NATIVE_REQUANT_ARRAYS or TB_NATIVE_REQUANT_GROUPS4 */
+    const int32_t *requant;     /* GROUPS4: 12 values per group of 4 channels; else NULL */
 } tb_native_conv_t;
 
 /*

@@ -11,7 +11,7 @@ from tinybench.compiler.lower import ConstArray, LoweredOp
 from tinybench.compiler.model import Tensor
 from tinybench.manifests.models import InputFormat, ModelManifest, ResultKind
 
-PLAN_VERSION = 4  # must equal TB_NATIVE_PLAN_VERSION in tb_native_plan.h
+PLAN_VERSION = 5  # must equal TB_NATIVE_PLAN_VERSION in tb_native_plan.h
 # The offset of a tensor read from the caller's input buffer (TB_NATIVE_BOUND_INPUT).
 BOUND_INPUT_OFFSET = 0xFFFFFFFF
 HEADER_NAME = "tb_native_model.h"

@@ -28,9 +28,13 @@ from tinybench.compiler.lower import ConstArray, LoweredOp
 
 FC_ROW_MAJOR = 0  # TB_NATIVE_FC_ROW_MAJOR
 FC_ROWS4 = 1  # TB_NATIVE_FC_ROWS4
+REQUANT_ARRAYS = 0  # TB_NATIVE_REQUANT_ARRAYS
+REQUANT_GROUPS4 = 1  # TB_NATIVE_REQUANT_GROUPS4
 
 # Kernel sets whose FULLY_CONNECTED reads the interleaved layout.
 _ROWS4_SETS = frozenset({"dsp"})
+# Kernel sets whose pointwise CONV_2D reads TB_NATIVE_REQUANT_GROUPS4.
+_GROUPS4_SETS = frozenset({"mve"})
 
 
 def fc_rows4_weights(weights: np.ndarray, out_depth: int, in_depth: int) -> np.ndarray:
@@ -93,8 +97,53 @@ def _with_rows4(op: LoweredOp) -> LoweredOp:
     return dataclasses.replace(op, scalars=scalars, arrays=tuple(arrays))
 
 
+def conv_groups4_requant(
+    folded: np.ndarray, multipliers: np.ndarray, shifts: np.ndarray
+) -> np.ndarray:
+    """Per group of four channels: 4 folded biases, 4 multipliers, 4 shifts (zero-padded)."""
+    groups = -(-len(folded) // 4)
+    table = np.zeros((groups, 3, 4), dtype=np.int32)
+    for row, values in enumerate((folded, multipliers, shifts)):
+        padded = np.zeros(groups * 4, dtype=np.int32)
+        padded[: len(values)] = values
+        table[:, row, :] = padded.reshape(groups, 4)
+    return table.reshape(-1)
+
+
+def _takes_groups4(op: LoweredOp) -> bool:
+    s = dict(op.scalars)
+    given = dict(op.arrays)
+    return bool(
+        op.name == "CONV_2D"
+        and (s["k_h"], s["k_w"], s["pad_h"], s["pad_w"]) == (1, 1, 0, 0)
+        and s["in_c"] % 16 == 0
+        and 0 < s["in_c"] <= 64
+        and (given["shift"].values <= 0).all()
+    )
+
+
+def _with_groups4(op: LoweredOp) -> LoweredOp:
+    if not _takes_groups4(op):
+        return op
+    given = dict(op.arrays)
+    bias = given.get("bias")
+    folded = folded_bias(
+        None if bias is None else bias.values,
+        given["weight_sums"].values,
+        int(dict(op.scalars)["input_offset"]),
+    )
+    requant = conv_groups4_requant(folded, given["multiplier"].values, given["shift"].values)
+    arrays = (("weights", given["weights"]), ("requant", ConstArray("int32_t", requant)))
+    scalars = tuple(
+        (name, REQUANT_GROUPS4 if name == "requant_layout" else value) for name, value in op.scalars
+    )
+    return dataclasses.replace(op, scalars=scalars, arrays=arrays)
+
+
 def apply_layouts(ops: list[LoweredOp], kernels: str) -> list[LoweredOp]:
     """The ops with the constant layouts the kernel set reads (unchanged for most sets)."""
-    if kernels not in _ROWS4_SETS:
-        return ops
-    return [_with_rows4(op) if op.struct == "fc" else op for op in ops]
+    if kernels in _ROWS4_SETS:
+        return [_with_rows4(op) if op.struct == "fc" else op for op in ops]
+    if kernels in _GROUPS4_SETS:
+        return [_with_groups4(op) if op.struct == "conv" else op for op in ops]
+    return ops

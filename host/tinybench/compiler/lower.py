@@ -209,6 +209,7 @@ def _lower_conv(model: Model, op: Operator, depthwise: bool) -> LoweredOp:
         ("stride_h", stride_h), ("stride_w", stride_w), ("pad_h", pad_h), ("pad_w", pad_w),
         ("depth_multiplier", depth_multiplier), ("input_offset", -inp.zero_point),
         ("output_offset", out.zero_point), ("act_min", act_min), ("act_max", act_max),
+        ("requant_layout", 0),  # TB_NATIVE_REQUANT_ARRAYS; compiler/layout.py may group
     )  # fmt: skip
     return LoweredOp(op.index, op.name, "conv", (inp.index,), out.index, scalars, tuple(arrays))
 

@@ -563,8 +563,9 @@ int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *ou
     int16_t *patches = (int16_t *)scratch;
     conv_pixels_fn run_pixels;
     int32_t b, pix, k;
-    if (p->stride_h <= 0 || p->stride_w <= 0 || p->weights == 0 || p->multiplier == 0 ||
-        p->shift == 0 || scratch == 0 || ((uintptr_t)scratch & 3u) != 0u || group_count(p) <= 0) {
+    if (p->requant_layout != TB_NATIVE_REQUANT_ARRAYS || p->stride_h <= 0 || p->stride_w <= 0 ||
+        p->weights == 0 || p->multiplier == 0 || p->shift == 0 || scratch == 0 ||
+        ((uintptr_t)scratch & 3u) != 0u || group_count(p) <= 0) {
         return -1;
     }
     run_pixels = pick_requantization(p, pixels);

@@ -245,6 +245,163 @@ static void conv_pixel_tail(const tb_native_conv_t *p, const conv_tile_t *t, int
     }
 }
 
+/*
+ * Pointwise path (TB_NATIVE_REQUANT_GROUPS4, which the compiler emits only for a 1x1 filter
+ * without padding, in_c = 16 * v with v <= 4 and every shift <= 0): the pixel stays in v
+ * vector registers while the loop walks every output channel, four per pass; the tiles above
+ * store the four sums of each pixel and load them back, and load the pixel again for every
+ * group of four channels. A group's twelve requantization constants are consecutive, so one
+ * pointer walks them; with four arrays (bias, sums, multipliers, shifts) GCC keeps their
+ * pointers on the stack and reloads and stores them in every pass.
+ */
+static int pointwise_groups4(const tb_native_conv_t *p)
+{
+    return conv_is_pointwise(p) && (p->in_c & 15) == 0 && p->in_c > 0 && p->in_c <= 64 &&
+           p->requant != 0;
+}
+
+/* 16 weight bytes at w + offset (a multiple of 16: the plan aligns weights to 16): a word load,
+ * whose immediate offset reaches 508 bytes where a byte load's reaches 127. */
+static inline __attribute__((always_inline)) int8x16_t pointwise_weights(const int8_t *w,
+                                                                         int32_t offset)
+{
+    return vreinterpretq_s8_s32(vld1q_s32((const int32_t *)(const void *)(w + offset)));
+}
+
+/* The pixel x0..x3 (the first v used) dotted with the filter at w + offset. */
+static inline __attribute__((always_inline)) int32_t pointwise_dot(int32_t v, int8x16_t x0,
+                                                                   int8x16_t x1, int8x16_t x2,
+                                                                   int8x16_t x3, const int8_t *w,
+                                                                   int32_t offset)
+{
+    int32_t a = vmladavq_s8(x0, pointwise_weights(w, offset));
+    if (v > 1) {
+        a = vmladavaq_s8(a, x1, pointwise_weights(w, offset + 16));
+    }
+    if (v > 2) {
+        a = vmladavaq_s8(a, x2, pointwise_weights(w, offset + 32));
+    }
+    if (v > 3) {
+        a = vmladavaq_s8(a, x3, pointwise_weights(w, offset + 48));
+    }
+    return a;
+}
+
+/* The output side of the requantization, in locals: an int8 store could alias the plan, and
+ * GCC would reload its fields after every store. */
+typedef struct {
+    int32_t output_offset;
+    int32_t act_min;
+    int32_t act_max;
+} pointwise_out_t;
+
+/* clamp(requantize(acc + folded bias) + output offset) of one group, from its constants rq
+ * (bias, multipliers, shifts): tb_mve_requantize without the left shift, as every shift is
+ * <= 0. */
+static inline __attribute__((always_inline)) int32x4_t
+pointwise_requantize(int32x4_t acc, const int32_t *rq, const pointwise_out_t *o)
+{
+    const int32x4_t shift = vld1q_s32(rq + 8);
+    acc = vqrdmulhq_s32(vaddq_s32(acc, vld1q_s32(rq)), vld1q_s32(rq + 4));
+    acc = vqaddq_s32(acc, vshrq_n_s32(vandq_s32(acc, shift), 31));
+    acc = vaddq_n_s32(vrshlq_s32(acc, shift), o->output_offset);
+    return vminq_s32(vmaxq_s32(acc, vdupq_n_s32(o->act_min)), vdupq_n_s32(o->act_max));
+}
+
+/*
+ * Channels per chunk of a pixel: the dot products of a chunk go to a stack buffer, then one
+ * loop requantizes it. In one loop, the pixel's v vectors, the sums and the clamp bounds would
+ * need more than the eight vector registers, and GCC would spill in every pass.
+ */
+#define POINTWISE_CHUNK 64
+
+static inline __attribute__((always_inline)) void
+pointwise_pixels(const tb_native_conv_t *p, const int8_t *in_batch, int8_t *out, int32_t v)
+{
+    const int32_t n = 16 * v;
+    const int32_t out_c = p->out_c;
+    const int32_t out_h = p->out_h;
+    const int32_t out_w = p->out_w;
+    const int32_t row_step = p->stride_h * p->in_w * n;
+    const int32_t pixel_step = p->stride_w * n;
+    const int8_t *const weights = p->weights;
+    const int32_t *const requant = p->requant;
+    int32_t sums[POINTWISE_CHUNK] TB_NATIVE_ALIGNED(16);
+    pointwise_out_t o;
+    int32_t oy, ox;
+    o.output_offset = p->output_offset;
+    o.act_min = p->act_min;
+    o.act_max = p->act_max;
+    for (oy = 0; oy < out_h; ++oy) {
+        const int8_t *x = in_batch + oy * row_step;
+        for (ox = 0; ox < out_w; ++ox) {
+            const int8_t *w = weights;
+            const int32_t *rq = requant;
+            int32_t first;
+            for (first = 0; first < out_c; first += POINTWISE_CHUNK) {
+                /* Loaded again per chunk: kept, the pixel would hold four vector registers
+                 * through the requantization loop. */
+                const int8x16_t x0 = vld1q_s8(x);
+                const int8x16_t x1 = v > 1 ? vld1q_s8(x + 16) : x0;
+                const int8x16_t x2 = v > 2 ? vld1q_s8(x + 32) : x0;
+                const int8x16_t x3 = v > 3 ? vld1q_s8(x + 48) : x0;
+                const int32_t count =
+                    out_c - first < POINTWISE_CHUNK ? out_c - first : POINTWISE_CHUNK;
+                int32_t *sum = sums;
+                int32_t c, g;
+                /* Four filters per pass; a last pass of fewer computes those alone. */
+                for (c = count; c >= 4; c -= 4) {
+                    sum[0] = pointwise_dot(v, x0, x1, x2, x3, w, 0);
+                    sum[1] = pointwise_dot(v, x0, x1, x2, x3, w, n);
+                    sum[2] = pointwise_dot(v, x0, x1, x2, x3, w, 2 * n);
+                    sum[3] = pointwise_dot(v, x0, x1, x2, x3, w, 3 * n);
+                    sum += 4;
+                    w += 4 * n;
+                }
+                for (; c > 0; --c) {
+                    *sum++ = pointwise_dot(v, x0, x1, x2, x3, w, 0);
+                    w += n;
+                }
+                sum = sums;
+                for (g = count; g >= 4; g -= 4) {
+                    vstrbq_s32(out, pointwise_requantize(vld1q_s32(sum), rq, &o));
+                    sum += 4;
+                    rq += 12;
+                    out += 4;
+                }
+                if (g > 0) {
+                    vstrbq_p_s32(out, pointwise_requantize(vld1q_s32(sum), rq, &o),
+                                 vctp32q((uint32_t)g));
+                    rq += 12;
+                    out += g;
+                }
+            }
+            x += pixel_step;
+        }
+    }
+}
+
+/* One copy per pixel size, outside tb_native_conv_s8: inlined there, the register pressure
+ * of the tiles' code would reach into these loops. */
+static __attribute__((noinline)) void pointwise_pixels_by_size(const tb_native_conv_t *p,
+                                                               const int8_t *in_batch, int8_t *out)
+{
+    switch (p->in_c >> 4) {
+    case 1:
+        pointwise_pixels(p, in_batch, out, 1);
+        break;
+    case 2:
+        pointwise_pixels(p, in_batch, out, 2);
+        break;
+    case 3:
+        pointwise_pixels(p, in_batch, out, 3);
+        break;
+    default:
+        pointwise_pixels(p, in_batch, out, 4);
+        break;
+    }
+}
+
 /* The tile's pixels are consecutive in the output, from `out`. */
 static void conv_tile(const tb_native_conv_t *p, const conv_tile_t *t, int8_t *out)
 {
@@ -266,8 +423,19 @@ int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *ou
     const int32_t pixels = p->out_h * p->out_w;
     conv_tile_t tile;
     int32_t b, first, i;
-    if (p->stride_h <= 0 || p->stride_w <= 0 || p->weights == 0 || p->multiplier == 0 ||
-        p->shift == 0 || (!pointwise && scratch == 0)) {
+    if (p->requant_layout == TB_NATIVE_REQUANT_GROUPS4) {
+        if (!pointwise_groups4(p) || p->stride_h <= 0 || p->stride_w <= 0 || p->weights == 0) {
+            return -1;
+        }
+        for (b = 0; b < p->batches; ++b) {
+            const int8_t *in_batch = input + (int32_t)(b * p->in_h * p->in_w * p->in_c);
+            int8_t *out = output + (int32_t)(b * pixels * p->out_c);
+            pointwise_pixels_by_size(p, in_batch, out);
+        }
+        return 0;
+    }
+    if (p->requant_layout != TB_NATIVE_REQUANT_ARRAYS || p->stride_h <= 0 || p->stride_w <= 0 ||
+        p->weights == 0 || p->multiplier == 0 || p->shift == 0 || (!pointwise && scratch == 0)) {
         return -1;
     }
     tile.n = p->k_h * p->k_w * p->in_c;

@@ -67,8 +67,8 @@ int tb_native_conv_s8(const tb_native_conv_t *p, const int8_t *input, int8_t *ou
     const int32_t row_len = p->k_w * p->in_c;
     const int32_t filter_stride = p->k_h * row_len;
     (void)scratch; /* the reference kernels need none */
-    if (p->stride_h <= 0 || p->stride_w <= 0 || p->weights == 0 || p->multiplier == 0 ||
-        p->shift == 0) {
+    if (p->requant_layout != TB_NATIVE_REQUANT_ARRAYS || p->stride_h <= 0 || p->stride_w <= 0 ||
+        p->weights == 0 || p->multiplier == 0 || p->shift == 0) {
         return -1;
     }
     for (b = 0; b < p->batches; ++b) {

@@ -42,8 +42,9 @@ int tb_native_depthwise_conv_s8(const tb_native_conv_t *p, const int8_t *input, 
 {
     int32_t b, oy, ox, ic, m;
     (void)scratch; /* the reference kernels need none */
-    if (p->stride_h <= 0 || p->stride_w <= 0 || p->depth_multiplier <= 0 || p->weights == 0 ||
-        p->multiplier == 0 || p->shift == 0 || p->out_c != p->in_c * p->depth_multiplier) {
+    if (p->requant_layout != TB_NATIVE_REQUANT_ARRAYS || p->stride_h <= 0 || p->stride_w <= 0 ||
+        p->depth_multiplier <= 0 || p->weights == 0 || p->multiplier == 0 || p->shift == 0 ||
+        p->out_c != p->in_c * p->depth_multiplier) {
         return -1;
     }
     for (b = 0; b < p->batches; ++b) {
