@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
@@ -36,7 +37,7 @@ from tinybench.datasets import Dataset, open_dataset
 from tinybench.dut.discovery import PortAccess, find_board_port
 from tinybench.dut.session import DutSession, StackUsage, Timeouts
 from tinybench.dut.transport.faulty import FaultSpec
-from tinybench.dut.worker import WorkerConfig
+from tinybench.dut.worker import DutWorker, PlaceDead, WorkerConfig
 from tinybench.energy.cosim import PowerModel
 from tinybench.energy.instruments import Instruments, IoManagerSpec, MonitorSpec
 from tinybench.energyrun import DEFAULT_POWER_MODEL
@@ -309,15 +310,13 @@ def check_port(board: BoardManifest, serial_port: str | None) -> None:
 
 
 def _performance(
-    workers: Workers,
-    model: ModelManifest,
+    worker: DutWorker,
     dataset: Dataset,
     rules: RuleSet,
     request: RunRequest,
     progress: Progress | None,
 ) -> PerformanceOutcome:
     timed = rules.performance
-    worker = workers.workers[0]
     worker.call(lambda session: None)  # starts the DUT (which reads its info line), recovering
     hz_text = worker.info.get("counter_hz", "")
     counter_hz = int(hz_text) if hz_text.isdigit() else None
@@ -340,6 +339,58 @@ def _performance(
         timed.min_window_s,
         on_window,
     )
+
+
+def _fleet_performance(
+    workers: Workers,
+    dataset: Dataset,
+    rules: RuleSet,
+    request: RunRequest,
+    progress: Progress | None,
+) -> tuple[PerformanceOutcome, dict[str, PerformanceOutcome]]:
+    """Performance mode on every farm place at once, each place its own board and its own
+    windows: the per-unit outcomes, and the run's own figures, which are the first place's
+    (in the order the places were given) that finished. A place given up on (PlaceDead) has no
+    figures and is marked dead; the run fails only when every place died or any other error
+    occurred (raised once all places stopped)."""
+    outcomes: dict[str, PerformanceOutcome] = {}
+    failures: list[BaseException] = []
+    deaths: list[PlaceDead] = []
+    lock = threading.Lock()
+    first = workers.names[0]
+
+    def one(name: str, worker: DutWorker) -> None:
+        try:
+            outcome = _performance(
+                worker, dataset, rules, request, progress if name == first else None
+            )
+        except PlaceDead as exc:
+            with lock:
+                workers.dead.append(name)
+                deaths.append(exc)
+            return
+        except BaseException as exc:  # re-raised below, once the other places stopped
+            with lock:
+                failures.append(exc)
+            return
+        with lock:
+            outcomes[name] = outcome
+
+    threads = [
+        threading.Thread(target=one, args=(n, w), name=f"performance-{n}", daemon=True)
+        for n, w in zip(workers.names, workers.workers, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    workers.retire_dead()
+    if failures:
+        raise failures[0]
+    if not outcomes:
+        raise deaths[0]
+    ran = next(n for n in workers.names if n in outcomes)
+    return outcomes[ran], outcomes
 
 
 def _physical_port(
@@ -537,6 +588,7 @@ def run_benchmark(
     mark = time.monotonic()
     journal: Journal | None = None
     performance: PerformanceOutcome | None = None
+    unit_performance: dict[str, PerformanceOutcome] = {}  # per farm place, fleet performance
     emulation: dict[str, Any] | None = None
     shards_s = 0.0
     try:
@@ -549,8 +601,12 @@ def run_benchmark(
             )  # fmt: skip
             shards_s = time.monotonic() - mark
             references.join()
+        elif farm is not None:
+            performance, unit_performance = _fleet_performance(
+                workers, dataset, rules, request, progress
+            )
         else:
-            performance = _performance(workers, model, dataset, rules, request, progress)
+            performance = _performance(workers.workers[0], dataset, rules, request, progress)
         info = workers.workers[0].info
         stack = _stack_high_water(workers)
         timings["upload"] = sum(w.stats.upload_s for w in workers.workers)
@@ -587,7 +643,7 @@ def run_benchmark(
         restarts = {n: w.restarts for n, w in workers.by_name.items()}
         outcomes = journal.outcomes() if journal is not None else []
         document["farm"] = farm.fleet_document(
-            outcomes, workers.samples_by_worker, restarts, workers.dead
+            outcomes, workers.samples_by_worker, restarts, workers.dead, unit_performance
         )
     missing = rules.missing_result_keys(document)
     if missing:
@@ -668,16 +724,14 @@ def _warn(message: str) -> None:
 
 def _check_farm_request(request: RunRequest) -> None:
     """What a run on farm places covers: accuracy (sharded over places) and performance (on
-    one place); energy needs a monitor at the place, which tinybench cannot reach yet."""
+    each place, at once); energy needs a monitor at the place, which tinybench cannot reach
+    yet."""
     if request.mode == "energy" or request.external or request.jobs > 1 or request.flash:
         raise TinybenchError(
-            "--place/--places run accuracy (sharded over the places) or performance (one "
+            "--place/--places run accuracy (sharded over the places) or performance (on each "
             "place) with tinybench's firmware: not with --mode energy, --external, --jobs or "
             "--flash (the place is flashed through the farm where it can be)"
         )
-    assert request.farm is not None
-    if request.mode == "performance" and ("," in request.farm.places or "=" in request.farm.places):
-        raise TinybenchError("--mode performance runs on one place: use --place NAME")
 
 
 def _stack_high_water(workers: Workers) -> StackUsage | None:

@@ -126,7 +126,6 @@ def test_the_power_switch_powers_flashes_and_reports(
         (["--wait"], "add --place or --places"),
         (["--place", "a,b"], "one place name"),
         (["--place", "a", "--mode", "energy"], "not with --mode energy"),
-        (["--places", "a,b", "--mode", "performance"], "runs on one place"),
     ],
 )
 def test_farm_run_options_that_cannot_work_are_refused(args: list[str], message: str) -> None:
@@ -169,3 +168,46 @@ def test_the_report_has_a_fleet_section_with_each_unit_and_the_spread() -> None:
     assert rows[1] == ("p1", "e", "socket://h:2", "serial=X", "1", "16.4000 ms", "1", "dead")
     assert "a range of 0.2000 ms (1.230 % of the median unit)" in section.paragraphs[1]
     assert fleet_section({}) is None
+
+
+def test_the_fleet_section_of_a_performance_run_shows_each_units_throughput() -> None:
+    unit = {"exporter": "e", "serial": "socket://h:1", "identity": {}, "restarts": 0}
+    block = {
+        "coordinator": "127.0.0.1:1",
+        "holder": "vm/me",
+        "mode": "performance",
+        "units": [
+            {
+                **unit,
+                "place": "p0",
+                "windows": 5,
+                "median_throughput_ips": 61.75,
+                "median_latency_ms": 16.194,
+                "dead": False,
+            },
+            {
+                **unit,
+                "place": "p1",
+                "windows": 0,
+                "median_throughput_ips": None,
+                "median_latency_ms": None,
+                "dead": True,
+            },
+        ],
+        "latency_spread": {"min_ms": 16.194, "max_ms": 16.194, "range_ms": 0.0, "relative": 0.0},
+        "throughput_spread": {
+            "min_ips": 61.75,
+            "max_ips": 61.75,
+            "range_ips": 0.0,
+            "relative": 0.0,
+        },
+    }
+    section = fleet_section(block)
+    assert section is not None
+    headers = section.tables[0].headers
+    assert headers[4:7] == ("windows", "median throughput", "median latency")
+    rows = section.tables[0].rows
+    assert rows[0][4:7] == ("5", "61.750 inf/s", "16.1940 ms")
+    assert rows[1][4:] == ("0", "-", "-", "0", "dead")
+    assert any("every place at once" in p for p in section.paragraphs)
+    assert any("Median throughput across units: 61.750 inf/s" in p for p in section.paragraphs)

@@ -197,6 +197,51 @@ def test_a_killed_emulator_is_power_cycled_and_a_dead_place_gives_its_samples_aw
     assert sum(u["samples"] for u in units.values()) == 40
 
 
+def test_performance_runs_on_every_place_with_per_unit_figures_and_their_spread(
+    farm: Farm, tmp_path: Path
+) -> None:
+    """--mode performance over the 4 places: each place runs its own windows at once; place 3
+    dies for good once its windows began, and the fleet reports the other three and their
+    spread, the run's figures being place 0's."""
+    out = tmp_path / "fleet-performance"
+    process = farm.start(
+        *farm.run_args(
+            out, "--mode", "performance", "--min-window", "0.3", "--places", "board=qemu-m4"
+        )
+    )
+    transcript = out / "transcript-qemu-m4-3.txt"
+    deadline = time.monotonic() + 120
+    while not transcript.exists() or "infer " not in transcript.read_text(errors="replace"):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "place 3 started no window"
+        time.sleep(0.05)
+    (farm.directory / "board-3.elf").unlink()
+    os.kill(farm.qemu_pid(3), signal.SIGTERM)
+    _, err = process.communicate(timeout=180)
+    assert process.returncode == 0, err
+    assert "place qemu-m4-3 stayed dead after 3 power cycles" in err
+    document = json.loads((out / "results.json").read_text())
+    fleet = document["farm"]
+    assert fleet["mode"] == "performance"
+    units = {u["place"]: u for u in fleet["units"]}
+    live = [f"qemu-m4-{k}" for k in range(3)]
+    assert units["qemu-m4-3"]["dead"] and units["qemu-m4-3"]["windows"] == 0
+    assert units["qemu-m4-3"]["median_throughput_ips"] is None
+    for name in live:
+        assert not units[name]["dead"] and units[name]["windows"] == 5
+        assert units[name]["median_throughput_ips"] > 0 and units[name]["compliant"] is False
+    performance = document["performance"]
+    assert performance["median_throughput_ips"] == units["qemu-m4-0"]["median_throughput_ips"]
+    assert performance["median_latency_ms"] == units["qemu-m4-0"]["median_latency_ms"]
+    throughputs = [units[n]["median_throughput_ips"] for n in live]
+    spread = fleet["throughput_spread"]
+    assert (spread["min_ips"], spread["max_ips"]) == (min(throughputs), max(throughputs))
+    latencies = [units[n]["median_latency_ms"] for n in live]
+    assert fleet["latency_spread"]["range_ms"] == pytest.approx(max(latencies) - min(latencies))
+    # The same firmware on identical emulated units: one latency (exact counters), so no spread.
+    assert fleet["latency_spread"]["relative"] < 1e-3
+
+
 def test_a_held_place_fails_naming_its_holder_or_is_waited_for(farm: Farm, tmp_path: Path) -> None:
     """Someone else (labgrid-client as user `lab-colleague`) holds place 0: a run fails at once
     naming the holder; a run with --wait queues and runs once the place is released."""

@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from tinybench.farm.labgrid_client import (
 )
 from tinybench.farm.powerd import SERVICE_ID
 from tinybench.modes.accuracy import SampleOutcome
+from tinybench.modes.performance import PerformanceOutcome
 
 POWER_OFF_S = 0.2  # off time of a power-cycle
 CONNECT_TIMEOUT_S = 10.0
@@ -227,42 +228,63 @@ class FarmSession:
         samples_by_place: dict[str, list[int]],
         restarts: dict[str, int],
         dead: list[str],
+        performance: Mapping[str, PerformanceOutcome] | None = None,
     ) -> dict[str, Any]:
-        """Per-unit figures and their spread, with each place's provenance."""
+        """Per-unit figures and their spread, with each place's provenance: from the samples
+        each place ran (accuracy), or from each place's own windows (performance on several
+        places)."""
         by_index = {o.index: o for o in outcomes}
+        performance = performance or {}
         units = []
-        medians = []
+        latencies: list[float] = []
+        throughputs: list[float] = []
         for dut in self.duts:
             indexes = samples_by_place.get(dut.name, [])
-            elapsed = [us for i in indexes if i in by_index for us in by_index[i].elapsed_us]
-            median = statistics.median(elapsed) / 1000.0 if elapsed else None
+            unit: dict[str, Any] = {**dut.endpoint.provenance()}
+            own = performance.get(dut.name)
+            median: float | None
+            if performance:  # each place's own windows; none for a place given up on
+                median = own.median_latency_ms if own is not None else None
+                unit["windows"] = len(own.windows) if own is not None else 0
+                unit["median_throughput_ips"] = own.median_throughput_ips if own else None
+                unit["compliant"] = own.compliant if own is not None else None
+                if own is not None:
+                    throughputs.append(own.median_throughput_ips)
+            else:
+                elapsed = [us for i in indexes if i in by_index for us in by_index[i].elapsed_us]
+                median = statistics.median(elapsed) / 1000.0 if elapsed else None
+                unit["samples"] = len(indexes)
+                unit["sample_indexes"] = sorted(indexes)
             if median is not None:
-                medians.append(median)
-            units.append(
-                {
-                    **dut.endpoint.provenance(),
-                    "samples": len(indexes),
-                    "sample_indexes": sorted(indexes),
-                    "median_latency_ms": median,
-                    "restarts": restarts.get(dut.name, 0),  # each: up to 3 power-cycles
-                    "dead": dut.name in dead,
-                }
-            )
-        spread = None
-        if medians:
-            low, high = min(medians), max(medians)
-            spread = {
-                "min_ms": low,
-                "max_ms": high,
-                "range_ms": high - low,
-                "relative": (high - low) / statistics.median(medians) if high > 0 else 0.0,
-            }
-        return {
+                latencies.append(median)
+            unit["median_latency_ms"] = median
+            unit["restarts"] = restarts.get(dut.name, 0)  # each: up to 3 power-cycles
+            unit["dead"] = dut.name in dead
+            units.append(unit)
+        document: dict[str, Any] = {
             "coordinator": self.request.coordinator,
             "holder": self.holder,
+            "mode": "performance" if performance else "accuracy",
             "units": units,
-            "latency_spread": spread,
+            "latency_spread": _spread(latencies, "ms"),
         }
+        if performance:
+            document["throughput_spread"] = _spread(throughputs, "ips")
+        return document
+
+
+def _spread(values: list[float], unit: str) -> dict[str, float] | None:
+    """min, max, range and range / median of per-unit figures (None without any)."""
+    if not values:
+        return None
+    low, high = min(values), max(values)
+    middle = statistics.median(values)
+    return {
+        f"min_{unit}": low,
+        f"max_{unit}": high,
+        f"range_{unit}": high - low,
+        "relative": (high - low) / middle if middle > 0 else 0.0,
+    }
 
 
 def check_places_free(request: FarmRequest) -> None:

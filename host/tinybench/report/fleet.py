@@ -9,10 +9,13 @@ from tinybench.report.layout import Section, Table
 
 
 def fleet_section(block: dict[str, Any]) -> Section | None:
-    """results.json `farm`: one row per place (unit), the spread of their median latencies."""
+    """results.json `farm`: one row per place (unit), the spread of their median latencies
+    (and in performance mode, run on every place, of their median throughputs)."""
     units = block.get("units")
     if not isinstance(units, list) or not units:
         return None
+    if block.get("mode") == "performance":
+        return _performance_section(block, units)
     rows = tuple(
         (
             text_or_missing(u.get("place")),
@@ -31,11 +34,43 @@ def fleet_section(block: dict[str, Any]) -> Section | None:
         "place", "exporter", "serial", "identity", "samples", "median latency", "restarts",
         "state",
     )  # fmt: skip
+    return Section("fleet", "Fleet", _paragraphs(block), (Table("fleet-units", headers, rows),))
+
+
+def _performance_section(block: dict[str, Any], units: list[Any]) -> Section:
+    rows = tuple(
+        (
+            text_or_missing(u.get("place")),
+            text_or_missing(u.get("exporter")),
+            text_or_missing(u.get("serial")),
+            ", ".join(f"{k}={v}" for k, v in (u.get("identity") or {}).items()) or "none",
+            count(u.get("windows")),
+            fixed(u.get("median_throughput_ips"), 3, "inf/s"),
+            fixed(u.get("median_latency_ms"), 4, "ms"),
+            count(u.get("restarts")),
+            "dead" if u.get("dead") else "ok",
+        )
+        for u in units
+        if isinstance(u, dict)
+    )
+    headers = (
+        "place", "exporter", "serial", "identity", "windows", "median throughput",
+        "median latency", "restarts", "state",
+    )  # fmt: skip
+    return Section("fleet", "Fleet", _paragraphs(block), (Table("fleet-units", headers, rows),))
+
+
+def _paragraphs(block: dict[str, Any]) -> tuple[str, ...]:
     coordinator = text_or_missing(block.get("coordinator"))
     paragraphs = [
         f"Run on labgrid places through the coordinator {coordinator} as "
         f"{text_or_missing(block.get('holder'))}."
     ]
+    if block.get("mode") == "performance":
+        paragraphs.append(
+            "Performance mode ran on every place at once, each with its own windows; the "
+            "run's own figures are the first place's."
+        )
     spread = block.get("latency_spread")
     if isinstance(spread, dict):
         paragraphs.append(
@@ -44,4 +79,11 @@ def fleet_section(block: dict[str, Any]) -> Section | None:
             f"{fixed(spread.get('range_ms'), 4, 'ms')} ({percent(spread.get('relative'), 3)} of "
             "the median unit)."
         )
-    return Section("fleet", "Fleet", tuple(paragraphs), (Table("fleet-units", headers, rows),))
+    throughput = block.get("throughput_spread")
+    if isinstance(throughput, dict):
+        paragraphs.append(
+            f"Median throughput across units: {fixed(throughput.get('min_ips'), 3, 'inf/s')} "
+            f"to {fixed(throughput.get('max_ips'), 3, 'inf/s')} "
+            f"({percent(throughput.get('relative'), 3)} of the median unit)."
+        )
+    return tuple(paragraphs)
