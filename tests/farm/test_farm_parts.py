@@ -211,3 +211,16 @@ def test_the_fleet_section_of_a_performance_run_shows_each_units_throughput() ->
     assert rows[1][4:] == ("0", "-", "-", "0", "dead")
     assert any("every place at once" in p for p in section.paragraphs)
     assert any("Median throughput across units: 61.750 inf/s" in p for p in section.paragraphs)
+
+
+def test_a_place_held_by_a_vanished_run_of_this_host_is_stale() -> None:
+    from tinybench.farm.labgrid_client import stale_run_holder
+
+    gone, running = (lambda pid: False), (lambda pid: pid == 4242)
+    assert stale_run_holder("lab-1/tinybench-4242-0123abcd", "lab-1", gone)
+    assert not stale_run_holder("lab-1/tinybench-4242-0123abcd", "lab-1", running)
+    # another host's run, a person, a name that only looks like a run's
+    assert not stale_run_holder("lab-2/tinybench-4242-0123abcd", "lab-1", gone)
+    assert not stale_run_holder("lab-1/lab-colleague", "lab-1", gone)
+    assert not stale_run_holder("lab-1/tinybench-4242", "lab-1", gone)
+    assert not stale_run_holder("tinybench-4242-0123abcd", "lab-1", gone)

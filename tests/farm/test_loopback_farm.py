@@ -297,6 +297,31 @@ def test_ctrl_c_mid_run_releases_the_place(farm: Farm, tmp_path: Path) -> None:
     assert "place qemu-m4-3: free," in status.stdout, status.stdout
 
 
+def test_a_place_of_a_run_killed_with_sigkill_is_released_by_the_next_run(
+    farm: Farm, tmp_path: Path
+) -> None:
+    """SIGKILL leaves the run no chance to release place 1; the next run on this host sees
+    that the holder's process is gone, releases the place and runs."""
+    out = tmp_path / "killed"
+    process = farm.start(*farm.run_args(out, "--limit", "200", "--place", "qemu-m4-1"))
+    deadline = time.monotonic() + 120
+    while not (out / "samples.jsonl").exists() or not _journal_indexes(out):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the run made no progress"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.communicate(timeout=30)
+    status = farm.tinybench("farm", "status", "--dir", str(farm.directory))
+    assert "place qemu-m4-1: held by" in status.stdout and "tinybench-" in status.stdout
+    again = farm.tinybench(
+        *farm.run_args(tmp_path / "again", "--limit", "2", "--place", "qemu-m4-1")
+    )
+    assert again.returncode == 0, again.stderr
+    assert "place qemu-m4-1 was still held by " in again.stderr
+    assert "a tinybench run on this host that no longer runs (killed?): released it" in again.stderr
+    assert len(_journal_indexes(tmp_path / "again")) == 2
+
+
 def test_farm_down_stops_every_process_up_started(farm: Farm) -> None:
     pids = farm.pids()
     assert len(pids) >= 3 + 1  # coordinator, switch, exporter and the QEMUs powered so far

@@ -12,9 +12,11 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
+import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +30,30 @@ WAITING, ALLOCATED, ACQUIRED = 0, 1, 2  # labgrid's ReservationState values
 
 class PlaceHeld(TinybenchError):
     """A place someone else holds (the message names the holder)."""
+
+
+# The LG_USERNAME prepare_environment gives a run: tinybench-<pid>-<8 hex digits>.
+_RUN_USER = re.compile(r"^tinybench-(\d+)-[0-9a-f]{8}$")
+
+
+def stale_run_holder(holder: str, hostname: str, running: Callable[[int], bool]) -> bool:
+    """The holder `host/user` is a tinybench run on this host whose process is gone. A run
+    killed with SIGKILL (or lost with its machine) cannot release its places; nobody else can
+    be using them, since the name is unique to that process."""
+    host, sep, user = holder.partition("/")
+    match = _RUN_USER.match(user)
+    return bool(sep and match and host == hostname and not running(int(match.group(1))))
+
+
+def tinybench_process(pid: int) -> bool:
+    """A process with this PID runs tinybench (a PID the system reused for another program
+    does not count)."""
+    import psutil  # the farm extra
+
+    try:
+        return "tinybench" in " ".join(psutil.Process(pid).cmdline())
+    except (psutil.Error, OSError):
+        return False
 
 
 def _labgrid() -> Any:
@@ -76,8 +102,9 @@ class PlaceView:
 class FarmClient:
     """One session with a labgrid coordinator (all calls from the thread that made it)."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, notify: Callable[[str], None] | None = None) -> None:
         client = _labgrid()
+        self._notify = notify or (lambda message: print(f"warning: {message}", file=sys.stderr))
         self._pb2 = client.labgrid_coordinator_pb2
         self.address = address
         self.user = os.environ.get("LG_USERNAME") or prepare_environment()
@@ -173,8 +200,19 @@ class FarmClient:
         )
 
     def check_free(self, name: str) -> PlaceView:
-        """The place, or PlaceHeld naming who holds it."""
+        """The place, or PlaceHeld naming who holds it. A place still held by a tinybench run
+        of this host that no longer exists (killed with SIGKILL) is released first."""
         view = self.place(name)
+        holder = view.acquired
+        if holder is not None and stale_run_holder(
+            holder, self._session.gethostname(), tinybench_process
+        ):
+            self.release(name, holder)
+            self._notify(
+                f"place {name} was still held by {holder}, a tinybench run on this host that "
+                "no longer runs (killed?): released it"
+            )
+            view = self.place(name)
         if view.acquired is not None:
             raise PlaceHeld(
                 f"place {name} is held by {view.acquired}; wait for it with --wait, or ask them "
@@ -190,11 +228,13 @@ class FarmClient:
         )
         return self.place(name)
 
-    def release(self, name: str) -> None:
+    def release(self, name: str, holder: str | None = None) -> None:
+        """Releases the place this client holds, or (holder given) the one `holder` holds."""
         stub = self._session.stub
-        self._call(
-            f"release {name}", stub.ReleasePlace(self._pb2.ReleasePlaceRequest(placename=name))
-        )
+        request = self._pb2.ReleasePlaceRequest(placename=name)
+        if holder is not None:
+            request.fromuser = holder
+        self._call(f"release {name}", stub.ReleasePlace(request))
 
     def wait_for(self, names: list[str], timeout_s: float) -> list[str]:
         """One reservation per place (labgrid allocates one filter group per reservation),
