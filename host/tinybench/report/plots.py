@@ -10,12 +10,12 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from tinybench.report.metrics import ConfusionMatrix, RocCurve
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DPI = 100
 PASS_COLOUR = "#2e7d32"
@@ -43,6 +43,11 @@ class WindowBar:
 
 
 def _figure(width_in: float, height_in: float) -> Figure:
+    # matplotlib is imported on the first figure, not with the module: it costs every CLI
+    # command about a second of start-up, and only reports draw.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
