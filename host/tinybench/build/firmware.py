@@ -24,6 +24,7 @@ from tinybench.build import boardgen
 from tinybench.build.pio import Pio
 from tinybench.elfsize import ImageSize
 from tinybench.errors import TinybenchError
+from tinybench.filelock import exclusive_lock
 from tinybench.manifests.boards import ARMV6M_CORES, DEFAULT_LATENCY_ENTRIES, BoardManifest
 from tinybench.manifests.custom_model import build_key
 from tinybench.manifests.models import InputFormat, ModelManifest
@@ -212,7 +213,6 @@ def build_firmware(
     board = project.board(board_id)
     # An unknown model fails here, before any work.
     manifest = project.model(model) if isinstance(model, str) else model
-    model_id = manifest.model_id
     kernel_set = resolve_kernels(engine, kernels)
     check_kernels_fit_core(board, engine, kernel_set)
     root = project.locations.project_root
@@ -224,6 +224,27 @@ def build_firmware(
         raise TinybenchError(
             f"no firmware environment {env_name}{why} (available: {', '.join(sorted(available))})"
         )
+    # Builds of one project run one at a time: plans are shared between boards and PlatformIO
+    # build directories between runs, and two processes writing one (a `bench` beside a
+    # `profile`) delete each other's objects mid-link.
+    with exclusive_lock(root / "build" / ".build.lock"):
+        return _build_locked(
+            project, board, engine, manifest, kernel_set, standard_only, timestamp_mode, env_name
+        )
+
+
+def _build_locked(
+    project: Project,
+    board: BoardManifest,
+    engine: str,
+    manifest: ModelManifest,
+    kernel_set: str,
+    standard_only: bool,
+    timestamp_mode: str,
+    env_name: str,
+) -> FirmwareBuild:
+    root = project.locations.project_root
+    model_id = manifest.model_id
     db_bytes = db_capacity(board, manifest)
 
     def size_check(constant_bytes: int, arena: int) -> None:

@@ -30,8 +30,9 @@ engine_option = click.option(
 kernels_option = click.option(
     "--kernels",
     metavar="SET",
-    help="Kernel set: native has reference (default); tflm has cmsis-nn (default) and "
-    "reference. A set the engine does not have is an error.",
+    help="Kernel set: native has reference (default), dsp (cores with the DSP extension: M4, "
+    "M7, M33, M55) and mve (Helium: M55); tflm has cmsis-nn (default) and reference. A set the "
+    "engine or the core does not have is an error.",
 )
 dataset_option = click.option(
     "--dataset",
