@@ -16,6 +16,24 @@
 #include "tb_native_kernels.h"
 #include "tb_native_plan.h"
 
+/*
+ * A firmware build has the compiled model's header on its include path: its op kinds let the
+ * dispatch below leave out the kernels the model does not use, which --gc-sections then drops
+ * (ad01, all FULLY_CONNECTED, needs none of the convolutions). Without the header (the host
+ * library, built once for every plan) every kernel is linked. An op whose kernel was left out
+ * fails like an unknown kind, but the plan and the header come from one compile.
+ */
+#if defined(__has_include)
+#if __has_include("tb_native_model.h")
+#include "tb_native_model.h"
+#endif
+#endif
+#ifdef TB_NATIVE_USES_OP_KINDS
+#define TB_NATIVE_USES(kind) TB_NATIVE_USES_##kind
+#else
+#define TB_NATIVE_USES(kind) 1
+#endif
+
 #define TB_NATIVE_ENGINE_VERSION "0.2.0"
 
 static uint8_t *g_arena;
@@ -87,20 +105,34 @@ static int operand_fits(uint32_t offset)
 uint32_t tb_native_op_scratch_bytes(const tb_native_op_t *op)
 {
     switch ((tb_native_op_kind_t)op->kind) {
+#if TB_NATIVE_USES(CONV_2D)
     case TB_NATIVE_OP_CONV_2D:
         return tb_native_conv_scratch_bytes(op->params.conv);
+#endif
+#if TB_NATIVE_USES(DEPTHWISE_CONV_2D)
     case TB_NATIVE_OP_DEPTHWISE_CONV_2D:
         return tb_native_depthwise_conv_scratch_bytes(op->params.conv);
+#endif
+#if TB_NATIVE_USES(FULLY_CONNECTED)
     case TB_NATIVE_OP_FULLY_CONNECTED:
         return tb_native_fully_connected_scratch_bytes(op->params.fc);
+#endif
+#if TB_NATIVE_USES(AVERAGE_POOL_2D)
     case TB_NATIVE_OP_AVERAGE_POOL_2D:
         return tb_native_avg_pool_scratch_bytes(op->params.pool);
+#endif
+#if TB_NATIVE_USES(MAX_POOL_2D)
     case TB_NATIVE_OP_MAX_POOL_2D:
         return tb_native_max_pool_scratch_bytes(op->params.pool);
+#endif
+#if TB_NATIVE_USES(ADD)
     case TB_NATIVE_OP_ADD:
         return tb_native_add_scratch_bytes(op->params.add);
+#endif
+#if TB_NATIVE_USES(SOFTMAX)
     case TB_NATIVE_OP_SOFTMAX:
         return tb_native_softmax_scratch_bytes(op->params.softmax);
+#endif
     case TB_NATIVE_OP_RESHAPE:
     default:
         return 0u;
@@ -211,26 +243,41 @@ static int run_op(const tb_native_op_t *op)
     const int8_t *in1 = operand(op->input[1]);
     int8_t *out = (int8_t *)(g_arena + op->output);
     void *scratch = op->scratch_bytes != 0u ? (void *)(g_arena + op->scratch_offset) : 0;
+    (void)in1; /* only ADD reads it, and ADD may be left out */
     switch ((tb_native_op_kind_t)op->kind) {
+#if TB_NATIVE_USES(CONV_2D)
     case TB_NATIVE_OP_CONV_2D:
         return tb_native_conv_s8(op->params.conv, in0, out, scratch);
+#endif
+#if TB_NATIVE_USES(DEPTHWISE_CONV_2D)
     case TB_NATIVE_OP_DEPTHWISE_CONV_2D:
         return tb_native_depthwise_conv_s8(op->params.conv, in0, out, scratch);
+#endif
+#if TB_NATIVE_USES(FULLY_CONNECTED)
     case TB_NATIVE_OP_FULLY_CONNECTED:
         return tb_native_fully_connected_s8(op->params.fc, in0, out, scratch);
+#endif
+#if TB_NATIVE_USES(AVERAGE_POOL_2D)
     case TB_NATIVE_OP_AVERAGE_POOL_2D:
         return tb_native_avg_pool_s8(op->params.pool, in0, out, scratch);
+#endif
+#if TB_NATIVE_USES(MAX_POOL_2D)
     case TB_NATIVE_OP_MAX_POOL_2D:
         return tb_native_max_pool_s8(op->params.pool, in0, out, scratch);
+#endif
+#if TB_NATIVE_USES(ADD)
     case TB_NATIVE_OP_ADD:
         return tb_native_add_s8(op->params.add, in0, in1, out, scratch);
+#endif
     case TB_NATIVE_OP_RESHAPE:
         if (out != in0) {
             memmove(out, in0, (size_t)op->params.reshape->bytes);
         }
         return 0;
+#if TB_NATIVE_USES(SOFTMAX)
     case TB_NATIVE_OP_SOFTMAX:
         return tb_native_softmax_s8(op->params.softmax, in0, out, scratch);
+#endif
     default:
         return -1;
     }
