@@ -359,7 +359,7 @@ def _fleet_performance(
     lock = threading.Lock()
     first = workers.names[0]
 
-    def one(name: str, worker: DutWorker) -> None:
+    def one(worker: DutWorker, name: str) -> None:
         try:
             outcome = _performance(
                 worker, dataset, rules, request, progress if name == first else None
@@ -376,14 +376,7 @@ def _fleet_performance(
         with lock:
             outcomes[name] = outcome
 
-    threads = [
-        threading.Thread(target=one, args=(n, w), name=f"performance-{n}", daemon=True)
-        for n, w in zip(workers.names, workers.workers, strict=True)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    workers.run_each(one)
     workers.retire_dead()
     if failures:
         raise failures[0]

@@ -81,6 +81,22 @@ class Workers:
         self.samples_by_worker: dict[str, list[int]] = {n: [] for n in self.names}
         self.dead: list[str] = []  # farm places given up on mid-run (retired from workers)
 
+    def run_each(self, work: Callable[[DutWorker, str], None]) -> None:
+        """work(worker, name) for every worker at once, a thread each (in this thread when
+        there is one); returns when all have returned. work reports its own failures."""
+        pairs = list(zip(self.workers, self.names, strict=True))
+        if len(pairs) == 1:
+            work(*pairs[0])
+            return
+        threads = [
+            threading.Thread(target=work, args=pair, name=f"worker-{pair[1]}", daemon=True)
+            for pair in pairs
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
     def retire_dead(self) -> None:
         """Leaves only live workers in workers/names (later steps ask them for info)."""
         self.names = [n for n in self.names if n not in self.dead]
@@ -225,15 +241,7 @@ def run_accuracy_shards(
                 failures.append(exc)
                 lock.notify_all()
 
-    pairs = list(zip(workers.workers, workers.names, strict=True))
-    if len(pairs) == 1:
-        work(*pairs[0])
-    else:
-        threads = [threading.Thread(target=work, args=pair) for pair in pairs]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+    workers.run_each(work)
     workers.retire_dead()
     if failures:
         raise failures[0]

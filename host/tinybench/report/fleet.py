@@ -17,19 +17,11 @@ def fleet_section(block: dict[str, Any]) -> Section | None:
     if block.get("mode") == "performance":
         return _performance_section(block, units)
     rows = tuple(
-        (
-            text_or_missing(u.get("place")),
-            text_or_missing(u.get("exporter")),
-            text_or_missing(u.get("serial")),
-            ", ".join(f"{k}={v}" for k, v in (u.get("identity") or {}).items()) or "none",
-            count(u.get("samples")),
-            fixed(u.get("median_latency_ms"), 4, "ms"),
-            count(u.get("restarts")),
-            "dead" if u.get("dead") else "ok",
-        )
+        (*_unit_cells(u), count(u.get("samples")), fixed(u.get("median_latency_ms"), 4, "ms"),
+         *_state_cells(u))
         for u in units
         if isinstance(u, dict)
-    )
+    )  # fmt: skip
     headers = (
         "place", "exporter", "serial", "identity", "samples", "median latency", "restarts",
         "state",
@@ -37,22 +29,29 @@ def fleet_section(block: dict[str, Any]) -> Section | None:
     return Section("fleet", "Fleet", _paragraphs(block), (Table("fleet-units", headers, rows),))
 
 
+def _unit_cells(unit: dict[str, Any]) -> tuple[str, ...]:
+    """Which unit: place, exporter, serial URL, the resource's identity."""
+    identity = ", ".join(f"{k}={v}" for k, v in (unit.get("identity") or {}).items())
+    return (
+        text_or_missing(unit.get("place")),
+        text_or_missing(unit.get("exporter")),
+        text_or_missing(unit.get("serial")),
+        identity or "none",
+    )
+
+
+def _state_cells(unit: dict[str, Any]) -> tuple[str, ...]:
+    return count(unit.get("restarts")), "dead" if unit.get("dead") else "ok"
+
+
 def _performance_section(block: dict[str, Any], units: list[Any]) -> Section:
     rows = tuple(
-        (
-            text_or_missing(u.get("place")),
-            text_or_missing(u.get("exporter")),
-            text_or_missing(u.get("serial")),
-            ", ".join(f"{k}={v}" for k, v in (u.get("identity") or {}).items()) or "none",
-            count(u.get("windows")),
-            fixed(u.get("median_throughput_ips"), 3, "inf/s"),
-            fixed(u.get("median_latency_ms"), 4, "ms"),
-            count(u.get("restarts")),
-            "dead" if u.get("dead") else "ok",
-        )
+        (*_unit_cells(u), count(u.get("windows")),
+         fixed(u.get("median_throughput_ips"), 3, "inf/s"),
+         fixed(u.get("median_latency_ms"), 4, "ms"), *_state_cells(u))
         for u in units
         if isinstance(u, dict)
-    )
+    )  # fmt: skip
     headers = (
         "place", "exporter", "serial", "identity", "windows", "median throughput",
         "median latency", "restarts", "state",
