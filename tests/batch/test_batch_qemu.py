@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from procs import children
 from tinybench.cli import cli
 
 SAMPLES = 30
@@ -101,22 +102,6 @@ def _wait_for(process: subprocess.Popen[bytes], condition: Any) -> None:
         time.sleep(0.005)
 
 
-def _qemu_children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        command = stat[stat.index("(") + 1 : stat.rindex(")")]
-        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
-        if parent == pid and command.startswith("qemu-system"):
-            found.append(int(entry.name))
-    return found
-
-
 def _start(args: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "tinybench", "run", "kws01", *args],
@@ -133,7 +118,7 @@ def test_emulator_killed_mid_batch_and_run_killed_then_resumed_give_the_same_res
     process = _start(["--limit", str(SAMPLES), "--batch", str(BATCH), "--out", str(run_dir)])
     # The second batch starts as soon as the first is journaled: kill its emulator then.
     _wait_for(process, lambda: _journal_lines(run_dir) >= BATCH)
-    qemu = _qemu_children(process.pid)
+    qemu = children(process.pid, "qemu-system")
     assert len(qemu) == 1, qemu
     os.kill(qemu[0], signal.SIGKILL)
     # The restarted DUT runs the lost batch again; then tinybench itself dies mid-batch.

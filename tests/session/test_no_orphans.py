@@ -17,24 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from procs import children
+
 ORPHAN_GRACE_S = 5.0
 TINYBENCH_RUN = [sys.executable, "-m", "tinybench", "run", "kws01", "--limit", "60"]
-
-
-def _children(pid: int, name: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        command = stat[stat.index("(") + 1 : stat.rindex(")")]
-        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
-        if parent == pid and command.startswith(name):
-            found.append(int(entry.name))
-    return found
 
 
 def _running(pid: int) -> bool:
@@ -65,7 +51,7 @@ def test_sigkill_of_tinybench_alone_leaves_no_qemu_running(
         while len(qemu) < jobs:  # every QEMU is up
             assert process.poll() is None, process.communicate()
             assert time.monotonic() < deadline, "the run never got going"
-            qemu = _children(process.pid, "qemu-system")
+            qemu = children(process.pid, "qemu-system")
             time.sleep(0.05)
         assert len(qemu) == jobs
         os.kill(process.pid, signal.SIGKILL)  # tinybench only: QEMU is not signalled

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from procs import children
 from tinybench.journal import Journal
 
 COMPARED_KEYS = ("model", "board", "engine", "mode", "accuracy", "reference_check", "memory")
@@ -53,22 +54,6 @@ def _wait_for_lines(process: subprocess.Popen[bytes], run_dir: Path, lines: int)
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "the run made no progress"
         time.sleep(0.02)
-
-
-def _children(pid: int, name: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        command = stat[stat.index("(") + 1 : stat.rindex(")")]
-        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
-        if parent == pid and command.startswith(name):
-            found.append(int(entry.name))
-    return found
 
 
 def _check_journal(run_dir: Path, samples: int) -> None:
@@ -112,14 +97,14 @@ def test_an_emulator_that_dies_five_times_is_restarted_and_the_run_goes_on(
     process = _start([*args, "--out", str(run_dir)])
     for point in sorted(random.Random(7).sample(range(5, samples - 5), 5)):
         _wait_for_lines(process, run_dir, point)
-        qemu = _children(process.pid, "qemu-system")
+        qemu = children(process.pid, "qemu-system")
         assert len(qemu) == 1, qemu
         os.kill(qemu[0], signal.SIGKILL)  # the emulator crashes; tinybench lives on
         # Until tinybench notices, the dead QEMU stays its (zombie) child, and a batch it
         # finished just before the kill may still reach the journal: wait for the new QEMU,
         # so that the next kill hits a live emulator.
         deadline = time.monotonic() + 120
-        while _children(process.pid, "qemu-system") in ([], qemu):
+        while children(process.pid, "qemu-system") in ([], qemu):
             assert process.poll() is None, process.communicate()
             assert time.monotonic() < deadline, "the emulator was not restarted"
             time.sleep(0.02)
