@@ -143,6 +143,18 @@ def run_checks(project: Project) -> list[Check]:
 
 # -- serial ports (`doctor --ports`) ------------------------------------------------------
 
+SHOWN_NAME_CHARS = 64  # a DUT's name as doctor prints it: what a name% reply carried, capped
+
+
+def _shown(name: str | None) -> str:
+    """The DUT's name quoted, at most SHOWN_NAME_CHARS of it (a broken DUT may send kilobytes)."""
+    if name is None:
+        return "none"
+    if len(name) <= SHOWN_NAME_CHARS:
+        return repr(name)
+    return f"{name[:SHOWN_NAME_CHARS]!r}... ({len(name)} characters)"
+
+
 PORT_BAUDS = (115200, 9600, 921600)  # MLPerf Tiny accuracy/performance, energy, a fast link
 LINE_VARIANTS = ((False, False), (True, True))  # (DTR, RTS): tinybench's open, pyserial's default
 
@@ -199,14 +211,15 @@ def diagnose_port(
     at_expected = [p for p in named if p.baud == expected_baud]
     if at_expected:
         findings.append(PortFinding(
-            True, f"a DUT named {at_expected[0].dut_name!r} answers at {expected_baud} baud",
+            True, f"a DUT named {_shown(at_expected[0].dut_name)} answers at {expected_baud} baud",
             "none: tinybench run finds it by its USB ID, or give --port",
         ))  # fmt: skip
     elif named:
         bauds = sorted({p.baud for p in named})
         findings.append(PortFinding(
             False,
-            f"a DUT named {named[0].dut_name!r} answers at {', '.join(map(str, bauds))} baud, "
+            f"a DUT named {_shown(named[0].dut_name)} answers at "
+            f"{', '.join(map(str, bauds))} baud, "
             f"not at the expected {expected_baud}",
             f"wrong baud rate: build the firmware's UART for {expected_baud} baud, or make the "
             "board manifest's [uart] baud say the rate the firmware uses (MLPerf Tiny energy "
@@ -274,7 +287,7 @@ def port_report_lines(report: PortReport) -> list[str]:
         if probe.error is not None:
             lines.append(f"  {probe.setting:<27} cannot open: {probe.error}")
             continue
-        name = f"name {probe.dut_name!r}" if probe.dut_name is not None else "no name"
+        name = f"name {_shown(probe.dut_name)}" if probe.dut_name is not None else "no name"
         banner = f", boot banner {escaped(probe.banner, 60)}" if probe.banner else ""
         lines.append(f"  {probe.setting:<27} {name}{banner}, saw {escaped(probe.reply, 60)}")
     for finding in report.findings:

@@ -26,3 +26,13 @@ def test_missing_models_are_named_with_the_fix_and_fail(tmp_path: Path) -> None:
     lines = [line for line in result.output.splitlines() if line.startswith("model kws01")]
     assert len(lines) == 1 and "MISSING" in lines[0] and "put kws01.tflite" in lines[0]
     assert "optional, missing" in result.output  # the tflm sources and the dataset
+
+
+def test_a_dut_name_is_shown_capped() -> None:
+    """A broken DUT may answer name% with kilobytes: doctor shows the first 64 characters."""
+    from tinybench.doctor import SHOWN_NAME_CHARS, _shown
+
+    assert _shown("tinybench") == "'tinybench'"
+    shown = _shown("x" * 5000)
+    assert shown == repr("x" * SHOWN_NAME_CHARS) + "... (5000 characters)"
+    assert _shown(None) == "none"

@@ -7,6 +7,10 @@ from typing import TextIO
 
 from tinybench.dut.transport.base import Transport
 
+# Received bytes wait for their newline up to this many; a DUT that streams without one (a
+# hostile or broken one) is recorded in lines of this length instead of held in memory.
+MAX_PENDING_BYTES = 4096
+
 
 def _escape(data: bytes) -> str:
     out = []
@@ -28,7 +32,8 @@ class RecordingTransport:
     """Each line: seconds since start, `>` host to DUT or `<` DUT to host, the escaped bytes.
 
     Writes are recorded as written; received bytes are recorded one line at a time (a
-    UART delivers them in arbitrary pieces), so the transcript reads like the session.
+    UART delivers them in arbitrary pieces), so the transcript reads like the session; a line
+    longer than MAX_PENDING_BYTES is recorded in pieces of that length.
     """
 
     def __init__(self, inner: Transport, transcript: TextIO) -> None:
@@ -56,6 +61,9 @@ class RecordingTransport:
         while (end := self._received.find(b"\n")) >= 0:
             self._record("<", bytes(self._received[: end + 1]))
             del self._received[: end + 1]
+        while len(self._received) >= MAX_PENDING_BYTES:
+            self._record("<", bytes(self._received[:MAX_PENDING_BYTES]))
+            del self._received[:MAX_PENDING_BYTES]
         return data
 
     def close(self) -> None:
