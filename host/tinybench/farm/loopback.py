@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinybench.dut.emulator import free_tcp_port
+from tinybench.dut.emulator import MARKER_PORTS, free_tcp_port
 from tinybench.errors import TinybenchError
 from tinybench.farm.labgrid_client import FarmClient, prepare_environment
 from tinybench.manifests.boards import BoardManifest
 
 STATE_FILE = "farm.json"
 EXPORTER_NAME = "tinybench-loopback"
+MARKER_RESOURCE = "markers"  # a place's energy marker UART (emulated boards of the farm)
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
@@ -48,8 +49,14 @@ def _tool(name: str) -> str:
     return found
 
 
-def qemu_argv(board: BoardManifest, serial_port: int) -> list[str]:
-    """QEMU for one farm board, its console UART on a TCP port that waits for the client."""
+def qemu_argv(board: BoardManifest, serial_port: int, marker_port: int | None) -> list[str]:
+    """QEMU for one farm board, its console UART on a TCP port that waits for the client.
+
+    marker_port (boards whose energy-mode firmware writes markers on UART1): that UART on a
+    TCP port that does not wait. Its chardev is a -chardev, which QEMU creates before the
+    -serial ones, so it listens while QEMU waits for the console: an energy run connects it
+    first and sees the boot edge; other runs never connect it (their firmware writes nothing
+    there), and the guest does not wait for it."""
     emulator = board.emulator
     if emulator is None:
         raise TinybenchError(f"the loopback farm emulates boards; {board.board_id} is not emulated")
@@ -57,14 +64,22 @@ def qemu_argv(board: BoardManifest, serial_port: int) -> list[str]:
     if program is None:
         raise TinybenchError(f"{emulator.program} not found; install qemu-system-arm")
     chardev = f"tcp:127.0.0.1:{serial_port},server=on,wait=on,nodelay=on"
+    markers: list[str] = []
+    if marker_port is not None:
+        markers = [
+            "-chardev",
+            f"socket,id=markers,host=127.0.0.1,port={marker_port},server=on,wait=off,nodelay=on",
+        ]
     return [
         program, "-M", emulator.machine, "-cpu", emulator.cpu, *emulator.command_args,
-        "-monitor", "none", *emulator.serial_args(chardev, None),
+        "-monitor", "none", *markers,
+        *emulator.serial_args(chardev, "chardev:markers" if marker_port is not None else None),
     ]  # fmt: skip
 
 
 def exporter_config(boards: list[dict[str, Any]], power_url: str, baud: int) -> str:
-    """The exporter's YAML (a Jinja2 template to labgrid: no `#` lines in it)."""
+    """The exporter's YAML (a Jinja2 template to labgrid: no `#` lines in it). A board with a
+    marker UART exports it as a second NetworkSerialPort named `markers`."""
     lines = []
     for k, board in enumerate(boards):
         lines += [
@@ -74,6 +89,17 @@ def exporter_config(boards: list[dict[str, Any]], power_url: str, baud: int) -> 
             f"    port: {board['serial_port']}",
             "    protocol: raw",
             f"    speed: {baud}",
+        ]
+        if board.get("marker_port") is not None:
+            lines += [
+                f"  {MARKER_RESOURCE}:",
+                "    cls: NetworkSerialPort",
+                "    host: 127.0.0.1",
+                f"    port: {board['marker_port']}",
+                "    protocol: raw",
+                f"    speed: {baud}",
+            ]
+        lines += [
             "  NetworkPowerPort:",
             "    model: simplerest",
             f"    host: '{power_url}/outlet/{{index}}/{{value}}'",
@@ -176,13 +202,19 @@ class LoopbackFarm:
         boards = []
         for k in range(count):
             port = free_tcp_port()
+            marker_port = free_tcp_port() if board.port in MARKER_PORTS else None
             board_image = self.directory / f"board-{k}.elf"
             if image is not None:
                 shutil.copyfile(image, board_image)
             else:
                 board_image.unlink(missing_ok=True)
             boards.append(
-                {"serial_port": port, "image": str(board_image), "argv": qemu_argv(board, port)}
+                {
+                    "serial_port": port,
+                    "marker_port": marker_port,
+                    "image": str(board_image),
+                    "argv": qemu_argv(board, port, marker_port),
+                }
             )
         state: dict[str, Any] = {
             "board": board.board_id,

@@ -27,10 +27,12 @@ from tinybench.dut.transport.serial_link import SerialTransport
 from tinybench.errors import TinybenchError, TransportError
 from tinybench.farm.labgrid_client import (
     FarmClient,
+    PlaceResource,
     PlaceView,
     farm_client,
     prepare_environment,
 )
+from tinybench.farm.loopback import MARKER_RESOURCE
 from tinybench.farm.powerd import SERVICE_ID
 from tinybench.modes.accuracy import SampleOutcome
 from tinybench.modes.performance import PerformanceOutcome
@@ -83,6 +85,7 @@ class PlaceEndpoint:
     serial_resource: str
     power: PowerPort | None
     identity: dict[str, str]  # the serial resource's USB identity, where it has one
+    marker_url: str | None = None  # the energy marker UART (`markers`), loopback boards only
 
     def provenance(self) -> dict[str, Any]:
         return {
@@ -97,8 +100,20 @@ class PlaceEndpoint:
         }
 
 
+def _serial_url(place: str, port: PlaceResource) -> str:
+    protocol = port.params.get("protocol", "rfc2217")
+    scheme = {"raw": "socket", "rfc2217": "rfc2217"}.get(protocol)
+    if scheme is None:
+        raise TinybenchError(f"place {place}: serial protocol {protocol!r} (raw or rfc2217)")
+    return f"{scheme}://{port.params['host']}:{port.params['port']}"
+
+
 def endpoint_of(view: PlaceView) -> PlaceEndpoint:
-    serial = [r for r in view.resources if r.cls == "NetworkSerialPort"]
+    """The place's DUT serial port (its NetworkSerialPort not named `markers`), its energy
+    marker UART if it has one, its power port and its identity."""
+    ports = [r for r in view.resources if r.cls == "NetworkSerialPort"]
+    serial = [r for r in ports if r.name != MARKER_RESOURCE]
+    markers = [r for r in ports if r.name == MARKER_RESOURCE]
     if not serial:
         classes = ", ".join(sorted({r.cls for r in view.resources})) or "none"
         raise TinybenchError(
@@ -106,11 +121,7 @@ def endpoint_of(view: PlaceView) -> PlaceEndpoint:
             "USBSerialPort is exported as one"
         )
     port = serial[0]
-    protocol = port.params.get("protocol", "rfc2217")
-    scheme = {"raw": "socket", "rfc2217": "rfc2217"}.get(protocol)
-    if scheme is None:
-        raise TinybenchError(f"place {view.name}: serial protocol {protocol!r} (raw or rfc2217)")
-    url = f"{scheme}://{port.params['host']}:{port.params['port']}"
+    url = _serial_url(view.name, port)
     power_resources = [r for r in view.resources if r.cls == "NetworkPowerPort"]
     power = None
     if power_resources:
@@ -118,7 +129,8 @@ def endpoint_of(view: PlaceView) -> PlaceEndpoint:
         power = PowerPort(str(p["model"]), str(p["host"]), str(p["index"]))
     extra = port.params.get("extra") or {}
     identity = {k: str(v) for k, v in {**port.params, **extra}.items() if k in IDENTITY_KEYS}
-    return PlaceEndpoint(view.name, port.exporter, url, port.path, power, identity)
+    marker_url = _serial_url(view.name, markers[0]) if markers else None
+    return PlaceEndpoint(view.name, port.exporter, url, port.path, power, identity, marker_url)
 
 
 def loopback_flash_url(power: PowerPort | None) -> str | None:
