@@ -14,11 +14,12 @@ Three setups:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinybench import __version__
 from tinybench.build.firmware import FirmwareBuild, build_firmware, toolchain_version
@@ -52,6 +53,9 @@ from tinybench.modes.performance import PerformanceInput, select_inputs
 from tinybench.project import Project
 from tinybench.results import Provenance, results_document, write_results
 
+if TYPE_CHECKING:
+    from tinybench.farm.places import FarmRequest, PlaceDut
+
 # A stated, round model (not a measurement of any part): 5 mW static, 100 pJ per instruction.
 DEFAULT_POWER_MODEL = PowerModel(static_mw=5.0, pj_per_instruction=100.0)
 
@@ -75,6 +79,9 @@ class EnergyRequest:
     # A vendor's energy-mode firmware: no build, standard commands only (board_id may be
     # EXTERNAL, a board tinybench knows nothing about).
     external: bool = False
+    # labgrid places of emulated boards (the loopback farm) instead of a local QEMU: each place
+    # measured by the co-simulation of its own marker UART.
+    farm: FarmRequest | None = None
 
 
 @dataclass(frozen=True)
@@ -204,7 +211,11 @@ def run_energy_benchmark(
         warmup_count=timed.warmup_count,
     )
     mark = time.monotonic()
-    if board is not None and build is not None and board.kind is BoardKind.EMULATED:
+    fleet: dict[str, Any] | None = None
+    if request.farm is not None and board is not None and build is not None:
+        measured, fleet = _farm_places(board, build.image, monitor_spec, request, inputs,
+                                       energy_rules)  # fmt: skip
+    elif board is not None and build is not None and board.kind is BoardKind.EMULATED:
         measured = _emulated(board, build.image, monitor_spec, request, instruments, inputs,
                              energy_rules)  # fmt: skip
     else:
@@ -218,8 +229,102 @@ def run_energy_benchmark(
     timings["total"] = time.monotonic() - started
     document = _document(project, request, build, measured, rules, timings)
     document["provenance"]["energy_trace_sha256"] = trace_sha
+    if fleet is not None:
+        document["farm"] = fleet
     write_results(run_dir, document)
     return document
+
+
+def _farm_places(
+    board: BoardManifest,
+    image: Path,
+    spec: MonitorSpec,
+    request: EnergyRequest,
+    inputs: Sequence[PerformanceInput],
+    rules: EnergyRules,
+) -> tuple[_Measured, dict[str, Any]]:
+    """Energy mode on labgrid places of emulated boards, all at once: each place is flashed
+    (which boots it afresh), its marker UART connected before its console so that the boot
+    edge is seen, and its windows measured by the co-simulation of its own markers. The run's
+    figures (and trace) are the first place's; the fleet document has every unit's and their
+    spread. A real place would need its power monitor at the place, which labgrid has no
+    resource for: refused, naming the places without a `markers` UART."""
+    from tinybench.farm.places import open_places  # labgrid: the farm extra
+
+    assert request.farm is not None
+    baud = board.uart.baud if board.uart is not None else 115200
+    farm = open_places(request.farm, baud, image, lambda message: None)
+    try:
+        missing = [d.name for d in farm.duts if d.endpoint.marker_url is None]
+        if missing or len(farm.duts) == 0:
+            raise TinybenchError(
+                f"place {', '.join(missing)}: no energy marker UART (a NetworkSerialPort named "
+                "'markers'): energy mode on a farm runs on the loopback farm's emulated boards; "
+                "a real place's power monitor is not reachable through labgrid"
+            )
+        measured: dict[str, _Measured] = {}
+        failures: list[BaseException] = []
+
+        def one(dut: PlaceDut) -> None:
+            try:
+                measured[dut.name] = _measure_place(board, dut, spec, request, inputs, rules)
+            except BaseException as exc:  # re-raised once every place stopped
+                failures.append(exc)
+
+        threads = [threading.Thread(target=one, args=(d,), daemon=True) for d in farm.duts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+        fleet = farm.energy_fleet_document({n: m.outcome for n, m in measured.items()})
+        return measured[farm.duts[0].name], fleet
+    finally:
+        farm.close()
+
+
+def _measure_place(
+    board: BoardManifest,
+    dut: PlaceDut,
+    spec: MonitorSpec,
+    request: EnergyRequest,
+    inputs: Sequence[PerformanceInput],
+    rules: EnergyRules,
+) -> _Measured:
+    """One place's energy windows, co-simulated from the marker UART its link connects."""
+    with dut.open() as link:
+        markers = dut.marker_transport
+        if markers is None:
+            raise TinybenchError(f"place {dut.name}: its marker UART is not connected")
+        session = DutSession(link.transport, timestamp_mode="energy")
+        session.synchronize()
+        info = session.info()
+        counter_hz = info.integer("counter_hz")
+        per_tick = instructions_per_tick(board, counter_hz)
+        if per_tick is None:
+            raise TinybenchError(f"{board.board_id}: no exact instruction count to co-simulate")
+        cosim = CosimMonitor(markers, counter_hz, per_tick, request.power_model)
+        monitor: EnergyMonitor = cosim
+        if spec.kind == "cosim-lpm01a":
+            monitor = Lpm01a(Lpm01aCosimTransport(cosim), voltage_mv=Instruments().supply_mv)
+        try:
+            monitor.start()
+            outcome = run_energy(session, monitor, inputs, rules, counter_hz)
+        finally:
+            monitor.close()
+        stack = session.info().stack()
+        link_description = link.transport.description
+    setup = {
+        "setup": "farm-emulated",
+        "monitor": monitor.description(),
+        "monitor_kind": spec.kind,
+        "dut_link": link_description,
+        "markers": dut.endpoint.marker_url,
+        "place": dut.name,
+        "power_model": request.power_model.parameters(),
+    }
+    return _Measured(outcome, info.fields, stack, setup, cosim.modelled())
 
 
 def _emulated(

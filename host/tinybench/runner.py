@@ -466,7 +466,7 @@ def run_benchmark(
             request.model_id, request.board_id, request.engine, request.kernels,
             request.dataset_dir, run_dir, request.min_window_s, request.power_model,
             request.rules_file, request.monitor, request.io_manager, request.serial_port,
-            request.flash, request.external,
+            request.flash, request.external, request.farm,
         )  # fmt: skip
         document = run_energy_benchmark(project, energy, instruments, access, flasher)
         return RunOutcome(run_dir, document)
@@ -716,14 +716,18 @@ def _warn(message: str) -> None:
 
 
 def _check_farm_request(request: RunRequest) -> None:
-    """What a run on farm places covers: accuracy (sharded over places) and performance (on
-    each place, at once); energy needs a monitor at the place, which tinybench cannot reach
-    yet."""
-    if request.mode == "energy" or request.external or request.jobs > 1 or request.flash:
+    """What a run on farm places covers: accuracy (sharded over the places), performance (on
+    each place, at once) and, on places of emulated boards, energy (each place co-simulated
+    from its own marker UART); tinybench's own firmware, flashed through the farm."""
+    if request.external or request.jobs > 1 or request.flash:
         raise TinybenchError(
-            "--place/--places run accuracy (sharded over the places) or performance (on each "
-            "place) with tinybench's firmware: not with --mode energy, --external, --jobs or "
-            "--flash (the place is flashed through the farm where it can be)"
+            "--place/--places run tinybench's firmware, flashed through the farm where it can "
+            "be: not with --external, --jobs or --flash"
+        )
+    if request.mode == "energy" and (request.io_manager is not None or request.serial_port):
+        raise TinybenchError(
+            "--mode energy on farm places co-simulates each place's emulated board from its "
+            "marker UART: --io-manager and --port do not apply"
         )
 
 

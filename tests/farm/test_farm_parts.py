@@ -125,7 +125,8 @@ def test_the_power_switch_powers_flashes_and_reports(
         (["--place", "a", "--places", "b"], "give one of them"),
         (["--wait"], "add --place or --places"),
         (["--place", "a,b"], "one place name"),
-        (["--place", "a", "--mode", "energy"], "not with --mode energy"),
+        (["--place", "a", "--jobs", "2"], "not with --external, --jobs or --flash"),
+        (["--place", "a", "--mode", "energy", "--port", "/dev/ttyX"], "do not apply"),
     ],
 )
 def test_farm_run_options_that_cannot_work_are_refused(args: list[str], message: str) -> None:
@@ -224,3 +225,28 @@ def test_a_place_held_by_a_vanished_run_of_this_host_is_stale() -> None:
     assert not stale_run_holder("lab-1/lab-colleague", "lab-1", gone)
     assert not stale_run_holder("lab-1/tinybench-4242", "lab-1", gone)
     assert not stale_run_holder("tinybench-4242-0123abcd", "lab-1", gone)
+
+
+def test_the_fleet_section_of_an_energy_run_shows_each_units_energy() -> None:
+    unit = {"exporter": "e", "serial": "socket://h:1", "identity": {}}
+    block = {
+        "coordinator": "127.0.0.1:1",
+        "holder": "vm/me",
+        "mode": "energy",
+        "units": [
+            {**unit, "place": "p0", "windows": 5, "median_uj_per_inference": 1702.0934},
+            {**unit, "place": "p1", "windows": 5, "median_uj_per_inference": 1702.0934},
+        ],
+        "energy_spread": {
+            "min_uj": 1702.0934,
+            "max_uj": 1702.0934,
+            "range_uj": 0.0,
+            "relative": 0.0,
+        },
+    }
+    section = fleet_section(block)
+    assert section is not None
+    assert section.tables[0].headers[4:] == ("windows", "median energy")
+    assert section.tables[0].rows[1][4:] == ("5", "1702.0934 uJ")
+    assert any("co-simulated from its own marker UART" in p for p in section.paragraphs)
+    assert any("Median energy across units: 1702.0934 uJ" in p for p in section.paragraphs)

@@ -206,7 +206,7 @@ def test_performance_runs_on_every_place_with_per_unit_figures_and_their_spread(
     out = tmp_path / "fleet-performance"
     process = farm.start(
         *farm.run_args(
-            out, "--mode", "performance", "--min-window", "0.3", "--places", "board=qemu-m4"
+            out, "--mode", "performance", "--min-window", "0.1", "--places", "board=qemu-m4"
         )
     )
     transcript = out / "transcript-qemu-m4-3.txt"
@@ -240,6 +240,43 @@ def test_performance_runs_on_every_place_with_per_unit_figures_and_their_spread(
     assert fleet["latency_spread"]["range_ms"] == pytest.approx(max(latencies) - min(latencies))
     # The same firmware on identical emulated units: one latency (exact counters), so no spread.
     assert fleet["latency_spread"]["relative"] < 1e-3
+
+
+def test_energy_runs_on_every_place_co_simulated_from_its_own_markers(
+    farm: Farm, tmp_path: Path
+) -> None:
+    """--mode energy over 2 places: each is flashed with the energy image, its marker UART
+    connected before its console, and co-simulated at once. The default power model is a
+    constant 105 mW on a busy emulated core (5 mW + 100 pJ x 1e9 instructions/s), so each
+    window's energy is 105 mW x its duration, within the trace's binning; the two identical
+    units agree exactly (the equality with a local QEMU's energy run is in the README,
+    measured)."""
+    out = tmp_path / "fleet-energy"
+    result = farm.tinybench(
+        *farm.run_args(
+            out, "--mode", "energy", "--min-window", "0.1", "--places", "qemu-m4-0,qemu-m4-1"
+        )
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads((out / "results.json").read_text())
+    energy = document["energy"]
+    assert energy["setup"]["setup"] == "farm-emulated" and energy["setup"]["place"] == "qemu-m4-0"
+    assert len(energy["windows"]) == 5
+    for window in energy["windows"]:
+        # the window's edges fall inside the trace's bins: within 1 % of the model's power
+        assert window["power_mw"] == pytest.approx(105.0, rel=1e-2)
+        assert window["energy_uj"] == pytest.approx(105.0 * window["duration_s"] * 1e3, rel=1e-2)
+    fleet = document["farm"]
+    assert fleet["mode"] == "energy"
+    units = {u["place"]: u for u in fleet["units"]}
+    assert sorted(units) == ["qemu-m4-0", "qemu-m4-1"]
+    for unit in units.values():
+        assert unit["windows"] == 5
+        assert unit["median_uj_per_inference"] == energy["median_uj_per_inference"]
+    assert fleet["energy_spread"]["range_uj"] == 0.0
+    # Every place was released.
+    status = farm.tinybench("farm", "status", "--dir", str(farm.directory))
+    assert status.stdout.count(": free,") == BOARDS, status.stdout
 
 
 def test_a_held_place_fails_naming_its_holder_or_is_waited_for(farm: Farm, tmp_path: Path) -> None:

@@ -53,10 +53,11 @@ def qemu_argv(board: BoardManifest, serial_port: int, marker_port: int | None) -
     """QEMU for one farm board, its console UART on a TCP port that waits for the client.
 
     marker_port (boards whose energy-mode firmware writes markers on UART1): that UART on a
-    TCP port that does not wait. Its chardev is a -chardev, which QEMU creates before the
-    -serial ones, so it listens while QEMU waits for the console: an energy run connects it
-    first and sees the boot edge; other runs never connect it (their firmware writes nothing
-    there), and the guest does not wait for it."""
+    second TCP port that waits too. Its chardev is a -chardev, which QEMU creates (and waits
+    on) before the -serial ones, so a client connects the markers first, then the console
+    (tinybench's place link does, for every run). With wait=off the guest could boot before
+    QEMU's main loop accepted a marker connection made during the console's wait, and the boot
+    edge would be lost."""
     emulator = board.emulator
     if emulator is None:
         raise TinybenchError(f"the loopback farm emulates boards; {board.board_id} is not emulated")
@@ -68,7 +69,7 @@ def qemu_argv(board: BoardManifest, serial_port: int, marker_port: int | None) -
     if marker_port is not None:
         markers = [
             "-chardev",
-            f"socket,id=markers,host=127.0.0.1,port={marker_port},server=on,wait=off,nodelay=on",
+            f"socket,id=markers,host=127.0.0.1,port={marker_port},server=on,wait=on,nodelay=on",
         ]
     return [
         program, "-M", emulator.machine, "-cpu", emulator.cpu, *emulator.command_args,

@@ -35,6 +35,7 @@ from tinybench.farm.labgrid_client import (
 from tinybench.farm.loopback import MARKER_RESOURCE
 from tinybench.farm.powerd import SERVICE_ID
 from tinybench.modes.accuracy import SampleOutcome
+from tinybench.modes.energy import EnergyOutcome
 from tinybench.modes.performance import PerformanceOutcome
 
 POWER_OFF_S = 0.2  # off time of a power-cycle
@@ -154,10 +155,16 @@ class PlaceDut:
     def __init__(self, endpoint: PlaceEndpoint, baud: int) -> None:
         self.endpoint = endpoint
         self._baud = baud
+        # The marker UART's link while open() holds the console (places that have one).
+        self.marker_transport: SerialTransport | None = None
 
     @property
     def name(self) -> str:
         return self.endpoint.place
+
+    @property
+    def baud(self) -> int:
+        return self._baud
 
     def flash(self, image: Path) -> bool:
         """Puts image on the place where it has a way to (the loopback farm); False if not."""
@@ -176,16 +183,24 @@ class PlaceDut:
 
     @contextlib.contextmanager
     def open(self) -> Iterator[DutLink]:
-        try:
-            transport = SerialTransport.open(
-                self.endpoint.serial_url, self._baud, connect_timeout_s=CONNECT_TIMEOUT_S
-            )
-        except TransportError as exc:
-            raise TransportError(f"place {self.name}: {exc}") from exc
-        try:
+        """The console's link; a place with a marker UART has it connected first (its QEMU
+        waits for both, markers first) and held in marker_transport meanwhile."""
+        with contextlib.ExitStack() as stack:
+            try:
+                if self.endpoint.marker_url is not None:
+                    markers = SerialTransport.open(
+                        self.endpoint.marker_url, self._baud, connect_timeout_s=CONNECT_TIMEOUT_S
+                    )
+                    stack.callback(markers.close)
+                    self.marker_transport = markers
+                    stack.callback(setattr, self, "marker_transport", None)
+                transport = SerialTransport.open(
+                    self.endpoint.serial_url, self._baud, connect_timeout_s=CONNECT_TIMEOUT_S
+                )
+            except TransportError as exc:
+                raise TransportError(f"place {self.name}: {exc}") from exc
+            stack.callback(transport.close)
             yield DutLink(transport, None)
-        finally:
-            transport.close()
 
     def power_cycle(self) -> None:
         if self.endpoint.power is None:
@@ -233,6 +248,10 @@ class FarmSession:
                 self._client.cancel(token)
         self._tokens = []
         self._client.close()
+
+    def energy_fleet_document(self, outcomes: Mapping[str, EnergyOutcome]) -> dict[str, Any]:
+        """Per-unit energy (median µJ per inference, windows, compliance) and the spread."""
+        return _energy_fleet(self, outcomes)
 
     def fleet_document(
         self,
@@ -285,6 +304,17 @@ class FarmSession:
         return document
 
 
+def _energy_unit(outcome: EnergyOutcome | None) -> dict[str, Any]:
+    if outcome is None:
+        return {"windows": 0, "median_uj_per_inference": None, "compliant": None}
+    summary = outcome.summary
+    return {
+        "windows": len(summary.windows),
+        "median_uj_per_inference": summary.median_uj_per_inference,
+        "compliant": summary.compliant,
+    }
+
+
 def _spread(values: list[float], unit: str) -> dict[str, float] | None:
     """min, max, range and range / median of per-unit figures (None without any)."""
     if not values:
@@ -296,6 +326,21 @@ def _spread(values: list[float], unit: str) -> dict[str, float] | None:
         f"max_{unit}": high,
         f"range_{unit}": high - low,
         "relative": (high - low) / middle if middle > 0 else 0.0,
+    }
+
+
+def _energy_fleet(session: FarmSession, outcomes: Mapping[str, EnergyOutcome]) -> dict[str, Any]:
+    units = [
+        {**dut.endpoint.provenance(), **_energy_unit(outcomes.get(dut.name))}
+        for dut in session.duts
+    ]
+    energies = [u["median_uj_per_inference"] for u in units if u["median_uj_per_inference"]]
+    return {
+        "coordinator": session.request.coordinator,
+        "holder": session.holder,
+        "mode": "energy",
+        "units": units,
+        "energy_spread": _spread(energies, "uj"),
     }
 
 

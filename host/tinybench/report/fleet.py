@@ -16,6 +16,8 @@ def fleet_section(block: dict[str, Any]) -> Section | None:
         return None
     if block.get("mode") == "performance":
         return _performance_section(block, units)
+    if block.get("mode") == "energy":
+        return _energy_section(block, units)
     rows = tuple(
         (*_unit_cells(u), count(u.get("samples")), fixed(u.get("median_latency_ms"), 4, "ms"),
          *_state_cells(u))
@@ -59,6 +61,17 @@ def _performance_section(block: dict[str, Any], units: list[Any]) -> Section:
     return Section("fleet", "Fleet", _paragraphs(block), (Table("fleet-units", headers, rows),))
 
 
+def _energy_section(block: dict[str, Any], units: list[Any]) -> Section:
+    rows = tuple(
+        (*_unit_cells(u), count(u.get("windows")),
+         fixed(u.get("median_uj_per_inference"), 4, "uJ"))
+        for u in units
+        if isinstance(u, dict)
+    )  # fmt: skip
+    headers = ("place", "exporter", "serial", "identity", "windows", "median energy")
+    return Section("fleet", "Fleet", _paragraphs(block), (Table("fleet-units", headers, rows),))
+
+
 def _paragraphs(block: dict[str, Any]) -> tuple[str, ...]:
     coordinator = text_or_missing(block.get("coordinator"))
     paragraphs = [
@@ -69,6 +82,18 @@ def _paragraphs(block: dict[str, Any]) -> tuple[str, ...]:
         paragraphs.append(
             "Performance mode ran on every place at once, each with its own windows; the "
             "run's own figures are the first place's."
+        )
+    if block.get("mode") == "energy":
+        paragraphs.append(
+            "Energy mode ran on every place at once, each co-simulated from its own marker "
+            "UART; the run's own figures are the first place's."
+        )
+    energy = block.get("energy_spread")
+    if isinstance(energy, dict):
+        paragraphs.append(
+            f"Median energy across units: {fixed(energy.get('min_uj'), 4, 'uJ')} to "
+            f"{fixed(energy.get('max_uj'), 4, 'uJ')} ({percent(energy.get('relative'), 3)} of "
+            "the median unit)."
         )
     spread = block.get("latency_spread")
     if isinstance(spread, dict):
