@@ -317,8 +317,8 @@ def _farm_request(
     "places",
     metavar="P1,P2,...|TAG=VALUE",
     help="Shard an accuracy run over these labgrid places (names, or every place with the "
-    "tags), or run --mode performance on each of them at once; results.json gets per-unit "
-    "figures and their spread (`farm`).",
+    "tags), or run --mode performance (and --mode energy on emulated places) on each of them "
+    "at once; results.json gets per-unit figures and their spread (`farm`).",
 )
 @click.option(
     "--coordinator",
