@@ -134,9 +134,16 @@ class SimulatedUsbBoard:
     def _to_host(self, process: subprocess.Popen[bytes]) -> None:
         assert process.stdout is not None
         while chunk := process.stdout.read1(4096):
-            data = garble(chunk) if self._mismatch() else chunk
-            with contextlib.suppress(OSError):
-                os.write(self._master, data)
+            # The baud check and the write are one step against the host's line changes: a
+            # chunk checked at the old rate and written after the host reopened at another one
+            # (and flushed its input) would reach it ungarbled. Output of a firmware that a
+            # reset replaced is lost with it.
+            with self._lock:
+                if process is not self._process:
+                    return
+                mismatch = self._host_baud is not None and self._host_baud != self.baud
+                with contextlib.suppress(OSError):
+                    os.write(self._master, garble(chunk) if mismatch else chunk)
             self._talked.set()
 
     def _to_board(self) -> None:
