@@ -213,8 +213,8 @@ def run_energy_benchmark(
     mark = time.monotonic()
     fleet: dict[str, Any] | None = None
     if request.farm is not None and board is not None and build is not None:
-        measured, fleet = _farm_places(board, build.image, monitor_spec, request, inputs,
-                                       energy_rules)  # fmt: skip
+        measured, fleet = _farm_places(board, build.image, monitor_spec, request, instruments,
+                                       inputs, energy_rules)  # fmt: skip
     elif board is not None and build is not None and board.kind is BoardKind.EMULATED:
         measured = _emulated(board, build.image, monitor_spec, request, instruments, inputs,
                              energy_rules)  # fmt: skip
@@ -240,6 +240,7 @@ def _farm_places(
     image: Path,
     spec: MonitorSpec,
     request: EnergyRequest,
+    instruments: Instruments,
     inputs: Sequence[PerformanceInput],
     rules: EnergyRules,
 ) -> tuple[_Measured, dict[str, Any]]:
@@ -256,7 +257,7 @@ def _farm_places(
     farm = open_places(request.farm, baud, image, lambda message: None)
     try:
         missing = [d.name for d in farm.duts if d.endpoint.marker_url is None]
-        if missing or len(farm.duts) == 0:
+        if missing:
             raise TinybenchError(
                 f"place {', '.join(missing)}: no energy marker UART (a NetworkSerialPort named "
                 "'markers'): energy mode on a farm runs on the loopback farm's emulated boards; "
@@ -267,7 +268,9 @@ def _farm_places(
 
         def one(dut: PlaceDut) -> None:
             try:
-                measured[dut.name] = _measure_place(board, dut, spec, request, inputs, rules)
+                measured[dut.name] = _measure_place(
+                    board, dut, spec, request, instruments, inputs, rules
+                )
             except BaseException as exc:  # re-raised once every place stopped
                 failures.append(exc)
 
@@ -289,42 +292,23 @@ def _measure_place(
     dut: PlaceDut,
     spec: MonitorSpec,
     request: EnergyRequest,
+    instruments: Instruments,
     inputs: Sequence[PerformanceInput],
     rules: EnergyRules,
 ) -> _Measured:
     """One place's energy windows, co-simulated from the marker UART its link connects."""
     with dut.open() as link:
-        markers = dut.marker_transport
-        if markers is None:
+        if dut.marker_transport is None:
             raise TinybenchError(f"place {dut.name}: its marker UART is not connected")
         session = DutSession(link.transport, timestamp_mode="energy")
-        session.synchronize()
-        info = session.info()
-        counter_hz = info.integer("counter_hz")
-        per_tick = instructions_per_tick(board, counter_hz)
-        if per_tick is None:
-            raise TinybenchError(f"{board.board_id}: no exact instruction count to co-simulate")
-        cosim = CosimMonitor(markers, counter_hz, per_tick, request.power_model)
-        monitor: EnergyMonitor = cosim
-        if spec.kind == "cosim-lpm01a":
-            monitor = Lpm01a(Lpm01aCosimTransport(cosim), voltage_mv=Instruments().supply_mv)
-        try:
-            monitor.start()
-            outcome = run_energy(session, monitor, inputs, rules, counter_hz)
-        finally:
-            monitor.close()
-        stack = session.info().stack()
+        measured = _cosimulate(board, session, dut.marker_transport, spec, request,
+                               instruments, inputs, rules)  # fmt: skip
         link_description = link.transport.description
-    setup = {
-        "setup": "farm-emulated",
-        "monitor": monitor.description(),
-        "monitor_kind": spec.kind,
-        "dut_link": link_description,
-        "markers": dut.endpoint.marker_url,
-        "place": dut.name,
-        "power_model": request.power_model.parameters(),
-    }
-    return _Measured(outcome, info.fields, stack, setup, cosim.modelled())
+    measured.setup.update(
+        setup="farm-emulated", dut_link=link_description, markers=dut.endpoint.marker_url,
+        place=dut.name,
+    )  # fmt: skip
+    return measured
 
 
 def _emulated(
@@ -336,34 +320,50 @@ def _emulated(
     inputs: Sequence[PerformanceInput],
     rules: EnergyRules,
 ) -> _Measured:
-    """QEMU in energy mode, measured by the co-simulation of its markers: read directly
-    (`cosim`), or as the LPM01A's wire stream through the real LPM01A driver (`cosim-lpm01a`)."""
+    """QEMU in energy mode, measured by the co-simulation of its markers."""
     assert board.emulator is not None
     with QemuDut(board, image, energy_markers=True) as qemu:
-        session = DutSession(qemu.transport, shared_dir=qemu.workdir, timestamp_mode="energy")
-        session.synchronize()
-        info = session.info()
-        counter_hz = info.integer("counter_hz")
-        per_tick = instructions_per_tick(board, counter_hz)
-        if per_tick is None:
-            raise TinybenchError(f"{board.board_id}: no exact instruction count to co-simulate")
         if qemu.marker_transport is None:
             raise TinybenchError(f"{board.board_id}: QEMU did not open the marker UART")
-        cosim = CosimMonitor(qemu.marker_transport, counter_hz, per_tick, request.power_model)
-        monitor: EnergyMonitor = cosim
-        if spec.kind == "cosim-lpm01a":
-            monitor = Lpm01a(Lpm01aCosimTransport(cosim), voltage_mv=instruments.supply_mv)
-        try:
-            monitor.start()
-            outcome = run_energy(session, monitor, inputs, rules, counter_hz)
-        finally:
-            monitor.close()
-        stack = session.info().stack()
+        session = DutSession(qemu.transport, shared_dir=qemu.workdir, timestamp_mode="energy")
+        measured = _cosimulate(board, session, qemu.marker_transport, spec, request,
+                               instruments, inputs, rules)  # fmt: skip
+        measured.setup.update(setup="emulated", dut_link=qemu.transport.description)
+    return measured
+
+
+def _cosimulate(
+    board: BoardManifest,
+    session: DutSession,
+    markers: Transport,
+    spec: MonitorSpec,
+    request: EnergyRequest,
+    instruments: Instruments,
+    inputs: Sequence[PerformanceInput],
+    rules: EnergyRules,
+) -> _Measured:
+    """The energy windows of an emulated DUT, measured by the co-simulation of the markers its
+    QEMU writes: read directly (`cosim`), or as the LPM01A's wire stream through the real
+    LPM01A driver (`cosim-lpm01a`). The caller adds where the DUT was to the setup."""
+    session.synchronize()
+    info = session.info()
+    counter_hz = info.integer("counter_hz")
+    per_tick = instructions_per_tick(board, counter_hz)
+    if per_tick is None:
+        raise TinybenchError(f"{board.board_id}: no exact instruction count to co-simulate")
+    cosim = CosimMonitor(markers, counter_hz, per_tick, request.power_model)
+    monitor: EnergyMonitor = cosim
+    if spec.kind == "cosim-lpm01a":
+        monitor = Lpm01a(Lpm01aCosimTransport(cosim), voltage_mv=instruments.supply_mv)
+    try:
+        monitor.start()
+        outcome = run_energy(session, monitor, inputs, rules, counter_hz)
+    finally:
+        monitor.close()
+    stack = session.info().stack()
     setup = {
-        "setup": "emulated",
         "monitor": monitor.description(),
         "monitor_kind": spec.kind,
-        "dut_link": qemu.transport.description,
         "power_model": request.power_model.parameters(),
     }
     return _Measured(outcome, info.fields, stack, setup, cosim.modelled())
